@@ -1,0 +1,55 @@
+"""evoplast: meta-learn synaptic plasticity rules with CMA-ES (Confavreux et al., NeurIPS 2020).
+
+Public API::
+
+    from evoplast import load_config, run, PolynomialRule
+    config = load_config("runs/oja.toml", ["task.n_inputs=7"])
+    result = run(config, "runs/out/my-run")        # dict, also written to result.json
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Config, load_config
+from .errors import ConfigError, EvoplastError, RunDirError
+from .rules import OJA_TERMS, PolynomialRule
+from .tasks import TASKS, make_task
+
+
+def run(config: Config, out, n_jobs: int | None = None, progress=None) -> dict:
+    """Run a search for ``config`` into the new run directory ``out``; returns the result dict."""
+    from .search import Search
+    from .storage import RunDir
+
+    run_dir = RunDir(out)
+    run_dir.create(config.to_dict())
+    return Search(config, run_dir, n_jobs=n_jobs, progress=progress).run()
+
+
+def resume(out, n_jobs: int | None = None, progress=None) -> dict:
+    """Continue the run in ``out`` from its checkpoint (or finish it again if it is done)."""
+    from .config import from_dict
+    from .search import Search
+    from .storage import RunDir
+
+    run_dir = RunDir(out)
+    run_dir.require()
+    return Search(from_dict(run_dir.meta()["config"]), run_dir, n_jobs=n_jobs,
+                  progress=progress).run()
+
+
+__all__ = [
+    "OJA_TERMS",
+    "TASKS",
+    "Config",
+    "ConfigError",
+    "EvoplastError",
+    "PolynomialRule",
+    "RunDirError",
+    "__version__",
+    "load_config",
+    "make_task",
+    "resume",
+    "run",
+]

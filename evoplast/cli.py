@@ -1,0 +1,171 @@
+"""The ``evoplast`` command.
+
+::
+
+    evoplast run CONFIG [--set KEY=VALUE ...] [--out DIR] [--n-jobs N] [--quiet]
+    evoplast resume DIR [--n-jobs N] [--quiet]
+    evoplast show DIR
+    evoplast bench [rate|all] [--quick]
+
+Bad input (unknown key, wrong type, impossible value, missing file, unreadable checkpoint) prints a
+one-line ``evoplast: error: ...`` and exits with status 2; nothing already written is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import EvoplastError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors: also one line, exit 2
+        self.exit(2, f"evoplast: error: {message}\n")
+
+
+def _printer(quiet: bool):
+    if quiet:
+        return None
+    return lambda line: print(line, flush=True)
+
+
+def _print_result(run_dir, result: dict) -> None:
+    theory = result.get("theory", {})
+    held = result.get("heldout", {})
+    print(f"run directory: {run_dir}")
+    print(f"found rule ({result['task']}, {result['generations']} generations, "
+          f"{result['evaluations']} evaluations):")
+    print(f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]")
+    print("  normalised coefficients (|c| >= 0.01):")
+    for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):
+        if abs(value) >= 0.01:
+            print(f"    {term:>10s}  {value:+.4f}")
+    if theory:
+        known = theory.get("known_rule", "known rule")
+        print(f"  distance to {known} (normalised): {theory['distance']:.4f}"
+              + (f"   is_{known}: {theory.get('is_' + known)}" if f"is_{known}" in theory else ""))
+    if held:
+        extra = (f", mean 1-|cos(w, PC1)| = {held['mean_one_minus_cos']:.2e}"
+                 if "mean_one_minus_cos" in held else "")
+        print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
+              + extra)
+
+
+def cmd_run(args) -> int:
+    from . import config as cfgmod
+    from .search import Search
+    from .storage import RunDir, default_run_dir
+
+    config = cfgmod.load_config(args.config, args.set)
+    if args.n_jobs is not None:
+        config = config.replace(run=cfgmod.build_section(
+            cfgmod.RunConfig, {**config.to_dict()["run"], "n_jobs": args.n_jobs}, "run"))
+    plain = config.to_dict()
+    out = Path(args.out) if args.out else default_run_dir(args.config, plain)
+    run_dir = RunDir(out)
+    run_dir.create(plain, source=str(args.config))
+    _print_header(run_dir, config)
+    result = Search(config, run_dir, progress=_printer(args.quiet)).run()
+    _print_result(run_dir.path, result)
+    return 0
+
+
+def _print_header(run_dir, config) -> None:
+    t = config.task
+    print(f"evoplast: task {t.name}, rule {config.rule.family}, seed {config.run.seed}, "
+          f"n_jobs {config.run.n_jobs} -> {run_dir.path}", flush=True)
+
+
+def cmd_resume(args) -> int:
+    from . import config as cfgmod
+    from .search import Search
+    from .storage import RunDir
+
+    run_dir = RunDir(args.dir)
+    run_dir.require()
+    try:
+        config = cfgmod.from_dict(run_dir.meta()["config"])
+    except EvoplastError as exc:
+        raise EvoplastError(f"{run_dir.file('config.json')}: {exc}") from None
+    _print_header(run_dir, config)
+    result = Search(config, run_dir, n_jobs=args.n_jobs, progress=_printer(args.quiet)).run()
+    _print_result(run_dir.path, result)
+    return 0
+
+
+def cmd_show(args) -> int:
+    from .storage import RunDir
+
+    run_dir = RunDir(args.dir)
+    run_dir.require()
+    if not run_dir.file("result.json").exists():
+        raise EvoplastError(f"{run_dir.path} has no result yet (unfinished run? "
+                            f"'evoplast resume {run_dir.path}' continues it)")
+    _print_result(run_dir.path, run_dir.result())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    for row in bench.run(args.what, quick=args.quick):
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="evoplast", description="Meta-learn synaptic plasticity rules with CMA-ES.")
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"evoplast {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="search a rule for the task of a config file")
+    r.add_argument("config", help="experiment config (TOML), e.g. runs/oja.toml")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set task.n_inputs=7 (repeatable)")
+    r.add_argument("--out", help="run directory (default: runs/out/<config>-<hash>)")
+    r.add_argument("--n-jobs", type=int, help="joblib workers (overrides run.n_jobs)")
+    r.add_argument("--quiet", action="store_true", help="no per-generation progress lines")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
+    s.add_argument("dir")
+    s.add_argument("--n-jobs", type=int, help="joblib workers (results do not depend on it)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_resume)
+
+    w = sub.add_parser("show", help="print the found rule of a finished run")
+    w.add_argument("dir")
+    w.set_defaults(func=cmd_show)
+
+    b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
+    b.add_argument("what", nargs="?", default="rate", choices=["rate", "all"])
+    b.add_argument("--quick", action="store_true", help="shorter measurement")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "n_jobs", None) is not None and args.n_jobs == 0 or (
+            getattr(args, "n_jobs", None) or 0) < -1:
+        print("evoplast: error: --n-jobs must be >= 1 or -1 (all cores)", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except EvoplastError as exc:
+        print(f"evoplast: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evoplast: interrupted; the last finished generation is checkpointed "
+              "('evoplast resume DIR' continues)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

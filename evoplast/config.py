@@ -1,0 +1,248 @@
+"""Experiment configuration: TOML file -> validated, frozen :class:`Config`.
+
+A config has four sections (see the README's config reference for every key and default):
+
+* ``[task]``  -- ``name`` picks the task from :data:`evoplast.tasks.TASKS`; the other keys are that
+  task's (e.g. ``n_inputs``, ``input_distribution``, ``n_trials``).
+* ``[rule]``  -- ``family`` and the rule's settings (powers, term mask, ``eta``, ``coefficients``).
+* ``[cmaes]`` -- ``popsize``, ``sigma0``, ``generations``, ``l1``, ``restarts``, tolerances.
+* ``[run]``   -- ``seed``, ``n_jobs``, ``backend``.
+
+Unknown keys, wrong types, impossible values and NaN are refused with a :class:`ConfigError` naming
+the key. ``--set section.key=value`` overrides parse ``value`` as a TOML value (bare words are
+strings).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SECTIONS = ("task", "rule", "cmaes", "run")
+
+
+@dataclass(frozen=True)
+class CMAESConfig:
+    """Outer loop: pycma's CMA-ES on L(theta) = mean_d loss_d(theta) + l1 * ||theta||_1."""
+
+    popsize: int = 0  # 0: pycma's default 4 + floor(3 ln n)
+    sigma0: float = 0.5  # initial step size, in coefficient units
+    generations: int = 200  # per restart
+    l1: float = 0.01  # weight of the L1 penalty on the coefficients
+    restarts: int = 0  # IPOP restarts (popsize doubles each time)
+    tolfun: float = 1e-11  # pycma stopping tolerances
+    tolx: float = 1e-11
+
+    def validate(self) -> None:
+        _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
+        _check(self.sigma0 > 0, "cmaes.sigma0", "must be > 0")
+        _check(self.generations >= 1, "cmaes.generations", "must be >= 1")
+        _check(self.l1 >= 0, "cmaes.l1", "must be >= 0")
+        _check(self.restarts >= 0, "cmaes.restarts", "must be >= 0")
+        _check(self.tolfun >= 0 and self.tolx >= 0, "cmaes.tolfun/tolx", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Seeds and parallelism. Results depend on ``seed`` only, never on ``n_jobs``/``backend``."""
+
+    seed: int = 0
+    n_jobs: int = 1  # joblib workers; -1: all cores
+    backend: str = "loky"  # joblib backend: loky | threading | sequential
+
+    def validate(self) -> None:
+        _check(self.seed >= 0, "run.seed", "must be >= 0")
+        _check(self.n_jobs == -1 or self.n_jobs >= 1, "run.n_jobs", "must be >= 1 or -1 (all cores)")
+        _check(self.backend in ("loky", "threading", "sequential"), "run.backend",
+               "must be one of loky, threading, sequential")
+
+
+@dataclass(frozen=True)
+class Config:
+    task: Any
+    rule: Any
+    cmaes: CMAESConfig = field(default_factory=CMAESConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict:
+        return {name: _to_plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
+
+    def replace(self, **sections) -> Config:
+        return dataclasses.replace(self, **sections)
+
+
+def _to_plain(obj):
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} {message}")
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a type hint (int, float, str, bool, tuple, dict, Optional)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key} has an invalid value {value!r}")
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be finite, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        args = typing.get_args(hint)
+        item = args[0] if args else Any
+        if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
+            return tuple(_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"{key} must have {len(args)} items, got {len(value)}")
+        return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if origin is dict or hint is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key} must be a table, got {value!r}")
+        vtype = typing.get_args(hint)[1] if typing.get_args(hint) else Any
+        return {str(k): _coerce(v, vtype, f"{key}.{k}") for k, v in value.items()}
+    if hint is Any:
+        return value
+    raise TypeError(f"unsupported config type {hint!r} for {key}")  # programming error
+
+
+def build_section(cls, table: Mapping[str, Any], section: str, ignore: tuple[str, ...] = ()):
+    """Instantiate the frozen dataclass ``cls`` from a TOML table, with full checking."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[{section}] must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(table) - names - set(ignore))
+    if unknown:
+        raise ConfigError(f"unknown key {section}.{unknown[0]} (known: {', '.join(sorted(names))})")
+    kwargs = {k: _coerce(v, hints[k], f"{section}.{k}") for k, v in table.items() if k in names}
+    obj = cls(**kwargs)
+    if hasattr(obj, "validate"):
+        obj.validate()
+    return obj
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"task.n_inputs=7"`` -> (["task", "n_inputs"], 7). Values are TOML; bare words are strings."""
+    if "=" not in text:
+        raise ConfigError(f"--set needs KEY=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if len(parts) < 2 or parts[0] not in SECTIONS or not all(parts):
+        raise ConfigError(f"--set key must be SECTION.KEY with SECTION in {SECTIONS}, got {key!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return parts, value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    for text in overrides or []:
+        parts, value = parse_override(text)
+        node = data.setdefault(parts[0], {})
+        for p in parts[1:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text!r}: {p} is not a table")
+        node[parts[-1]] = value
+    return data
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    if not text.strip():
+        raise ConfigError(f"config file {path} is empty")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+
+
+def from_dict(data: Mapping[str, Any]) -> Config:
+    """Resolve a plain dict (parsed TOML, or a run's saved config) into a validated Config."""
+    from .rules.families import RULE_FAMILIES
+    from .tasks import TASKS
+
+    if not isinstance(data, Mapping):
+        raise ConfigError("config must be a table")
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown config section [{unknown[0]}] (known: {', '.join(SECTIONS)})")
+    task_table = data.get("task", {})
+    if not isinstance(task_table, Mapping):
+        raise ConfigError("[task] must be a table")
+    name = task_table.get("name")
+    if name is None:
+        raise ConfigError("task.name is missing (known tasks: " + ", ".join(sorted(TASKS)) + ")")
+    if name not in TASKS:
+        raise ConfigError(f"unknown task.name {name!r} (known: {', '.join(sorted(TASKS))})")
+    task_cls = TASKS[name]
+    task = build_section(task_cls.Config, task_table, "task")
+    rule_table = data.get("rule", {})
+    if not isinstance(rule_table, Mapping):
+        raise ConfigError("[rule] must be a table")
+    family = rule_table.get("family", task_cls.default_family)
+    if family not in RULE_FAMILIES:
+        raise ConfigError(f"unknown rule.family {family!r} (known: {', '.join(sorted(RULE_FAMILIES))})")
+    if family not in task_cls.families:
+        raise ConfigError(f"task {name!r} does not support rule.family {family!r} "
+                          f"(supported: {', '.join(task_cls.families)})")
+    rule = build_section(RULE_FAMILIES[family].Config, {"family": family, **rule_table}, "rule")
+    cmaes = build_section(CMAESConfig, data.get("cmaes", {}), "cmaes")
+    run = build_section(RunConfig, data.get("run", {}), "run")
+    config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
+    task_cls.check_config(config)
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    return from_dict(apply_overrides(read_toml(path), overrides or []))

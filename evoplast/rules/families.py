@@ -1,0 +1,53 @@
+"""Registry of rule families: ``rule.family`` name -> family class (with its ``Config``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from .polynomial import PolynomialRule
+
+
+@dataclass(frozen=True)
+class PolynomialRuleConfig:
+    """``[rule]`` of the polynomial rate family.
+
+    ``coefficients`` (term name -> value) is the search's starting mean and the rule that
+    ``evoplast simulate`` runs; terms not named are 0. ``mask`` lists the searched terms (empty: all).
+    """
+
+    family: str = "polynomial"
+    max_power: tuple[int, int, int] = (2, 2, 2)
+    mask: tuple[str, ...] = ()
+    eta: float = 0.02
+    coefficients: dict[str, float] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if min(self.max_power) < 0 or max(self.max_power) > 4:
+            raise ConfigError(f"rule.max_power must be integers in 0..4, got {list(self.max_power)}")
+        if not self.eta > 0:
+            raise ConfigError(f"rule.eta must be > 0, got {self.eta}")
+        self.rule()  # checks mask and coefficient names
+
+    def rule(self) -> PolynomialRule:
+        mask = self.mask or None
+        if mask is not None and len(set(mask)) != len(mask):
+            raise ConfigError("rule.mask names a term twice")
+        names = PolynomialRule.term_names(self.max_power, None)
+        bad = [m for m in (mask or ()) if m not in names]
+        if bad:
+            raise ConfigError(f"rule.mask: unknown term {bad[0]!r} (known: {', '.join(names)})")
+        active = PolynomialRule.term_names(self.max_power, mask)
+        bad = [t for t in self.coefficients if t not in active]
+        if bad:
+            raise ConfigError(f"rule.coefficients: unknown or masked-out term {bad[0]!r} "
+                              f"(active: {', '.join(active)})")
+        return PolynomialRule.from_terms(self.coefficients, self.max_power, mask, self.eta)
+
+
+class PolynomialFamily:
+    name = "polynomial"
+    Config = PolynomialRuleConfig
+
+
+RULE_FAMILIES = {PolynomialFamily.name: PolynomialFamily}

@@ -1,0 +1,222 @@
+r"""The CMA-ES driver: ask -> evaluate -> tell -> log -> checkpoint, generation by generation.
+
+The search minimises
+
+.. math::  L(\theta) = \frac{1}{D} \sum_{d=1}^{D} l_d(\theta) + \lambda_{L1} \lVert\theta\rVert_1
+
+with pycma's ask/tell interface (Hansen's CMA-ES; evoplast does not implement its own). The D
+trials of a generation are shared by all candidates (common random numbers) and fresh each
+generation. CMA-ES draws its Gaussian numbers from a :class:`numpy.random.Generator` seeded from
+the run's seed (never from the global ``np.random``), and that generator lives inside the pickled
+pycma object, so a resumed run continues the exact stream.
+
+IPOP restarts (``cmaes.restarts``): when a restart stops (pycma's termination criteria or
+``cmaes.generations`` generations), a new CMA-ES starts from the initial mean with twice the
+population. The found rule is the final distribution mean (pycma's ``xfavorite``, preferred for
+noisy losses) of the restart with the lowest loss on validation trials; it is then scored on
+held-out trials that the search never saw.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import cma
+import numpy as np
+
+from . import parallel
+from .config import Config
+from .kernels.rate import STATUS_NAMES
+from .storage import EVALUATIONS, HISTORY, RunDir, write_json
+from .tasks import make_task
+
+CHECKPOINT_FORMAT = 1
+
+
+class GaussianSource:
+    """Picklable stand-in for ``np.random.randn`` that draws from its own Generator."""
+
+    def __init__(self, seed_sequence: np.random.SeedSequence):
+        self.rng = np.random.default_rng(seed_sequence)
+
+    def __call__(self, *shape):
+        return self.rng.standard_normal(shape if shape else None)
+
+
+def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.CMAEvolutionStrategy:
+    c = config.cmaes
+    opts = {
+        "randn": GaussianSource(np.random.SeedSequence(config.run.seed,
+                                                       spawn_key=(parallel.STREAM_CMAES, restart))),
+        "seed": math.nan,  # pycma must not seed (or read) the global np.random
+        "verbose": -9, "verb_disp": 0, "verb_log": 0, "verb_filenameprefix": "",
+        "tolfun": c.tolfun, "tolx": c.tolx, "maxiter": c.generations,
+    }
+    if popsize:
+        opts["popsize"] = popsize
+    return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
+
+
+def _status_counts(status: np.ndarray) -> dict[str, int]:
+    return {name: int((status == code).sum()) for code, name in STATUS_NAMES.items()}
+
+
+class Search:
+    """One run: a config, a run directory and an evaluator. ``run()`` goes to the end."""
+
+    def __init__(self, config: Config, run_dir: RunDir, n_jobs: int | None = None,
+                 progress: Callable[[str], None] | None = print):
+        self.config = config
+        self.run_dir = run_dir
+        self.task = make_task(config)
+        self.template = self.task.rule_template
+        self.terms = self.template.terms
+        self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
+        self.progress = progress or (lambda line: None)
+
+    # -- state --------------------------------------------------------------------------------------
+    def _new_state(self) -> dict:
+        es = make_es(self.template.to_vector(), self.config, self.config.cmaes.popsize, 0)
+        return {"format": CHECKPOINT_FORMAT, "generation": 0, "evaluations": 0, "restart": 0,
+                "gen_in_restart": 0, "popsize": es.popsize, "es": es, "restart_results": [],
+                "done": False, "elapsed_s": 0.0}
+
+    def _load_state(self) -> dict:
+        state = self.run_dir.load_checkpoint()
+        if state is None:
+            return self._new_state()
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise_unreadable(self.run_dir, "checkpoint format", state.get("format"))
+        last = state["generation"] - 1
+        self.run_dir.truncate_rows(HISTORY, last)
+        self.run_dir.truncate_rows(EVALUATIONS, last)
+        return state
+
+    # -- main loop ----------------------------------------------------------------------------------
+    def run(self) -> dict:
+        self.run_dir.lock()
+        try:
+            state = self._load_state()
+            if state["generation"]:
+                self.progress(f"resuming {self.run_dir.path} after generation {state['generation']}")
+            with parallel.Evaluator(self.n_jobs, self.config.run.backend) as evaluator:
+                while not state["done"]:
+                    self._step(state, evaluator)
+                result = self._finish(state, evaluator)
+        finally:
+            self.run_dir.unlock()
+        return result
+
+    def _step(self, state: dict, evaluator: parallel.Evaluator) -> None:
+        cfg = self.config
+        es: cma.CMAEvolutionStrategy = state["es"]
+        stop = dict(es.stop())
+        if state["gen_in_restart"] >= cfg.cmaes.generations:
+            stop.setdefault("generations", cfg.cmaes.generations)
+        if stop:
+            state["restart_results"].append({
+                "restart": state["restart"], "mean": np.array(es.result.xfavorite),
+                "generations": state["gen_in_restart"], "popsize": state["popsize"],
+                "stop": sorted(stop)})
+            if state["restart"] < cfg.cmaes.restarts:
+                state["restart"] += 1
+                state["popsize"] *= 2
+                state["gen_in_restart"] = 0
+                state["es"] = make_es(self.template.to_vector(), cfg, state["popsize"],
+                                      state["restart"])
+                self.progress(f"restart {state['restart']}: popsize {state['popsize']} "
+                              f"(previous stopped on {', '.join(sorted(stop))})")
+            else:
+                state["done"] = True
+            self.run_dir.save_checkpoint(state)
+            return
+
+        t0 = time.perf_counter()
+        g = state["generation"]
+        X = np.array(es.ask())
+        trials = self.task.make_trials(
+            parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials))
+        loss, status = evaluator(self.task, X, trials)
+        task_loss = loss.mean(axis=1)
+        l1 = cfg.cmaes.l1 * np.abs(X).sum(axis=1)
+        f = task_loss + l1
+        es.tell(list(X), f.tolist())
+
+        rows = []
+        for k in range(len(X)):
+            counts = _status_counts(status[k])
+            worst = max(status[k]) if status[k].size else 0
+            rows.append({"generation": g, "restart": state["restart"], "candidate": k,
+                         **{f"c:{t}": repr(float(v)) for t, v in zip(self.terms, X[k])},
+                         "loss": repr(float(f[k])), "task_loss": repr(float(task_loss[k])),
+                         "l1": repr(float(l1[k])), "status": STATUS_NAMES[int(worst)],
+                         **{f"n_{n}": c for n, c in counts.items()}})
+        self.run_dir.append_rows(EVALUATIONS, rows)
+        counts = _status_counts(status)
+        mean_rule = self.template.from_vector(es.mean)
+        formula = mean_rule.formula(prune=0.1, digits=3)
+        state["elapsed_s"] += time.perf_counter() - t0
+        self.run_dir.append_rows(HISTORY, [{
+            "generation": g, "restart": state["restart"], "popsize": len(X),
+            "evaluations": state["evaluations"] + len(X),
+            "best_loss": float(f.min()), "median_loss": float(np.median(f)),
+            "mean_loss": float(f.mean()), "best_task_loss": float(task_loss.min()),
+            "sigma": float(es.sigma), **{f"n_{n}": c for n, c in counts.items()},
+            "elapsed_s": round(state["elapsed_s"], 4), "formula": formula}])
+        state["generation"] = g + 1
+        state["gen_in_restart"] += 1
+        state["evaluations"] += len(X)
+        self.run_dir.save_checkpoint(state)
+        bad = len(status.ravel()) - counts["ok"]
+        self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
+                      f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: dw = {formula}")
+
+    # -- result -------------------------------------------------------------------------------------
+    def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:
+        cfg = self.config
+        results = state["restart_results"]
+        chosen = results[0]
+        if len(results) > 1:  # pick the restart whose mean scores best on validation trials
+            trials = self.task.make_trials(parallel.trial_seeds(
+                cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials))
+            means = np.array([r["mean"] for r in results])
+            loss, _ = evaluator(self.task, means, trials)
+            score = loss.mean(axis=1) + cfg.cmaes.l1 * np.abs(means).sum(axis=1)
+            for r, s in zip(results, score):
+                r["validation_loss"] = float(s)
+            chosen = results[int(np.argmin(score))]
+        rule = self.template.from_vector(chosen["mean"])
+        heldout_trials = self.task.make_trials(parallel.trial_seeds(
+            cfg.run.seed, parallel.STREAM_HELDOUT, 0, cfg.task.heldout_trials))
+        heldout = self.task.metrics(rule.to_vector(), heldout_trials)
+        result = {
+            "task": cfg.task.name,
+            "family": cfg.rule.family,
+            "coefficients": rule.as_dict(),
+            "normalized": rule.normalized(),
+            "eta": rule.eta,
+            "formula": rule.formula(prune=0.0, digits=6),
+            "formula_pruned": rule.formula(prune=0.05, digits=3),
+            "latex": rule.latex(),
+            "loss": heldout["loss"],
+            "objective": heldout["loss"] + cfg.cmaes.l1 * float(np.abs(rule.to_vector()).sum()),
+            "heldout": heldout,
+            "theory": self.task.theory(rule),
+            "generations": state["generation"],
+            "evaluations": state["evaluations"],
+            "seed": cfg.run.seed,
+            "restarts": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
+                         for r in results],
+            "chosen_restart": chosen["restart"],
+            "elapsed_s": round(state["elapsed_s"], 3),
+        }
+        write_json(self.run_dir.file("result.json"), result)
+        return result
+
+
+def raise_unreadable(run_dir: RunDir, what: str, value) -> None:
+    from .errors import RunDirError
+
+    raise RunDirError(f"{run_dir.file('checkpoint.pkl')}: unsupported {what} {value!r}")

@@ -1,0 +1,228 @@
+"""Run directories: one directory per run, a fixed set of files, written atomically.
+
+Files of a run directory::
+
+    config.json        resolved config + evoplast version, git revision, python, creation time
+    history.csv        one row per generation (loss statistics, sigma, status counts, formula)
+    evaluations.csv    one row per evaluation (generation, candidate, coefficients by term, loss,
+                       status)
+    checkpoint.pkl     the search state after the last finished generation (pycma object included)
+    result.json        the found rule, its held-out score and its comparison with theory
+    lock               present while a process works on the directory
+
+JSON and the checkpoint are written to a temporary file and renamed, so a kill never leaves a
+half-written file; CSV rows are appended per generation and cut back to the checkpoint on resume.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import pickle
+import platform
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import RunDirError
+
+CONFIG, HISTORY, EVALUATIONS, CHECKPOINT, RESULT, LOCK = (
+    "config.json", "history.csv", "evaluations.csv", "checkpoint.pkl", "result.json", "lock")
+DEFAULT_ROOT = Path("runs") / "out"
+
+
+def git_revision() -> str | None:
+    """The git revision of the evoplast source tree, if it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                           capture_output=True, text=True, timeout=5).stdout.strip()
+    return out.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def config_hash(config_dict: dict) -> str:
+    return hashlib.sha256(json.dumps(config_dict, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def default_run_dir(config_path: str | Path, config_dict: dict, root: Path = DEFAULT_ROOT) -> Path:
+    return root / f"{Path(config_path).stem}-{config_hash(config_dict)}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n").encode())
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{path} not found") from None
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path} is unreadable: {exc}") from None
+
+
+class RunDir:
+    """A run directory (see the module docstring for its files)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._locked = False
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # -- creation and locking ---------------------------------------------------------------------
+    def create(self, config_dict: dict, source: str | None = None) -> None:
+        """Make a new run directory; refuse one that already holds a run."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirError(f"{self.path} exists and is not a directory")
+        if self.file(CONFIG).exists():
+            raise RunDirError(f"{self.path} already holds a run; use 'evoplast resume {self.path}' "
+                              f"or 'evoplast show {self.path}', or pass another --out")
+        if self.path.exists() and any(self.path.iterdir()):
+            raise RunDirError(f"{self.path} is not empty; pass an empty or new --out directory")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(f"cannot create run directory {self.path}: {exc}") from None
+        from . import __version__
+
+        write_json(self.file(CONFIG), {
+            "config": config_dict,
+            "evoplast_version": __version__,
+            "git_revision": git_revision(),
+            "python": platform.python_version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "source": source,
+        })
+
+    def lock(self) -> None:
+        """Take the directory's lock file; refuse if a live process holds it."""
+        path = self.file(LOCK)
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    pid = int(path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and _pid_alive(pid):
+                    raise RunDirError(f"{self.path} is in use by process {pid} (lock file {path}); "
+                                      "wait for it to finish or stop it first") from None
+                path.unlink(missing_ok=True)  # stale lock from a killed process
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            self._locked = True
+            return
+        raise RunDirError(f"cannot take the lock {path}")
+
+    def unlock(self) -> None:
+        if self._locked:
+            self.file(LOCK).unlink(missing_ok=True)
+            self._locked = False
+
+    # -- reading ----------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.file(CONFIG).is_file()
+
+    def require(self) -> None:
+        if not self.path.is_dir():
+            raise RunDirError(f"run directory {self.path} not found")
+        if not self.exists():
+            raise RunDirError(f"{self.path} is not a run directory (no {CONFIG})")
+
+    def meta(self) -> dict:
+        meta = read_json(self.file(CONFIG))
+        if not isinstance(meta, dict) or "config" not in meta:
+            raise RunDirError(f"{self.file(CONFIG)} has no 'config' entry")
+        return meta
+
+    def result(self) -> dict:
+        return read_json(self.file(RESULT))
+
+    # -- checkpoint -------------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict) -> None:
+        write_atomic(self.file(CHECKPOINT), pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_checkpoint(self) -> dict | None:
+        path = self.file(CHECKPOINT)
+        if not path.exists():
+            return None
+        try:
+            state = pickle.loads(path.read_bytes())
+        except Exception as exc:  # any unpickling failure means the file is unusable
+            raise RunDirError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); "
+                              "earlier logs are intact, start a new run with --out") from None
+        if not isinstance(state, dict) or "generation" not in state:
+            raise RunDirError(f"checkpoint {path} does not hold an evoplast search state")
+        return state
+
+    # -- logs -------------------------------------------------------------------------------------
+    def append_rows(self, name: str, rows: Iterable[dict]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        path = self.file(name)
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def truncate_rows(self, name: str, max_generation: int) -> None:
+        """Drop rows logged after the checkpoint (generation > max_generation)."""
+        path = self.file(name)
+        if not path.exists():
+            return
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames
+            # a row cut short by a kill has missing fields (None); rows after the checkpoint go
+            rows = [r for r in reader if None not in r.values() and None not in r
+                    and r["generation"].isdigit() and int(r["generation"]) <= max_generation]
+        if fields is None:
+            path.unlink()
+            return
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomic(path, buf.getvalue().encode())
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

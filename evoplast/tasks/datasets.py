@@ -1,0 +1,84 @@
+r"""Random datasets with a known principal-component structure.
+
+A dataset has covariance :math:`C = Q^\top D Q` with :math:`D = \mathrm{diag}(\lambda_1 \ge
+\lambda_2 \ge \dots)` a fixed spectrum and :math:`Q` a random rotation (QR of a Gaussian matrix,
+signs fixed so that the distribution is Haar). Samples are :math:`x = Q^\top (\sqrt{\lambda} \odot z)`
+with :math:`z` i.i.d., zero mean, unit variance: Gaussian, Laplace (scale :math:`1/\sqrt 2`) or
+uniform (:math:`\pm\sqrt 3`), so every distribution has the same covariance. The unit principal
+components are the rows of :math:`Q`: :math:`u_i = Q_{i\cdot}`.
+
+Spectra (``spectrum`` argument):
+
+* ``"paper"`` -- the re-implementation's spectra, N=3: (1, 0.5, 0); N=5: (1, 0.7, 0.2, 0.1, 0);
+  N=100: (1, 0.9, 0.8, 0.7, 0.6, 0.5, 0, ...); other N have none.
+* ``"linear"`` -- :math:`\lambda_1 = 1`, then 0.5 decreasing linearly to 0.5/(N-1):
+  :math:`\lambda_k = 0.5 (N-k+1)/(N-1)` for k >= 2 (eigen-gap 0.5 for every N).
+* ``"auto"`` (default) -- ``"paper"`` where it exists, else ``"linear"``.
+* a list of N non-negative numbers in decreasing order with :math:`\lambda_1 > \lambda_2`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+
+PAPER_SPECTRA = {
+    3: (1.0, 0.5, 0.0),
+    5: (1.0, 0.7, 0.2, 0.1, 0.0),
+    100: (1.0, 0.9, 0.8, 0.7, 0.6, 0.5) + (0.0,) * 94,
+}
+DISTRIBUTIONS = ("gaussian", "laplace", "uniform")
+
+
+def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto") -> np.ndarray:
+    """Eigenvalues (decreasing, length n) for the named or given spectrum."""
+    if n < 2:
+        raise ConfigError(f"n_inputs must be >= 2, got {n}")
+    if isinstance(spectrum, str):
+        if spectrum == "auto":
+            spectrum = "paper" if n in PAPER_SPECTRA else "linear"
+        if spectrum == "paper":
+            if n not in PAPER_SPECTRA:
+                raise ConfigError(f"no paper spectrum for n_inputs={n} (only {sorted(PAPER_SPECTRA)})")
+            return np.array(PAPER_SPECTRA[n])
+        if spectrum == "linear":
+            k = np.arange(2, n + 1)
+            return np.concatenate([[1.0], 0.5 * (n - k + 1) / (n - 1)])
+        raise ConfigError(f"unknown spectrum {spectrum!r}; use 'auto', 'paper', 'linear' or a list")
+    lam = np.asarray(spectrum, dtype=float)
+    if lam.shape != (n,):
+        raise ConfigError(f"spectrum has {lam.size} values, n_inputs is {n}")
+    if not np.all(np.isfinite(lam)) or np.any(lam < 0) or np.any(np.diff(lam) > 0):
+        raise ConfigError("spectrum must be finite, non-negative and decreasing")
+    if not lam[0] > lam[1]:
+        raise ConfigError("spectrum needs a gap: lambda_1 > lambda_2, else PC1 is not defined")
+    return lam
+
+
+def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Haar-distributed orthogonal matrix (QR of a Gaussian matrix, signs of R's diagonal fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))[None, :]
+
+
+def unit_noise(shape, distribution: str, rng: np.random.Generator) -> np.ndarray:
+    """I.i.d. zero-mean, unit-variance numbers of the named distribution."""
+    if distribution == "gaussian":
+        return rng.standard_normal(shape)
+    if distribution == "laplace":
+        return rng.laplace(0.0, 1.0 / np.sqrt(2.0), shape)
+    if distribution == "uniform":
+        return rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), shape)
+    raise ConfigError(f"unknown input_distribution {distribution!r}; use one of {DISTRIBUTIONS}")
+
+
+def sample_dataset(n_samples: int, spectrum: np.ndarray, distribution: str,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Samples X (n_samples, N) with covariance Q^T diag(spectrum) Q, and Q (rows = unit PCs)."""
+    n = spectrum.size
+    q = random_rotation(n, rng).T  # rows of q are the principal components
+    z = unit_noise((n_samples, n), distribution, rng)
+    return (z * np.sqrt(spectrum)[None, :]) @ q, q

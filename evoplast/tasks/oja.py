@@ -1,0 +1,165 @@
+r"""Task ``oja``: one linear rate neuron learns the first principal component (experiment 1).
+
+Neuron ``y = w . x`` (N inputs, no bias). Each trial d draws a dataset (random rotation, fixed
+spectrum, :mod:`evoplast.tasks.datasets`), ``n_samples`` samples and small random initial weights
+``w0 = w0_scale * g / sqrt(N)``, g ~ N(0, I). The neuron sees the samples online, ``n_passes``
+times, applying the candidate polynomial rule after each sample.
+
+The target ``u_1`` is the first principal component of the samples the neuron saw (top unit
+eigenvector of ``sum_s x_s x_s^T``; inputs have zero mean by construction): Oja's rule converges
+to that one, and with 100 samples it differs noticeably from the population PC1 when
+``lambda_2 / lambda_1`` is close to 1.
+
+Loss (sign-invariant, pins the norm as well as the direction):
+
+.. math::  l_d = \min_\pm \lVert w_T \mp u_1 \rVert^2 = \lVert w_T \rVert^2 + 1 - 2 |w_T \cdot u_1|
+
+capped at :data:`PENALTY`. A trial whose weights or output leave ``[-bound, bound]`` (status
+``diverged``) or become NaN (status ``nan``) scores :data:`PENALTY` = 10; a rule that leaves w
+near 0 scores about 1, so divergence ranks worst and CMA-ES never sees NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import theory
+from ..errors import ConfigError
+from ..kernels import rate
+from ..rules import OJA_TERMS, PolynomialRule
+from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
+
+PENALTY = 10.0
+
+
+@dataclass(frozen=True)
+class OjaConfig:
+    """``[task]`` of ``oja``."""
+
+    name: str = "oja"
+    n_inputs: int = 5
+    input_distribution: str = "gaussian"  # gaussian | laplace | uniform (same covariance)
+    spectrum: str | tuple[float, ...] = "auto"  # auto | paper | linear | list of N eigenvalues
+    n_trials: int = 8  # trials (datasets) per candidate per generation, shared by all candidates
+    n_samples: int = 100  # samples per dataset
+    n_passes: int = 20  # passes over the samples
+    w0_scale: float = 0.1  # norm of the random initial weights
+    heldout_trials: int = 32  # datasets for the final held-out score
+    bound: float = 1e6  # |y| or |w| beyond this: status 'diverged'
+    kernel: str = "compiled"  # compiled | numpy (reference)
+
+    def validate(self) -> None:
+        if self.n_inputs < 2:
+            raise ConfigError(f"task.n_inputs must be >= 2, got {self.n_inputs}")
+        if self.input_distribution not in DISTRIBUTIONS:
+            raise ConfigError(f"task.input_distribution must be one of {', '.join(DISTRIBUTIONS)}, "
+                              f"got {self.input_distribution!r}")
+        for key in ("n_trials", "n_samples", "n_passes", "heldout_trials"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        if not self.w0_scale >= 0:
+            raise ConfigError(f"task.w0_scale must be >= 0, got {self.w0_scale}")
+        if not self.bound > 0:
+            raise ConfigError(f"task.bound must be > 0, got {self.bound}")
+        if self.kernel not in ("compiled", "numpy"):
+            raise ConfigError(f"task.kernel must be 'compiled' or 'numpy', got {self.kernel!r}")
+        make_spectrum(self.n_inputs, self.spectrum)
+
+
+@dataclass(frozen=True)
+class OjaTrials:
+    """Samples X (D, S, N), initial weights W0 (D, N), unit PC1 U1 (D, N)."""
+
+    X: np.ndarray
+    W0: np.ndarray
+    U1: np.ndarray
+
+
+def top_eigenvector(m: np.ndarray) -> np.ndarray:
+    """Unit eigenvector of the largest eigenvalue of a symmetric matrix."""
+    vals, vecs = np.linalg.eigh(m)
+    return vecs[:, -1]
+
+
+class OjaTask:
+    """Experiment 1. See the module docstring for the equations."""
+
+    name = "oja"
+    Config = OjaConfig
+    families = ("polynomial",)
+    default_family = "polynomial"
+    penalty = PENALTY
+
+    def __init__(self, config) -> None:
+        self.cfg: OjaConfig = config.task
+        self.rule_template: PolynomialRule = config.rule.rule()
+        self.spectrum = make_spectrum(self.cfg.n_inputs, self.cfg.spectrum)
+
+    @staticmethod
+    def check_config(config) -> None:
+        """Cross-section checks (none beyond the sections' own for this task)."""
+
+    # -- trials -----------------------------------------------------------------------------------
+    def make_trials(self, seeds: list[np.random.SeedSequence]) -> OjaTrials:
+        c = self.cfg
+        X = np.empty((len(seeds), c.n_samples, c.n_inputs))
+        W0 = np.empty((len(seeds), c.n_inputs))
+        U1 = np.empty((len(seeds), c.n_inputs))
+        for d, seed in enumerate(seeds):
+            rng = np.random.default_rng(seed)
+            X[d], _ = sample_dataset(c.n_samples, self.spectrum, c.input_distribution, rng)
+            U1[d] = top_eigenvector(X[d].T @ X[d])
+            W0[d] = c.w0_scale * rng.standard_normal(c.n_inputs) / np.sqrt(c.n_inputs)
+        return OjaTrials(X, W0, U1)
+
+    # -- simulation and loss ----------------------------------------------------------------------
+    def simulate(self, vectors: np.ndarray, trials: OjaTrials):
+        """Final weights (K, D, N) and status (K, D) for K coefficient vectors."""
+        A = self.rule_template.eta * self.rule_template.coefficient_tensor(np.atleast_2d(vectors))
+        sim = rate.simulate if self.cfg.kernel == "compiled" else rate.simulate_numpy
+        return sim(A, trials.X, trials.W0, self.cfg.n_passes, self.cfg.bound)
+
+    def evaluate(self, vectors: np.ndarray, trials: OjaTrials):
+        """Per-trial losses (K, D) and status codes (K, D); never NaN."""
+        W, status = self.simulate(vectors, trials)
+        with np.errstate(all="ignore"):
+            proj = np.abs(np.einsum("kdn,dn->kd", W, trials.U1))
+            loss = np.einsum("kdn,kdn->kd", W, W) + 1.0 - 2.0 * proj
+        loss = np.where((status == rate.OK) & np.isfinite(loss), np.minimum(loss, PENALTY), PENALTY)
+        return loss, status
+
+    def metrics(self, vector: np.ndarray, trials: OjaTrials) -> dict[str, Any]:
+        """Held-out score of one rule: alignment with PC1, weight norm, loss, status counts."""
+        W, status = self.simulate(vector, trials)
+        loss, _ = self.evaluate(vector, trials)
+        W, status, ok = W[0], status[0], status[0] == rate.OK
+        with np.errstate(all="ignore"):
+            norm = np.linalg.norm(W, axis=1)
+            cos = np.abs(np.sum(W * trials.U1, axis=1)) / norm
+        one_minus_cos = np.where(ok & np.isfinite(cos), 1.0 - cos, 1.0)
+        return {
+            "n_trials": len(status),
+            "n_ok": int(ok.sum()),
+            "loss": float(loss.mean()),
+            "mean_one_minus_cos": float(one_minus_cos.mean()),
+            "max_one_minus_cos": float(one_minus_cos.max()),
+            "mean_norm": float(np.mean(np.where(ok, norm, np.nan))) if ok.any() else None,
+        }
+
+    # -- theory ------------------------------------------------------------------------------------
+    def known_rule(self) -> PolynomialRule:
+        t = self.rule_template
+        missing = [k for k in OJA_TERMS if k not in t.terms]
+        if missing:
+            raise ConfigError(f"the rule mask excludes Oja's term(s) {missing}")
+        return PolynomialRule.from_terms(OJA_TERMS, t.max_power, t.mask, t.eta)
+
+    def theory(self, rule: PolynomialRule) -> dict[str, Any]:
+        return theory.oja_comparison(rule.as_dict())
+
+    def describe(self, rule: PolynomialRule) -> list[str]:
+        """Lines that ``evoplast show`` and the progress display print for a rule."""
+        return [f"dw = eta * ({rule.formula()})"]

@@ -1,0 +1,58 @@
+r"""Analytic predictions that found rules are compared with.
+
+Oja (experiment 1). For ``dw = eta (a x y + b y^2 w)`` with zero-mean inputs of covariance C the mean
+drift is ``<dw> = eta (a C w + b (w^T C w) w)``. Its stable fixed points are ``w = +-sqrt(-a/b) u_1`` (u_1 the unit first principal component) when ``a > 0 > b``;
+Oja's rule (a = 1, b = -1) gives the unit PC1. Only the rule's shape is identifiable (eta * theta
+trades against the simulation length), so rules are compared after normalising by the largest
+absolute coefficient.
+
+Success criterion (experiment 1): ``x*y`` is the largest coefficient and positive, the normalised
+``y**2*w`` lies in [-1.1, -0.9], and every other normalised term has ``|c| <= 0.1``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+OJA = {"x*y": 1.0, "y**2*w": -1.0}
+
+
+def normalize(coefficients: Mapping[str, float]) -> dict[str, float]:
+    """Divide by the largest absolute value (all zeros stay zeros)."""
+    scale = max((abs(v) for v in coefficients.values()), default=0.0)
+    if scale == 0.0 or not math.isfinite(scale):
+        return {k: 0.0 for k in coefficients}
+    return {k: v / scale for k, v in coefficients.items()}
+
+
+def rule_distance(coefficients: Mapping[str, float], target: Mapping[str, float]) -> float:
+    """Euclidean distance between the normalised rule and the normalised target over all terms."""
+    a, b = normalize(coefficients), normalize(target)
+    keys = set(a) | set(b)
+    return math.sqrt(sum((a.get(k, 0.0) - b.get(k, 0.0)) ** 2 for k in keys))
+
+
+def oja_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.1,
+                   other_tol: float = 0.1) -> dict:
+    """Compare a polynomial rule with Oja's rule.
+
+    Returns the distance of the normalised rule to Oja's, the predicted fixed-point norm
+    ``||w*||^2 = -c[x*y] / c[y**2*w]`` (1 for Oja), the largest other normalised term, and
+    ``is_oja`` (the success criterion with tolerances ``ratio_tol`` and ``other_tol``).
+    """
+    n = normalize(coefficients)
+    a, b = coefficients.get("x*y", 0.0), coefficients.get("y**2*w", 0.0)
+    ratio = b / a if a != 0 else math.nan
+    others = [abs(v) for k, v in n.items() if k not in OJA]
+    max_other = max(others, default=0.0)
+    is_oja = bool(n.get("x*y", 0.0) == 1.0 and abs(ratio + 1.0) <= ratio_tol
+                  and max_other <= other_tol)
+    return {
+        "known_rule": "oja",
+        "distance": rule_distance(coefficients, OJA),
+        "ratio_yyw_to_xy": ratio,
+        "predicted_norm_sq": (-a / b) if b != 0 else math.inf,
+        "max_other_normalized": max_other,
+        "is_oja": is_oja,
+    }
