@@ -41,8 +41,8 @@ def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
         X = np.stack([sample_dataset(S, spectrum, "gaussian", rng)[0] for _ in range(D)])
         W0 = 0.1 * rng.standard_normal((D, n)) / np.sqrt(n)
         rate.simulate(A, X, W0, 1)  # compile / load the cache
-        t_fast = _best_time(lambda: rate.simulate(A, X, W0, passes), 2 if quick else 5)
-        t_ref = _best_time(lambda: rate.simulate_numpy(A, X, W0, ref_passes), 1 if quick else 2)
+        t_fast = _best_time(lambda X=X, W0=W0: rate.simulate(A, X, W0, passes), 2 if quick else 5)
+        t_ref = _best_time(lambda X=X, W0=W0: rate.simulate_numpy(A, X, W0, ref_passes), 1 if quick else 2)
         fast = K * D * S * passes * n / t_fast
         ref = K * D * S * ref_passes * n / t_ref
         yield {"bench": "rate", "n_inputs": n, "runs": K * D, "synapse_steps_per_s": fast,

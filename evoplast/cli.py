@@ -151,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (exit 2), --help and --version (exit 0)
+        return int(exc.code or 0)
     if getattr(args, "n_jobs", None) is not None and args.n_jobs == 0 or (
             getattr(args, "n_jobs", None) or 0) < -1:
         print("evoplast: error: --n-jobs must be >= 1 or -1 (all cores)", file=sys.stderr)

@@ -4,6 +4,8 @@ The search minimises
 
 .. math::  L(\theta) = \frac{1}{D} \sum_{d=1}^{D} l_d(\theta) + \lambda_{L1} \lVert\theta\rVert_1
 
+(or, with ``cmaes.l1_mode = "relative"``, the penalty ``lambda_L1 ||theta||_1 / ||theta||_inf``)
+
 with pycma's ask/tell interface (Hansen's CMA-ES; evoplast does not implement its own). The D
 trials of a generation are shared by all candidates (common random numbers) and fresh each
 generation. CMA-ES draws its Gaussian numbers from a :class:`numpy.random.Generator` seeded from
@@ -57,6 +59,18 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
     if popsize:
         opts["popsize"] = popsize
     return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
+
+
+def l1_penalty(X: np.ndarray, c) -> np.ndarray:
+    """Sparsity penalty per row of X: ``l1 * ||theta||_1`` (``l1_mode = "absolute"``, the paper's)
+    or ``l1 * ||theta||_1 / max|theta|`` (``"relative"``: scale-free, penalises the rule's shape
+    only, so it does not shrink the overall learning rate that eta * theta sets)."""
+    a = np.abs(np.atleast_2d(X))
+    total = a.sum(axis=1)
+    if c.l1_mode == "relative":
+        peak = a.max(axis=1)
+        total = np.divide(total, peak, out=np.zeros_like(total), where=peak > 0)
+    return c.l1 * total
 
 
 def _status_counts(status: np.ndarray) -> dict[str, int]:
@@ -140,7 +154,7 @@ class Search:
             parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials))
         loss, status = evaluator(self.task, X, trials)
         task_loss = loss.mean(axis=1)
-        l1 = cfg.cmaes.l1 * np.abs(X).sum(axis=1)
+        l1 = l1_penalty(X, cfg.cmaes)
         f = task_loss + l1
         es.tell(list(X), f.tolist())
 
@@ -183,7 +197,7 @@ class Search:
                 cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials))
             means = np.array([r["mean"] for r in results])
             loss, _ = evaluator(self.task, means, trials)
-            score = loss.mean(axis=1) + cfg.cmaes.l1 * np.abs(means).sum(axis=1)
+            score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes)
             for r, s in zip(results, score):
                 r["validation_loss"] = float(s)
             chosen = results[int(np.argmin(score))]
@@ -201,7 +215,7 @@ class Search:
             "formula_pruned": rule.formula(prune=0.05, digits=3),
             "latex": rule.latex(),
             "loss": heldout["loss"],
-            "objective": heldout["loss"] + cfg.cmaes.l1 * float(np.abs(rule.to_vector()).sum()),
+            "objective": heldout["loss"] + float(l1_penalty(rule.to_vector()[None], cfg.cmaes)[0]),
             "heldout": heldout,
             "theory": self.task.theory(rule),
             "generations": state["generation"],

@@ -36,17 +36,25 @@ DEFAULT_ROOT = Path("runs") / "out"
 
 
 def git_revision() -> str | None:
-    """The git revision of the evoplast source tree, if it is a git checkout."""
+    """Git revision of the evoplast source tree (or, for an installed copy, of the working
+    directory when it is an evoplast checkout); None when neither is a git checkout."""
     here = Path(__file__).resolve().parent
+    rev = _git_revision(here)
+    if rev is None and (Path.cwd() / "evoplast" / "__init__.py").is_file():
+        rev = _git_revision(Path.cwd())
+    return rev
+
+
+def _git_revision(here: Path) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                             timeout=5)
+                             timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
         return None
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                           capture_output=True, text=True, timeout=5).stdout.strip()
+                           capture_output=True, text=True, timeout=5, check=False).stdout.strip()
     return out.stdout.strip() + ("+dirty" if dirty else "")
 
 

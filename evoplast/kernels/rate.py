@@ -14,7 +14,8 @@ Two implementations with the same semantics:
 * :func:`simulate_numpy` -- the plain, batched numpy reference (any maximum power);
 * :func:`simulate` -- the compiled kernel (numba), parallel over (block of 4 candidates, trial).
   Each candidate's arithmetic does not depend on its block or on threading, so results do not
-  depend on how a generation is split across workers. For powers <= 2 it evaluates the rule in factored form (performance-notes technique 5):
+  depend on how a generation is split across workers. For powers <= 2 it evaluates the rule in
+  factored form (performance-notes technique 5):
   per step ``K_ac = sum_b A_abc y^b``; per synapse ``M_a = K_a0 + w (K_a1 + w K_a2)``,
   ``dw = M_0 + x (M_1 + x M_2)`` -- 22 flops per synapse-step including ``y = w . x``.
 

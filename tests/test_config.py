@@ -1,0 +1,101 @@
+"""Config validation and the command line's one-line errors (exit status 2)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from evoplast import ConfigError, load_config
+from evoplast.cli import main
+from evoplast.config import parse_override
+
+BAD_OVERRIDES = [
+    ("task.n_inputs=1", "n_inputs"),
+    ("task.n_inputs=-3", "n_inputs"),
+    ("task.n_inputs=2.5", "integer"),
+    ("task.n_inputs=true", "integer"),
+    ("task.input_distribution=cauchy", "input_distribution"),
+    ("task.name=nope", "unknown task.name"),
+    ("task.nosuchkey=1", "unknown key task.nosuchkey"),
+    ("task.n_trials=0", "n_trials"),
+    ("task.spectrum=[1.0, 0.5]", "spectrum"),
+    ("task.spectrum=[1.0, 1.0, 0.5, 0.2, 0.1]", "gap"),
+    ("task.spectrum=weird", "spectrum"),
+    ("task.w0_scale=nan", "finite"),
+    ("task.w0_scale=inf", "finite"),
+    ("rule.family=spiking", "rule.family"),
+    ("rule.eta=0", "eta"),
+    ("rule.eta=-1", "eta"),
+    ("rule.max_power=[2, 2]", "3 items"),
+    ("rule.mask=['x*y', 'x*z']", "mask"),
+    ("rule.coefficients={'z' = 1.0}", "coefficients"),
+    ("cmaes.popsize=1", "popsize"),
+    ("cmaes.sigma0=0", "sigma0"),
+    ("cmaes.sigma0=nan", "finite"),
+    ("cmaes.generations=0", "generations"),
+    ("cmaes.l1=-0.1", "l1"),
+    ("cmaes.restarts=-1", "restarts"),
+    ("cmaes.popsize='big'", "integer"),
+    ("run.seed=-1", "seed"),
+    ("run.n_jobs=0", "n_jobs"),
+    ("run.backend=mpi", "backend"),
+    ("nosection.key=1", "SECTION.KEY"),
+    ("task", "KEY=VALUE"),
+]
+
+
+@pytest.mark.parametrize("override,needle", BAD_OVERRIDES)
+def test_bad_values_are_refused_with_the_key_named(override, needle):
+    with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("*", r"\*")):
+        load_config("runs/oja.toml", [override])
+
+
+def test_defaults_and_overrides_resolve():
+    c = load_config("runs/oja.toml", ["task.n_inputs=7", "task.input_distribution=laplace",
+                                      "run.seed=3", "rule.coefficients={'x*y' = 0.5}"])
+    assert c.task.n_inputs == 7 and c.task.input_distribution == "laplace" and c.run.seed == 3
+    assert c.rule.rule().as_dict()["x*y"] == 0.5
+    assert parse_override("cmaes.l1=0.5") == (["cmaes", "l1"], 0.5)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("", "empty"),
+    ("[task\nname=", "not valid TOML"),
+    ("[cmaes]\npopsize = 8\n", "task.name is missing"),
+    ("[task]\nname = 'oja'\n[other]\nx = 1\n", "unknown config section"),
+    ("task = 3\n", "must be a table"),
+])
+def test_bad_files(tmp_path, text, needle):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=needle):
+        load_config(path)
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("runs/does-not-exist.toml")
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "runs/oja.toml", "--set", "task.n_inputs=zero"],
+    ["run", "runs/missing.toml"],
+    ["show", "/nonexistent/run"],
+    ["resume", "/nonexistent/run"],
+    ["run", "runs/oja.toml", "--n-jobs", "0"],
+    ["frobnicate"],
+])
+def test_cli_errors_are_one_line_exit_2(argv, capsys, tmp_path):
+    code = main(argv + (["--out", str(tmp_path / "r")] if argv[0] == "run" else []))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("evoplast: error:") and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_usage_error_via_subprocess_has_no_traceback():
+    out = subprocess.run([sys.executable, "-m", "evoplast.cli", "run", "runs/oja.toml", "--set",
+                          "cmaes.sigma0=-1"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+    assert "cmaes.sigma0" in out.stderr

@@ -1,0 +1,80 @@
+"""Analytic facts of experiment 1 checked on the task's own simulator."""
+
+import numpy as np
+import pytest
+
+from evoplast import PolynomialRule, load_config, make_task
+from evoplast.kernels import rate
+from evoplast.parallel import trial_seeds
+from evoplast.tasks.datasets import make_spectrum, sample_dataset
+from evoplast.tasks.oja import PENALTY
+
+
+def task_and_trials(*overrides, n=16):
+    task = make_task(load_config("runs/oja.toml", list(overrides)))
+    return task, task.make_trials(trial_seeds(0, 2, 0, n))
+
+
+@pytest.mark.parametrize("dist", ["gaussian", "laplace", "uniform"])
+def test_true_oja_rule_converges_to_unit_pc1(dist):
+    task, trials = task_and_trials(f"task.input_distribution={dist}")
+    m = task.metrics(task.known_rule().to_vector(), trials)
+    assert m["n_ok"] == m["n_trials"]
+    assert m["mean_one_minus_cos"] < 0.01
+    assert abs(m["mean_norm"] - 1.0) < 0.02
+
+
+def test_fixed_point_norm_follows_minus_a_over_b():
+    """dw = a x y + b y^2 w converges to ||w||^2 = -a/b along PC1 (here a=1, b=-0.5: norm sqrt 2)."""
+    task, trials = task_and_trials()
+    rule = PolynomialRule.from_terms({"x*y": 1.0, "y**2*w": -0.5}, eta=task.rule_template.eta)
+    W, status = task.simulate(rule.to_vector(), trials)
+    assert (status == rate.OK).all()
+    norms = np.linalg.norm(W[0], axis=1)
+    np.testing.assert_allclose(norms.mean(), np.sqrt(2.0), rtol=0.02)
+    loss, _ = task.evaluate(rule.to_vector(), trials)
+    np.testing.assert_allclose(loss.mean(), (np.sqrt(2) - 1) ** 2, atol=0.02)
+
+
+def test_loss_is_sign_invariant():
+    task, trials = task_and_trials()
+    W, _ = task.simulate(task.known_rule().to_vector(), trials)
+    flipped = type(trials)(trials.X, -trials.W0, -trials.U1)
+    loss1, _ = task.evaluate(task.known_rule().to_vector(), trials)
+    loss2, _ = task.evaluate(task.known_rule().to_vector(), flipped)
+    np.testing.assert_allclose(loss1, loss2, rtol=1e-10, atol=1e-14)
+
+
+def test_divergent_and_nan_rules_get_status_and_finite_penalty():
+    task, trials = task_and_trials(n=4)
+    hebb = PolynomialRule.from_terms({"x*y": 50.0}).to_vector()
+    nan = np.full(27, np.nan)
+    loss, status = task.evaluate(np.stack([hebb, nan, task.known_rule().to_vector()]), trials)
+    assert np.isfinite(loss).all()
+    assert (status[0] == rate.DIVERGED).all() and (loss[0] == PENALTY).all()
+    assert (status[1] == rate.NAN).all() and (loss[1] == PENALTY).all()
+    assert (status[2] == rate.OK).all() and (loss[2] < 0.1).all()
+
+
+def test_nothing_learned_scores_about_one():
+    task, trials = task_and_trials()
+    loss, status = task.evaluate(np.zeros(27), trials)
+    assert (status == 0).all()
+    np.testing.assert_allclose(loss.mean(), 1.0, atol=0.1)
+
+
+@pytest.mark.parametrize("dist", ["gaussian", "laplace", "uniform"])
+def test_dataset_covariance_matches_spectrum(dist):
+    rng = np.random.default_rng(0)
+    lam = make_spectrum(5)
+    X, q = sample_dataset(200_000, lam, dist, rng)
+    C = X.T @ X / len(X)
+    np.testing.assert_allclose(q @ C @ q.T, np.diag(lam), atol=0.015)
+    np.testing.assert_allclose(q @ q.T, np.eye(5), atol=1e-12)
+
+
+def test_spectra():
+    assert tuple(make_spectrum(3)) == (1.0, 0.5, 0.0)
+    assert tuple(make_spectrum(5)) == (1.0, 0.7, 0.2, 0.1, 0.0)
+    lam = make_spectrum(20)
+    assert lam[0] - lam[1] == 0.5 and np.all(np.diff(lam) <= 0) and lam[-1] > 0

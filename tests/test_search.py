@@ -1,0 +1,138 @@
+"""The driver: seeding, n_jobs independence, checkpoint/resume, run directory files."""
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evoplast import RunDirError, resume, run
+from evoplast.cli import main
+from evoplast.search import Search
+from evoplast.storage import RunDir
+
+
+def test_run_directory_holds_the_documented_files(tiny_config, tmp_path):
+    result = run(tiny_config, tmp_path / "r")
+    files = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert files == ["checkpoint.pkl", "config.json", "evaluations.csv", "history.csv", "result.json"]
+    meta = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert meta["config"]["task"]["n_inputs"] == 3 and meta["evoplast_version"]
+    hist = pd.read_csv(tmp_path / "r" / "history.csv")
+    assert list(hist.generation) == list(range(6))
+    ev = pd.read_csv(tmp_path / "r" / "evaluations.csv")
+    assert len(ev) == 6 * 8 and "c:x*y" in ev.columns and set(ev.status) <= {"ok", "diverged", "nan"}
+    for key in ("coefficients", "normalized", "loss", "formula", "generations", "evaluations", "seed",
+                "theory"):
+        assert key in result
+    assert result["generations"] == 6 and result["evaluations"] == 48
+    assert max(abs(v) for v in result["normalized"].values()) == 1.0
+    assert json.loads((tmp_path / "r" / "result.json").read_text()) == json.loads(json.dumps(result))
+
+
+def test_same_seed_same_bytes_for_n_jobs_1_and_2(tiny_config, tmp_path):
+    r1 = run(tiny_config, tmp_path / "a", n_jobs=1)
+    r2 = run(tiny_config, tmp_path / "b", n_jobs=2)
+    assert json.dumps(r1["coefficients"]) == json.dumps(r2["coefficients"])
+    e1 = (tmp_path / "a" / "evaluations.csv").read_bytes()
+    assert e1 == (tmp_path / "b" / "evaluations.csv").read_bytes()
+
+
+def test_other_seed_other_result(tiny_config, tmp_path):
+    r1 = run(tiny_config, tmp_path / "a")
+    r2 = run(tiny_config.replace(run=type(tiny_config.run)(seed=1)), tmp_path / "b")
+    assert r1["coefficients"] != r2["coefficients"]
+
+
+def test_global_numpy_random_is_neither_used_nor_changed(tiny_config, tmp_path):
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    r1 = run(tiny_config, tmp_path / "a")
+    assert np.array_equal(np.random.get_state()[1], before)
+    np.random.seed(999)
+    r2 = run(tiny_config, tmp_path / "b")
+    assert r1["coefficients"] == r2["coefficients"]
+
+
+class Stop(Exception):
+    pass
+
+
+def test_resume_after_interruption_reaches_the_uninterrupted_result(tiny_config, tmp_path):
+    config = tiny_config.replace(cmaes=type(tiny_config.cmaes)(popsize=8, generations=4, restarts=1))
+    full = run(config, tmp_path / "full")
+
+    run_dir = RunDir(tmp_path / "cut")
+    run_dir.create(config.to_dict())
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if len(lines) == 5:  # stop mid-run, after a restart began
+            raise Stop
+
+    with pytest.raises(Stop):
+        Search(config, run_dir, progress=progress).run()
+    assert not (tmp_path / "cut" / "result.json").exists()
+    assert not (tmp_path / "cut" / "lock").exists()
+    # a half-logged generation (rows written, checkpoint not) is cut back on resume
+    state = pickle.loads((tmp_path / "cut" / "checkpoint.pkl").read_bytes())
+    with open(tmp_path / "cut" / "history.csv", "a") as fh:
+        fh.write(f"{state['generation']},0,8,99,0.1,0.1")  # partial row, no newline
+    resumed = resume(tmp_path / "cut")
+    assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
+    assert resumed["generations"] == full["generations"] and resumed["restarts"] == full["restarts"]
+    h_full = pd.read_csv(tmp_path / "full" / "history.csv").drop(columns="elapsed_s")
+    h_cut = pd.read_csv(tmp_path / "cut" / "history.csv").drop(columns="elapsed_s")
+    pd.testing.assert_frame_equal(h_full, h_cut)
+    e_full = pd.read_csv(tmp_path / "full" / "evaluations.csv")
+    pd.testing.assert_frame_equal(e_full, pd.read_csv(tmp_path / "cut" / "evaluations.csv"))
+
+
+def test_ipop_restart_doubles_population(tiny_config, tmp_path):
+    config = tiny_config.replace(cmaes=type(tiny_config.cmaes)(popsize=8, generations=3, restarts=2))
+    result = run(config, tmp_path / "r")
+    assert [r["popsize"] for r in result["restarts"]] == [8, 16, 32]
+    assert all("validation_loss" in r for r in result["restarts"])
+    assert result["evaluations"] == 3 * (8 + 16 + 32)
+
+
+def test_existing_run_directory_is_refused_and_kept(tiny_config, tmp_path):
+    run(tiny_config, tmp_path / "r")
+    before = (tmp_path / "r" / "result.json").read_bytes()
+    with pytest.raises(RunDirError, match="already holds a run"):
+        run(tiny_config, tmp_path / "r")
+    assert (tmp_path / "r" / "result.json").read_bytes() == before
+
+
+def test_live_lock_refuses_second_process(tiny_config, tmp_path):
+    run_dir = RunDir(tmp_path / "r")
+    run_dir.create(tiny_config.to_dict())
+    run_dir.lock()
+    with pytest.raises(RunDirError, match="in use"):
+        Search(tiny_config, RunDir(tmp_path / "r"), progress=None).run()
+    run_dir.unlock()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tiny_config, tmp_path, capsys):
+    run(tiny_config, tmp_path / "r")
+    history = (tmp_path / "r" / "history.csv").read_bytes()
+    (tmp_path / "r" / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
+    assert main(["resume", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pkl" in err and err.count("\n") == 1
+    assert (tmp_path / "r" / "history.csv").read_bytes() == history
+
+
+def test_cli_run_and_show(tmp_path, capsys):
+    from tests.conftest import TINY
+
+    argv = ["run", "runs/oja.toml", "--out", str(tmp_path / "r"), "--quiet"]
+    for s in TINY:
+        argv += ["--set", s]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "found rule" in out and "distance to oja" in out
+    assert main(["show", str(tmp_path / "r")]) == 0
+    assert "normalised coefficients" in capsys.readouterr().out
