@@ -38,7 +38,6 @@ class CMAESConfig:
     sigma0: float = 0.5  # initial step size, in coefficient units
     generations: int = 200  # per restart
     l1: float = 0.01  # weight of the L1 penalty on the coefficients
-    l1_mode: str = "absolute"  # absolute: l1*||theta||_1 | relative: l1*||theta||_1/max|theta|
     restarts: int = 0  # IPOP restarts (popsize doubles each time)
     tolfun: float = 1e-11  # pycma stopping tolerances
     tolx: float = 1e-11
@@ -48,7 +47,6 @@ class CMAESConfig:
         _check(self.sigma0 > 0, "cmaes.sigma0", "must be > 0")
         _check(self.generations >= 1, "cmaes.generations", "must be >= 1")
         _check(self.l1 >= 0, "cmaes.l1", "must be >= 0")
-        _check(self.l1_mode in ("absolute", "relative"), "cmaes.l1_mode", "must be absolute or relative")
         _check(self.restarts >= 0, "cmaes.restarts", "must be >= 0")
         _check(self.tolfun >= 0 and self.tolx >= 0, "cmaes.tolfun/tolx", "must be >= 0")
 

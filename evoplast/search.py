@@ -4,8 +4,6 @@ The search minimises
 
 .. math::  L(\theta) = \frac{1}{D} \sum_{d=1}^{D} l_d(\theta) + \lambda_{L1} \lVert\theta\rVert_1
 
-(or, with ``cmaes.l1_mode = "relative"``, the penalty ``lambda_L1 ||theta||_1 / ||theta||_inf``)
-
 with pycma's ask/tell interface (Hansen's CMA-ES; evoplast does not implement its own). The D
 trials of a generation are shared by all candidates (common random numbers) and fresh each
 generation. CMA-ES draws its Gaussian numbers from a :class:`numpy.random.Generator` seeded from
@@ -62,15 +60,8 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
 
 
 def l1_penalty(X: np.ndarray, c) -> np.ndarray:
-    """Sparsity penalty per row of X: ``l1 * ||theta||_1`` (``l1_mode = "absolute"``, the paper's)
-    or ``l1 * ||theta||_1 / max|theta|`` (``"relative"``: scale-free, penalises the rule's shape
-    only, so it does not shrink the overall learning rate that eta * theta sets)."""
-    a = np.abs(np.atleast_2d(X))
-    total = a.sum(axis=1)
-    if c.l1_mode == "relative":
-        peak = a.max(axis=1)
-        total = np.divide(total, peak, out=np.zeros_like(total), where=peak > 0)
-    return c.l1 * total
+    """Sparsity penalty ``l1 * ||theta||_1`` per row of X."""
+    return c.l1 * np.abs(np.atleast_2d(X)).sum(axis=1)
 
 
 def _status_counts(status: np.ndarray) -> dict[str, int]:

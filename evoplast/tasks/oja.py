@@ -5,6 +5,11 @@ spectrum, :mod:`evoplast.tasks.datasets`), ``n_samples`` samples and small rando
 ``w0 = w0_scale * g / sqrt(N)``, g ~ N(0, I). The neuron sees the samples online, ``n_passes``
 times, applying the candidate polynomial rule after each sample.
 
+Each dataset's spectrum is multiplied by a factor drawn log-uniformly from ``variance_range``
+(default [0.5, 2]). Oja's rule normalises ``||w||`` to 1 whatever the input variance; rules that
+trade ``y**2*w`` against a weight decay ``w`` only do so for one variance, so without this
+variation (``variance_range = [1, 1]``) such rules are indistinguishable from Oja's.
+
 The target ``u_1`` is the first principal component of the samples the neuron saw (top unit
 eigenvector of ``sum_s x_s x_s^T``; inputs have zero mean by construction): Oja's rule converges
 to that one, and with 100 samples it differs noticeably from the population PC1 when
@@ -47,6 +52,7 @@ class OjaConfig:
     n_samples: int = 100  # samples per dataset
     n_passes: int = 20  # passes over the samples
     w0_scale: float = 0.1  # norm of the random initial weights
+    variance_range: tuple[float, float] = (0.5, 2.0)  # per-dataset factor on the spectrum (log-uniform)
     heldout_trials: int = 32  # datasets for the final held-out score
     bound: float = 1e6  # |y| or |w| beyond this: status 'diverged'
     kernel: str = "compiled"  # compiled | numpy (reference)
@@ -60,6 +66,10 @@ class OjaConfig:
         for key in ("n_trials", "n_samples", "n_passes", "heldout_trials"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        lo, hi = self.variance_range
+        if not 0 < lo <= hi:
+            raise ConfigError(f"task.variance_range must be [low, high] with 0 < low <= high, "
+                              f"got {list(self.variance_range)}")
         if not self.w0_scale >= 0:
             raise ConfigError(f"task.w0_scale must be >= 0, got {self.w0_scale}")
         if not self.bound > 0:
@@ -110,7 +120,9 @@ class OjaTask:
         U1 = np.empty((len(seeds), c.n_inputs))
         for d, seed in enumerate(seeds):
             rng = np.random.default_rng(seed)
-            X[d], _ = sample_dataset(c.n_samples, self.spectrum, c.input_distribution, rng)
+            lo, hi = c.variance_range
+            factor = np.exp(rng.uniform(np.log(lo), np.log(hi))) if hi > lo else lo
+            X[d], _ = sample_dataset(c.n_samples, factor * self.spectrum, c.input_distribution, rng)
             U1[d] = top_eigenvector(X[d].T @ X[d])
             W0[d] = c.w0_scale * rng.standard_normal(c.n_inputs) / np.sqrt(c.n_inputs)
         return OjaTrials(X, W0, U1)

@@ -1,0 +1,33 @@
+"""Seeded end-to-end rediscovery of Oja's rule (science tests of the whole pipeline)."""
+
+import pytest
+
+from evoplast import load_config, run
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_four_term_search_rediscovers_oja(seed, tmp_path):
+    """Terms x*y, y**2*w, w, x: the search must find x*y : y**2*w = 1 : -1 with w, x ~ 0 (a few s)."""
+    config = load_config("runs/oja.toml", [
+        "task.n_inputs=3", "rule.mask=['x*y', 'y**2*w', 'w', 'x']", "cmaes.popsize=8",
+        "cmaes.generations=80", "task.n_trials=8", "cmaes.sigma0=0.3", f"run.seed={seed}"])
+    result = run(config, tmp_path / "r")
+    theory = result["theory"]
+    assert theory["is_oja"], theory
+    assert result["heldout"]["mean_one_minus_cos"] < 0.01
+    assert result["normalized"]["x*y"] > 0
+
+
+@pytest.mark.slow
+def test_main_job_rediscovers_oja(tmp_path):
+    """The README's main job (27 terms, N = 5), seed 0: the model-notes success criterion."""
+    result = run(load_config("runs/oja.toml"), tmp_path / "r")
+    assert result["theory"]["is_oja"], result["theory"]
+    assert result["heldout"]["mean_one_minus_cos"] < 0.01
+
+
+@pytest.mark.slow
+def test_n100_rediscovers_oja(tmp_path):
+    result = run(load_config("runs/oja_n100.toml"), tmp_path / "r")
+    assert result["theory"]["is_oja"], result["theory"]
+    assert result["heldout"]["mean_one_minus_cos"] < 0.01
