@@ -2,6 +2,7 @@
 
     python analysis/oja_success.py [--sizes 2 5 10 20] [--dists gaussian laplace] [--seeds 10]
                                    [--jobs 2] [--out runs/out/oja_success] [--config runs/oja.toml]
+                                   [--extra KEY=VALUE ...]
 
 Runs ``evoplast run CONFIG`` for every (N, distribution, seed) into OUT/<N>-<dist>-<seed> (a finished
 run is reused), then prints one row per (N, distribution): successes out of seeds, where success is
@@ -21,7 +22,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 
-def one_run(config_path: str, n: int, dist: str, seed: int, out: Path) -> str:
+def one_run(config_path: str, n: int, dist: str, seed: int, out: Path, extra=()) -> str:
     import numba
 
     from evoplast import load_config
@@ -32,8 +33,8 @@ def one_run(config_path: str, n: int, dist: str, seed: int, out: Path) -> str:
     run_dir = RunDir(out / f"{n}-{dist}-{seed}")
     if (run_dir.path / "result.json").exists():
         return str(run_dir.path)
-    config = load_config(config_path, [f"task.n_inputs={n}", f"task.input_distribution={dist}",
-                                       f"run.seed={seed}"])
+    config = load_config(config_path, [*extra, f"task.n_inputs={n}",
+                                       f"task.input_distribution={dist}", f"run.seed={seed}"])
     if run_dir.path.exists():  # an unfinished earlier attempt: continue it
         Search(config, run_dir, progress=None).run()
     else:
@@ -63,13 +64,15 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--config", default="runs/oja.toml")
     p.add_argument("--out", default="runs/out/oja_success")
+    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="further config overrides for every run")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(n, d, s) for n in args.sizes for d in args.dists for s in range(args.seeds)]
     t0 = time.time()
     for i, path in enumerate(Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(one_run)(args.config, n, d, s, out) for n, d, s in jobs)):
+            delayed(one_run)(args.config, n, d, s, out, args.extra) for n, d, s in jobs)):
         print(f"[{i + 1}/{len(jobs)}] {path}  ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     table = success_table(out)
     print(table.to_string(index=False))

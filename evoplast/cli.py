@@ -68,7 +68,7 @@ def cmd_run(args) -> int:
     run_dir = RunDir(out)
     run_dir.create(plain, source=str(args.config))
     _print_header(run_dir, config)
-    result = Search(config, run_dir, progress=_printer(args.quiet)).run()
+    result = Search(config, run_dir, progress=_printer(args.quiet), progress_interval=1.0).run()
     _print_result(run_dir.path, result)
     return 0
 
@@ -91,7 +91,8 @@ def cmd_resume(args) -> int:
     except EvoplastError as exc:
         raise EvoplastError(f"{run_dir.file('config.json')}: {exc}") from None
     _print_header(run_dir, config)
-    result = Search(config, run_dir, n_jobs=args.n_jobs, progress=_printer(args.quiet)).run()
+    result = Search(config, run_dir, n_jobs=args.n_jobs, progress=_printer(args.quiet),
+                    progress_interval=1.0).run()
     _print_result(run_dir.path, result)
     return 0
 
@@ -129,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set task.n_inputs=7 (repeatable)")
     r.add_argument("--out", help="run directory (default: runs/out/<config>-<hash>)")
     r.add_argument("--n-jobs", type=int, help="joblib workers (overrides run.n_jobs)")
-    r.add_argument("--quiet", action="store_true", help="no per-generation progress lines")
+    r.add_argument("--quiet", action="store_true",
+                   help="no progress lines (default: one a second, with the current mean rule)")
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("resume", help="continue a stopped run from its checkpoint")

@@ -72,7 +72,7 @@ class Search:
     """One run: a config, a run directory and an evaluator. ``run()`` goes to the end."""
 
     def __init__(self, config: Config, run_dir: RunDir, n_jobs: int | None = None,
-                 progress: Callable[[str], None] | None = print):
+                 progress: Callable[[str], None] | None = print, progress_interval: float = 0.0):
         self.config = config
         self.run_dir = run_dir
         self.task = make_task(config)
@@ -80,6 +80,8 @@ class Search:
         self.terms = self.template.terms
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
         self.progress = progress or (lambda line: None)
+        self.progress_interval = progress_interval  # seconds between progress lines (0: every one)
+        self._last_print = -np.inf
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> dict:
@@ -174,9 +176,13 @@ class Search:
         state["gen_in_restart"] += 1
         state["evaluations"] += len(X)
         self.run_dir.save_checkpoint(state)
-        bad = len(status.ravel()) - counts["ok"]
-        self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
-                      f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: dw = {formula}")
+        now = time.monotonic()
+        last = state["gen_in_restart"] == cfg.cmaes.generations
+        if now - self._last_print >= self.progress_interval or state["gen_in_restart"] == 1 or last:
+            self._last_print = now
+            bad = len(status.ravel()) - counts["ok"]
+            self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
+                          f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: dw = {formula}")
 
     # -- result -------------------------------------------------------------------------------------
     def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:

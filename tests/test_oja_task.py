@@ -78,3 +78,4 @@ def test_spectra():
     assert tuple(make_spectrum(5)) == (1.0, 0.7, 0.2, 0.1, 0.0)
     lam = make_spectrum(20)
     assert lam[0] - lam[1] == 0.5 and np.all(np.diff(lam) <= 0) and lam[-1] > 0
+    assert lam.sum() < 2.7

@@ -11,9 +11,10 @@ Spectra (``spectrum`` argument):
 
 * ``"paper"`` -- the re-implementation's spectra, N=3: (1, 0.5, 0); N=5: (1, 0.7, 0.2, 0.1, 0);
   N=100: (1, 0.9, 0.8, 0.7, 0.6, 0.5, 0, ...); other N have none.
-* ``"linear"`` -- :math:`\lambda_1 = 1`, then 0.5 decreasing linearly to 0.5/(N-1):
-  :math:`\lambda_k = 0.5 (N-k+1)/(N-1)` for k >= 2 (eigen-gap 0.5 for every N).
-* ``"auto"`` (default) -- ``"paper"`` where it exists, else ``"linear"``.
+* ``"geometric"`` -- :math:`\lambda_1 = 1`, :math:`\lambda_k = 0.5 \cdot 0.7^{k-2}` for k >= 2:
+  eigen-gap 0.5 and a bounded total variance (< 2.7) for every N, so one learning rate suits all N
+  (Oja's stationary fluctuation grows with :math:`\sum_k \lambda_k / (\lambda_1 - \lambda_k)`).
+* ``"auto"`` (default) -- ``"paper"`` where it exists, else ``"geometric"``.
 * a list of N non-negative numbers in decreasing order with :math:`\lambda_1 > \lambda_2`.
 """
 
@@ -39,15 +40,14 @@ def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto") -> np.ndarra
         raise ConfigError(f"n_inputs must be >= 2, got {n}")
     if isinstance(spectrum, str):
         if spectrum == "auto":
-            spectrum = "paper" if n in PAPER_SPECTRA else "linear"
+            spectrum = "paper" if n in PAPER_SPECTRA else "geometric"
         if spectrum == "paper":
             if n not in PAPER_SPECTRA:
                 raise ConfigError(f"no paper spectrum for n_inputs={n} (only {sorted(PAPER_SPECTRA)})")
             return np.array(PAPER_SPECTRA[n])
-        if spectrum == "linear":
-            k = np.arange(2, n + 1)
-            return np.concatenate([[1.0], 0.5 * (n - k + 1) / (n - 1)])
-        raise ConfigError(f"unknown spectrum {spectrum!r}; use 'auto', 'paper', 'linear' or a list")
+        if spectrum == "geometric":
+            return np.concatenate([[1.0], 0.5 * 0.7 ** np.arange(n - 1)])
+        raise ConfigError(f"unknown spectrum {spectrum!r}; use 'auto', 'paper', 'geometric' or a list")
     lam = np.asarray(spectrum, dtype=float)
     if lam.shape != (n,):
         raise ConfigError(f"spectrum has {lam.size} values, n_inputs is {n}")

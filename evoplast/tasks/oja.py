@@ -47,10 +47,10 @@ class OjaConfig:
     name: str = "oja"
     n_inputs: int = 5
     input_distribution: str = "gaussian"  # gaussian | laplace | uniform (same covariance)
-    spectrum: str | tuple[float, ...] = "auto"  # auto | paper | linear | list of N eigenvalues
-    n_trials: int = 8  # trials (datasets) per candidate per generation, shared by all candidates
+    spectrum: str | tuple[float, ...] = "auto"  # auto | paper | geometric | list of N eigenvalues
+    n_trials: int = 16  # trials (datasets) per candidate per generation, shared by all candidates
     n_samples: int = 100  # samples per dataset
-    n_passes: int = 20  # passes over the samples
+    n_passes: int = 40  # passes over the samples
     w0_scale: float = 0.1  # norm of the random initial weights
     variance_range: tuple[float, float] = (0.5, 2.0)  # per-dataset factor on the spectrum (log-uniform)
     heldout_trials: int = 32  # datasets for the final held-out score

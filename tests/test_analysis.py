@@ -1,0 +1,44 @@
+"""Run directories into pandas, and the success-table script on tiny runs."""
+
+import importlib.util
+from pathlib import Path
+
+from evoplast import run
+from evoplast.analysis import load_results
+
+
+def _script(name):
+    path = Path(__file__).resolve().parent.parent / "analysis" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_results_one_row_per_finished_run(tiny_config, tmp_path):
+    for seed in (0, 1):
+        run(tiny_config.replace(run=type(tiny_config.run)(seed=seed)), tmp_path / f"r{seed}")
+    (tmp_path / "unfinished").mkdir()
+    df = load_results(str(tmp_path / "*"))
+    assert len(df) == 2
+    assert sorted(df["run.seed"]) == [0, 1]
+    assert {"task.n_inputs", "theory.is_oja", "heldout.mean_one_minus_cos", "coef.x*y"} <= set(df.columns)
+    assert df.groupby("task.n_inputs")["loss"].size().tolist() == [2]
+
+
+def test_success_table_script_on_tiny_runs(tmp_path, capsys):
+    from tests.conftest import TINY
+
+    module = _script("oja_success")
+    config = tmp_path / "tiny.toml"
+    text = Path("runs/oja.toml").read_text()
+    config.write_text(text)
+    out = tmp_path / "table"
+    code = module.main(["--sizes", "2", "3", "--dists", "gaussian", "--seeds", "2", "--jobs", "1",
+                        "--config", str(config), "--out", str(out), "--extra", *TINY])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "success" in printed and "gaussian" in printed
+    table = module.success_table(out)
+    assert table["runs"].tolist() == [2, 2]
+    assert set(table["task.n_inputs"]) == {2, 3}
