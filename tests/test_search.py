@@ -136,3 +136,19 @@ def test_cli_run_and_show(tmp_path, capsys):
     assert "found rule" in out and "distance to oja" in out
     assert main(["show", str(tmp_path / "r")]) == 0
     assert "normalised coefficients" in capsys.readouterr().out
+
+
+def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_config, tmp_path):
+    from evoplast import load_config, parallel
+    from tests.conftest import TINY
+
+    config = load_config("runs/oja.toml", [*TINY, "task.n_passes=40"])
+    run_dir = RunDir(tmp_path / "r")
+    run_dir.create(config.to_dict())
+    search = Search(config, run_dir, progress=None)
+    slow_oja = 0.15 * search.task.known_rule().to_vector()
+    with parallel.Evaluator(1) as evaluator:
+        cal = search._calibrate_scale(slow_oja, evaluator)
+    assert cal["factor"] > 2.0
+    assert cal["validation_loss_calibrated"] < 0.5 * cal["validation_loss_found"]
+    assert cal["eta"] == pytest.approx(config.rule.eta * cal["factor"])

@@ -46,6 +46,8 @@ def load_results(paths) -> pd.DataFrame:
             row[key] = result.get(key)
         _flatten("theory", result.get("theory", {}), row)
         _flatten("heldout", result.get("heldout", {}), row)
+        _flatten("heldout_calibrated", result.get("heldout_calibrated", {}), row)
+        _flatten("scale_calibration", result.get("scale_calibration", {}), row)
         for term, value in result.get("coefficients", {}).items():
             row[f"coef.{term}"] = value
         rows.append(row)
