@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from .polynomial import PolynomialRule
+from .pre_post_trace import PrePostTraceConfig
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,9 @@ class PolynomialFamily:
     Config = PolynomialRuleConfig
 
 
-RULE_FAMILIES = {PolynomialFamily.name: PolynomialFamily}
+class PrePostTraceFamily:
+    name = "pre_post_trace"
+    Config = PrePostTraceConfig
+
+
+RULE_FAMILIES = {f.name: f for f in (PolynomialFamily, PrePostTraceFamily)}
