@@ -8,8 +8,8 @@ Runs ``evoplast run CONFIG`` for every (N, distribution, seed) into OUT/<N>-<dis
 run is reused), then prints one row per (N, distribution): successes out of seeds, where success is
 the model-notes criterion (``theory.is_oja``) AND mean 1-|cos(w, PC1)| < 0.01 on the held-out
 datasets with the rule exactly as found (``success``), or with the same rule shape at its
-calibrated learning rate (``success_calibrated_eta``), with the median wall time per run. Runs go in parallel (one joblib worker each, one
-numba thread per worker).
+calibrated learning rate (``success_calibrated_eta``), with the median wall time per run. Runs go
+in parallel (one joblib worker each, one numba thread per worker).
 """
 
 from __future__ import annotations

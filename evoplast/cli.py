@@ -5,6 +5,7 @@
     evoplast run CONFIG [--set KEY=VALUE ...] [--out DIR] [--n-jobs N] [--quiet]
     evoplast resume DIR [--n-jobs N] [--quiet]
     evoplast show DIR
+    evoplast simulate CONFIG [--set KEY=VALUE ...] --out DIR [--trials N]
     evoplast bench [rate|all] [--quick]
 
 Bad input (unknown key, wrong type, impossible value, missing file, unreadable checkpoint) prints a
@@ -38,8 +39,12 @@ def _print_result(run_dir, result: dict) -> None:
     print(f"run directory: {run_dir}")
     print(f"found rule ({result['task']}, {result['generations']} generations, "
           f"{result['evaluations']} evaluations):")
-    print(f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]")
-    print("  normalised coefficients (|c| >= 0.01):")
+    if result.get("family") == "polynomial":
+        print(f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]")
+    else:
+        print(f"  {result['formula_pruned']}   [eta = {result['eta']}]")
+    print("  normalised coefficients (|c| >= 0.01):" if result.get("family") == "polynomial"
+          else "  searched/normalised parameters:")
     for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):
         if abs(value) >= 0.01:
             print(f"    {term:>10s}  {value:+.4f}")
@@ -115,6 +120,36 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    from . import config as cfgmod
+    from . import parallel
+    from .storage import write_json
+    from .tasks import make_task
+
+    config = cfgmod.load_config(args.config, args.set)
+    task = make_task(config)
+    out = Path(args.out)
+    if (out / "summary.json").exists():
+        raise EvoplastError(f"{out / 'summary.json'} exists; pass another --out")
+    n = args.trials or config.task.heldout_trials
+    if n < 1:
+        raise EvoplastError("--trials must be >= 1")
+    trials = task.make_trials(parallel.trial_seeds(config.run.seed, parallel.STREAM_HELDOUT, 0, n))
+    rule = task.rule_template
+    summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
+               "config": config.to_dict(), "n_trials": n, **task.summary(rule, trials)}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoplastError(f"cannot create {out}: {exc}") from None
+    write_json(out / "summary.json", summary)
+    shown = {k: v for k, v in summary.items() if not isinstance(v, (list, dict))}
+    for key, value in shown.items():
+        print(f"{key}: {value}")
+    print(f"wrote {out / 'summary.json'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from . import bench
 
@@ -149,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("show", help="print the found rule of a finished run")
     w.add_argument("dir")
     w.set_defaults(func=cmd_show)
+
+    m = sub.add_parser("simulate", help="run the task's network once with the config's rule (no search)")
+    m.add_argument("config")
+    m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    m.add_argument("--out", required=True, help="directory for summary.json")
+    m.add_argument("--trials", type=int, help="trials to simulate (default: task.heldout_trials)")
+    m.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
     b.add_argument("what", nargs="?", default="rate", choices=["rate", "all"])

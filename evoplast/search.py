@@ -28,7 +28,6 @@ import numpy as np
 
 from . import parallel
 from .config import Config
-from .kernels.rate import STATUS_NAMES
 from .storage import EVALUATIONS, HISTORY, RunDir, write_json
 from .tasks import make_task
 
@@ -59,13 +58,15 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
     return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
 
 
-def l1_penalty(X: np.ndarray, c) -> np.ndarray:
-    """Sparsity penalty ``l1 * ||theta||_1`` per row of X."""
-    return c.l1 * np.abs(np.atleast_2d(X)).sum(axis=1)
+def l1_penalty(X: np.ndarray, c, mask: np.ndarray | None = None) -> np.ndarray:
+    """Sparsity penalty ``l1 * sum_i mask_i |theta_i|`` per row of X (mask: all ones by default;
+    rule families with log-scaled time constants leave those out)."""
+    a = np.abs(np.atleast_2d(X))
+    return c.l1 * (a if mask is None else a * mask).sum(axis=1)
 
 
-def _status_counts(status: np.ndarray) -> dict[str, int]:
-    return {name: int((status == code).sum()) for code, name in STATUS_NAMES.items()}
+def _status_counts(status: np.ndarray, names: dict[int, str]) -> dict[str, int]:
+    return {name: int((status == code).sum()) for code, name in names.items()}
 
 
 class Search:
@@ -78,6 +79,9 @@ class Search:
         self.task = make_task(config)
         self.template = self.task.rule_template
         self.terms = self.template.terms
+        self.l1_mask = self.template.l1_mask() if hasattr(self.template, "l1_mask") else None
+        self.status_names = self.task.status_names
+        self._prefix = "dw = " if config.rule.family == "polynomial" else ""
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
         self.progress = progress or (lambda line: None)
         self.progress_interval = progress_interval  # seconds between progress lines (0: every one)
@@ -147,21 +151,21 @@ class Search:
             parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials))
         loss, status = evaluator(self.task, X, trials)
         task_loss = loss.mean(axis=1)
-        l1 = l1_penalty(X, cfg.cmaes)
+        l1 = l1_penalty(X, cfg.cmaes, self.l1_mask)
         f = task_loss + l1
         es.tell(list(X), f.tolist())
 
         rows = []
         for k in range(len(X)):
-            counts = _status_counts(status[k])
+            counts = _status_counts(status[k], self.status_names)
             worst = max(status[k]) if status[k].size else 0
             rows.append({"generation": g, "restart": state["restart"], "candidate": k,
                          **{f"c:{t}": repr(float(v)) for t, v in zip(self.terms, X[k])},
                          "loss": repr(float(f[k])), "task_loss": repr(float(task_loss[k])),
-                         "l1": repr(float(l1[k])), "status": STATUS_NAMES[int(worst)],
+                         "l1": repr(float(l1[k])), "status": self.status_names[int(worst)],
                          **{f"n_{n}": c for n, c in counts.items()}})
         self.run_dir.append_rows(EVALUATIONS, rows)
-        counts = _status_counts(status)
+        counts = _status_counts(status, self.status_names)
         mean_rule = self.template.from_vector(es.mean)
         formula = mean_rule.formula(prune=0.1, digits=3)
         state["elapsed_s"] += time.perf_counter() - t0
@@ -182,7 +186,7 @@ class Search:
             self._last_print = now
             bad = len(status.ravel()) - counts["ok"]
             self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
-                          f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: dw = {formula}")
+                          f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
 
     # -- result -------------------------------------------------------------------------------------
     def _calibrate_scale(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
@@ -212,7 +216,7 @@ class Search:
                 cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials))
             means = np.array([r["mean"] for r in results])
             loss, _ = evaluator(self.task, means, trials)
-            score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes)
+            score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes, self.l1_mask)
             for r, s in zip(results, score):
                 r["validation_loss"] = float(s)
             chosen = results[int(np.argmin(score))]
@@ -220,8 +224,12 @@ class Search:
         heldout_trials = self.task.make_trials(parallel.trial_seeds(
             cfg.run.seed, parallel.STREAM_HELDOUT, 0, cfg.task.heldout_trials))
         heldout = self.task.metrics(rule.to_vector(), heldout_trials)
-        calibration = self._calibrate_scale(rule.to_vector(), evaluator)
-        heldout_calibrated = self.task.metrics(calibration["factor"] * rule.to_vector(), heldout_trials)
+        extra = {}
+        if self.task.calibrate_scale:
+            calibration = self._calibrate_scale(rule.to_vector(), evaluator)
+            extra = {"scale_calibration": calibration,
+                     "heldout_calibrated": self.task.metrics(calibration["factor"] * rule.to_vector(),
+                                                             heldout_trials)}
         result = {
             "task": cfg.task.name,
             "family": cfg.rule.family,
@@ -232,11 +240,10 @@ class Search:
             "formula_pruned": rule.formula(prune=0.05, digits=3),
             "latex": rule.latex(),
             "loss": heldout["loss"],
-            "objective": heldout["loss"] + float(l1_penalty(rule.to_vector()[None], cfg.cmaes)[0]),
+            "objective": heldout["loss"] + float(l1_penalty(rule.to_vector(), cfg.cmaes, self.l1_mask)[0]),
             "heldout": heldout,
-            "scale_calibration": calibration,
-            "heldout_calibrated": heldout_calibrated,
-            "theory": self.task.theory(rule),
+            **extra,
+            "theory": self.task.theory(rule, heldout_trials),
             "generations": state["generation"],
             "evaluations": state["evaluations"],
             "seed": cfg.run.seed,

@@ -57,3 +57,52 @@ def oja_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.1,
         "max_other_over_xy": max_other,
         "is_oja": is_oja,
     }
+
+
+# -- experiment 3: inhibitory plasticity onto a LIF neuron -------------------------------------------
+def istdp_K(gamma: float, kappa: float, tau_pre: float, tau_post: float) -> float:
+    """Pair-term coefficient K = gamma tau_pre + kappa tau_post (seconds)."""
+    return gamma * tau_pre + kappa * tau_post
+
+
+def istdp_mean_drift(alpha, beta, gamma, kappa, tau_pre, tau_post, nu_pre, nu_post, eta=1.0):
+    r"""Mean-field drift of one synapse under independent Poisson pre/post trains (per second):
+
+    .. math:: \langle \dot w \rangle = \eta (\alpha \nu_{pre} + \beta \nu_{post} + K \nu_{pre}\nu_{post})
+
+    (each presynaptic spike sees on average x_post = nu_post tau_post, each postsynaptic spike
+    x_pre = nu_pre tau_pre; correlations between the trains add terms this formula omits).
+    """
+    K = istdp_K(gamma, kappa, tau_pre, tau_post)
+    return eta * (alpha * nu_pre + beta * nu_post + K * nu_pre * nu_post)
+
+
+def istdp_line_beta(alpha, gamma, kappa, tau_pre, tau_post, nu_pre, target):
+    """beta on the fixed-point line: beta = -(nu_pre / nu*) alpha - K nu_pre."""
+    return -(nu_pre / target) * alpha - istdp_K(gamma, kappa, tau_pre, tau_post) * nu_pre
+
+
+def istdp_comparison(params: Mapping[str, float], nu_pre: float, target: float) -> dict:
+    """Where a rule (alpha, beta, gamma, kappa, tau_pre, tau_post) lies relative to the theory.
+
+    ``distance``: |beta - beta_line(alpha)| / |alpha| (relative to |alpha|, as in the acceptance);
+    ``stable``: beta + K nu_pre > 0 (inhibition lowers the rate, so the fixed point attracts);
+    ``vogels_ray_distance``: distance of (alpha, beta) to the ray {beta = 0, alpha = -K nu*},
+    relative to |alpha| (the solution set when the input rate varies across trials).
+    """
+    a, b = params["alpha"], params["beta"]
+    K = istdp_K(params["gamma"], params["kappa"], params["tau_pre"], params["tau_post"])
+    beta_line = -(nu_pre / target) * a - K * nu_pre
+    scale = abs(a) if a != 0 else math.inf
+    return {
+        "known_rule": "mean_field_line",
+        "nu_pre_hz": nu_pre,
+        "target_hz": target,
+        "K_s": K,
+        "beta_line": beta_line,
+        "distance": abs(b - beta_line) / scale,
+        "stable": bool(b + K * nu_pre > 0),
+        "alpha_negative": bool(a < 0),
+        "vogels_ray_distance": math.hypot(a + K * target, b) / scale,
+        "fixed_point_rate_hz": (-(a * nu_pre) / (b + K * nu_pre)) if b + K * nu_pre != 0 else math.inf,
+    }

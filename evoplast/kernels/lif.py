@@ -172,12 +172,50 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
 
 
 # -- the compiled kernel ------------------------------------------------------------------------
+@numba.njit(cache=True, inline="always")
+def on_pre(j, t, rule, w, x_pre, t_pre, x_post, t_post, dt):
+    """Presynaptic spike of synapse j at step t: dw = eta (alpha + kappa x_post); x_pre += 1."""
+    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
+    xp = x_post * np.exp(-(t - t_post) * dt / tau_post)
+    w[j] = min(max(w[j] + eta * (alpha + kappa * xp), 0.0), w_max)
+    x_pre[j] = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre) + 1.0
+    t_pre[j] = t
+
+
+@numba.njit(cache=True, inline="always")
+def on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt):
+    """Postsynaptic spike at step t: dw = eta (beta + gamma x_pre) on every synapse.
+    Returns the new x_post (decayed to t, plus 1)."""
+    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
+    for j in range(w.shape[0]):
+        xq = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre)
+        w[j] = min(max(w[j] + eta * (beta + gamma * xq), 0.0), w_max)
+    return x_post * np.exp(-(t - t_post) * dt / tau_post) + 1.0
+
+
+@numba.njit(cache=True)
+def plasticity_only(pre_ptr, pre_idx, post_spike, rule, w, dt):
+    """The rule alone, driven by given spike trains (no neuron): pre spikes as CSR per step,
+    ``post_spike[t]`` True where the postsynaptic cell fires. Same update code as the neuron
+    kernel. Updates w in place."""
+    n_syn = w.shape[0]
+    x_pre = np.zeros(n_syn)
+    t_pre = np.zeros(n_syn, dtype=np.int64)
+    x_post = 0.0
+    t_post = 0
+    for t in range(post_spike.shape[0]):
+        for e in range(pre_ptr[t], pre_ptr[t + 1]):
+            on_pre(pre_idx[e], t, rule, w, x_pre, t_pre, x_post, t_post, dt)
+        if post_spike[t]:
+            x_post = on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt)
+            t_post = t
+
+
 @numba.njit(cache=True)
 def _run_one(gE_in, i_ptr, i_idx, neuron, rule, w, bin_steps, check_steps, runaway_hz, silent_steps,
              counts, wmean):
     """Simulate one copy; w (n_inh,) updated in place. Returns (status, steps simulated)."""
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, gbar_e, gbar_i, dt = neuron
-    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
     n_steps = gE_in.shape[0]
     n_inh = w.shape[0]
     dec_e = np.exp(-dt / tau_e)
@@ -200,11 +238,7 @@ def _run_one(gE_in, i_ptr, i_idx, neuron, rule, w, bin_steps, check_steps, runaw
         for e in range(i_ptr[t], i_ptr[t + 1]):
             j = i_idx[e]
             g_i += gbar_i * w[j]
-            xp = x_post * np.exp(-(t - t_post) * dt / tau_post)
-            wj = w[j] + eta * (alpha + kappa * xp)
-            w[j] = min(max(wj, 0.0), w_max)
-            x_pre[j] = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre) + 1.0
-            t_pre[j] = t
+            on_pre(j, t, rule, w, x_pre, t_pre, x_post, t_post, dt)
         if ref > 0:
             ref -= 1
         else:
@@ -212,11 +246,7 @@ def _run_one(gE_in, i_ptr, i_idx, neuron, rule, w, bin_steps, check_steps, runaw
             if v >= v_th:
                 v = v_reset
                 ref = ref_steps
-                for j in range(n_inh):
-                    xq = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre)
-                    wj = w[j] + eta * (beta + gamma * xq)
-                    w[j] = min(max(wj, 0.0), w_max)
-                x_post = x_post * np.exp(-(t - t_post) * dt / tau_post) + 1.0
+                x_post = on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt)
                 t_post = t
                 last_spike = t
                 if t // bin_steps < counts.shape[0]:
@@ -294,10 +324,11 @@ def simulate(inputs: list[Inputs], neuron: NeuronParams, rules: np.ndarray, W0: 
 
 # -- the numpy reference ------------------------------------------------------------------------
 def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: np.ndarray,
-                   bin_s: float = 1.0):
+                   bin_s: float = 1.0, record_v: bool = False):
     """Plain numpy, K copies in lock-step, one trial, dense per-step traces (no early stops).
 
-    Returns counts (K, n_bins), mean weight per bin (K, n_bins), final weights (K, n_inh).
+    Returns counts (K, n_bins), mean weight per bin (K, n_bins), final weights (K, n_inh), and
+    with ``record_v`` the membrane potential of every copy after each step (K, T).
     """
     p = neuron
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = np.asarray(rules, float).T
@@ -315,6 +346,7 @@ def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: 
     ref = np.zeros(K, dtype=int)
     counts = np.zeros((K, n_bins))
     wmean = np.full((K, n_bins), np.nan)
+    v_trace = np.empty((K, n_steps)) if record_v else None
     dec_pre = np.exp(-p.dt / tau_pre)[:, None]
     dec_post = np.exp(-p.dt / tau_post)
     for t in range(n_steps):
@@ -343,4 +375,8 @@ def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: 
                 counts[spike, t // bin_steps] += 1
         if (t + 1) % bin_steps == 0 and t // bin_steps < n_bins:
             wmean[:, t // bin_steps] = w.mean(axis=1)
+        if record_v:
+            v_trace[:, t] = v
+    if record_v:
+        return counts, wmean, w, v_trace
     return counts, wmean, w

@@ -2,12 +2,14 @@
 
 A task class provides ``Config`` (the ``[task]`` section), ``families`` (supported rule families),
 ``make_trials(seeds)``, ``evaluate(vectors, trials) -> (loss (K, D), status (K, D))``,
-``metrics(vector, trials)``, ``known_rule()``, ``theory(rule)`` and ``describe(rule)``.
+``metrics(vector, trials)``, ``summary(rule, trials)`` (``evoplast simulate``), ``known_rule()``,
+``theory(rule, trials=None)``, ``describe(rule)``, ``status_names`` and ``calibrate_scale``.
 """
 
+from .inhibitory import InhibitoryTask
 from .oja import OjaTask
 
-TASKS = {OjaTask.name: OjaTask}
+TASKS = {t.name: t for t in (OjaTask, InhibitoryTask)}
 
 
 def make_task(config):

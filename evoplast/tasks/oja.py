@@ -102,6 +102,8 @@ class OjaTask:
     families = ("polynomial",)
     default_family = "polynomial"
     penalty = PENALTY
+    status_names = rate.STATUS_NAMES
+    calibrate_scale = True  # only eta * theta matters for a polynomial rate rule
 
     def __init__(self, config) -> None:
         self.cfg: OjaConfig = config.task
@@ -169,7 +171,11 @@ class OjaTask:
             raise ConfigError(f"the rule mask excludes Oja's term(s) {missing}")
         return PolynomialRule.from_terms(OJA_TERMS, t.max_power, t.mask, t.eta)
 
-    def theory(self, rule: PolynomialRule) -> dict[str, Any]:
+    def summary(self, rule: PolynomialRule, trials: OjaTrials) -> dict[str, Any]:
+        """``evoplast simulate`` output: the held-out metrics of the config's rule."""
+        return {**self.metrics(rule.to_vector(), trials), "theory": self.theory(rule)}
+
+    def theory(self, rule: PolynomialRule, trials: OjaTrials | None = None) -> dict[str, Any]:
         return theory.oja_comparison(rule.as_dict())
 
     def describe(self, rule: PolynomialRule) -> list[str]:

@@ -1,0 +1,224 @@
+r"""Task ``inhibitory_target_rate``: a LIF neuron's inhibitory synapses learn a target rate (exp. 3).
+
+One conductance-based LIF neuron (:mod:`evoplast.kernels.lif`, Vogels et al. 2011 parameters) gets
+800 excitatory (fixed, tuned) and 200 inhibitory (plastic, rule ``pre_post_trace``) afferents in 8
+pathways. Inputs: ``pathways`` (per-pathway OU-modulated rate, refractory afferents) or ``poisson``
+(independent, constant ``input_rate_hz``). Each trial draws its inputs and one initial inhibitory
+weight for all synapses, uniform in ``w0_range``; with ``vary_input_rate`` it also scales the input
+rates by ``r / 40 Hz``, r uniform in ``input_rate_range``.
+
+Loss per trial, over the last ``late_fraction`` of the trial:
+
+.. math:: l = \left(\frac{\nu_{late} - \nu^*}{\nu^*}\right)^2
+
+capped at :data:`CAP` = 10. A neuron silent for ``silent_s`` or firing above ``runaway_hz`` over a
+second ends the trial early with status ``silent`` / ``runaway`` and the penalty
+``CAP + (PENALTY - CAP) * (1 - time run / duration)``, between 10 and :data:`PENALTY` = 100: worse
+than any completed trial, and graded so that CMA-ES prefers rules that escape later.
+
+Mean-field prediction (:mod:`evoplast.theory`): rules that hold the rate at nu* lie on
+beta = -(nu_pre / nu*) alpha - K nu_pre, K = gamma tau_pre + kappa tau_post, stable for
+beta + K nu_pre > 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .. import theory
+from ..errors import ConfigError
+from ..kernels import lif
+
+PENALTY = 100.0  # an escape at the very start; later escapes score less (see module docstring)
+CAP = 10.0  # losses of completed trials are capped here (rate error of about 3.2 x target)
+NOMINAL_RATE_HZ = 40.0
+
+
+@dataclass(frozen=True)
+class InhibitoryConfig:
+    """``[task]`` of ``inhibitory_target_rate``."""
+
+    name: str = "inhibitory_target_rate"
+    inputs: str = "pathways"  # pathways | poisson
+    input_rate_hz: float = 40.0  # poisson mode: rate of every afferent
+    target_rate_hz: float = 5.0
+    duration_s: float = 20.0  # per trial
+    late_fraction: float = 0.5  # loss measured over this last part of the trial
+    n_trials: int = 4
+    heldout_trials: int = 8
+    w0_range: tuple[float, float] = (0.05, 0.5)  # initial inhibitory weight per trial (uniform)
+    vary_input_rate: bool = False
+    input_rate_range: tuple[float, float] = (20.0, 60.0)  # Hz, when vary_input_rate
+    bin_s: float = 1.0  # rate / weight recording bins
+    runaway_hz: float = 150.0
+    silent_s: float = 5.0
+    neuron: dict[str, float] = field(default_factory=dict)  # overrides of NeuronParams fields
+
+    def validate(self) -> None:
+        if self.inputs not in ("pathways", "poisson"):
+            raise ConfigError(f"task.inputs must be 'pathways' or 'poisson', got {self.inputs!r}")
+        for key in ("input_rate_hz", "target_rate_hz", "duration_s", "bin_s", "runaway_hz",
+                    "silent_s"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"task.{key} must be > 0, got {getattr(self, key)}")
+        if not 0 < self.late_fraction <= 1:
+            raise ConfigError(f"task.late_fraction must be in (0, 1], got {self.late_fraction}")
+        for key in ("n_trials", "heldout_trials"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
+        lo, hi = self.w0_range
+        if not 0 <= lo <= hi:
+            raise ConfigError("task.w0_range must be [low, high] with 0 <= low <= high")
+        lo, hi = self.input_rate_range
+        if not 0 < lo <= hi:
+            raise ConfigError("task.input_rate_range must be [low, high] with 0 < low <= high")
+        if self.duration_s < self.bin_s:
+            raise ConfigError("task.duration_s must be at least task.bin_s")
+        known = {f.name for f in fields(lif.NeuronParams)}
+        bad = sorted(set(self.neuron) - known)
+        if bad:
+            raise ConfigError(f"unknown task.neuron key {bad[0]!r} (known: {', '.join(sorted(known))})")
+
+    def neuron_params(self) -> lif.NeuronParams:
+        return lif.NeuronParams(**self.neuron)
+
+
+@dataclass(frozen=True)
+class InhibitoryTrials:
+    inputs: list  # of lif.Inputs
+    W0: np.ndarray  # (D, n_inh)
+    rate_factor: np.ndarray  # (D,) input rate relative to nominal
+
+
+class InhibitoryTask:
+    """Experiment 3. See the module docstring for the equations."""
+
+    name = "inhibitory_target_rate"
+    Config = InhibitoryConfig
+    families = ("pre_post_trace",)
+    default_family = "pre_post_trace"
+    penalty = PENALTY
+    status_names = lif.STATUS_NAMES
+    calibrate_scale = False
+
+    def __init__(self, config) -> None:
+        self.cfg: InhibitoryConfig = config.task
+        self.rule_template = config.rule.rule()
+        self.neuron = self.cfg.neuron_params()
+
+    @staticmethod
+    def check_config(config) -> None:
+        """No cross-section constraints beyond the sections' own."""
+
+    def make_trials(self, seeds) -> InhibitoryTrials:
+        c = self.cfg
+        inputs, w0, factors = [], [], []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            factor = (rng.uniform(*c.input_rate_range) / NOMINAL_RATE_HZ if c.vary_input_rate
+                      else 1.0)
+            if c.inputs == "poisson":
+                x = lif.make_inputs(rng, c.duration_s, self.neuron, "poisson",
+                                    rate_hz=c.input_rate_hz * factor)
+            else:
+                x = lif.make_inputs(rng, c.duration_s, self.neuron, "pathways",
+                                    background_hz=5.0 * factor, amplitude_hz=150.0 * factor)
+            inputs.append(x)
+            w0.append(np.full(x.n_inh, rng.uniform(*c.w0_range)))
+            factors.append(factor)
+        return InhibitoryTrials(inputs, np.array(w0), np.array(factors))
+
+    def _rules(self, vectors) -> np.ndarray:
+        return np.array([self.rule_template.from_vector(v).params() for v in np.atleast_2d(vectors)])
+
+    def simulate(self, vectors, trials: InhibitoryTrials):
+        c = self.cfg
+        return lif.simulate(trials.inputs, self.neuron, self._rules(vectors), trials.W0,
+                            bin_s=c.bin_s, runaway_hz=c.runaway_hz, silent_s=c.silent_s)
+
+    def _late_rate(self, counts: np.ndarray) -> np.ndarray:
+        n_late = max(1, int(round(self.cfg.late_fraction * counts.shape[-1])))
+        return counts[..., -n_late:].sum(axis=-1) / (n_late * self.cfg.bin_s)
+
+    def evaluate(self, vectors, trials: InhibitoryTrials):
+        counts, _, _, status, steps = self.simulate(vectors, trials)
+        nu = self._late_rate(counts)
+        target = self.cfg.target_rate_hz
+        loss = np.minimum(((nu - target) / target) ** 2, CAP)
+        n_steps = trials.inputs[0].gE_in.size
+        escaped = CAP + (PENALTY - CAP) * (1.0 - steps / n_steps)
+        return np.where(status == lif.OK, loss, escaped), status
+
+    def metrics(self, vector, trials: InhibitoryTrials) -> dict[str, Any]:
+        counts, wmean, W, status, _ = self.simulate(vector, trials)
+        loss, _ = self.evaluate(vector, trials)
+        nu = self._late_rate(counts[0])
+        ok = status[0] == lif.OK
+        target = self.cfg.target_rate_hz
+        rel_err = np.abs(nu - target) / target
+        return {
+            "n_trials": int(status.shape[1]),
+            "n_ok": int(ok.sum()),
+            "loss": float(loss.mean()),
+            "late_rate_hz": nu.tolist(),
+            "max_relative_rate_error": float(np.where(ok, rel_err, np.inf).max()),
+            "within_10_percent": int((ok & (rel_err <= 0.1)).sum()),
+            "status": [lif.STATUS_NAMES[int(s)] for s in status[0]],
+        }
+
+    def summary(self, rule, trials: InhibitoryTrials) -> dict[str, Any]:
+        """``evoplast simulate`` output for the first trial: rate and weight over time, inputs."""
+        counts, wmean, W, status, steps = self.simulate(rule.to_vector(), trials)
+        c = self.cfg
+        rate = counts[0, 0] / c.bin_s
+        half = max(1, rate.size // 2)
+        x = trials.inputs[0]
+        n_path = int(x.pathway_inh.max()) + 1
+        g = self.neuron
+
+        def per_path(weights, pathway, rates, gbar, tau):
+            return [float(gbar * tau * np.mean(weights[pathway == k] * rates[pathway == k]))
+                    for k in range(n_path)]
+
+        return {
+            "status": lif.STATUS_NAMES[int(status[0, 0])],
+            "bin_s": c.bin_s,
+            "rate_hz": rate.tolist(),
+            "final_rate_hz": float(rate[-half:].mean()),
+            "first_10s_rate_hz": float(rate[: max(1, int(round(10 / c.bin_s)))].mean()),
+            "mean_inh_weight": wmean[0, 0].tolist(),
+            "final_mean_inh_weight": float(W[0, 0].mean()),
+            "inh_afferent_rate_hz": x.inh_rate_hz,
+            "exc_conductance_per_pathway": per_path(x.exc_weights, x.pathway_exc, x.exc_rate_hz,
+                                                    g.gbar_exc, g.tau_exc),
+            "inh_conductance_per_pathway_before": per_path(trials.W0[0], x.pathway_inh,
+                                                           x.inh_rate_per_afferent, g.gbar_inh,
+                                                           g.tau_inh),
+            "inh_conductance_per_pathway_after": per_path(W[0, 0], x.pathway_inh,
+                                                          x.inh_rate_per_afferent, g.gbar_inh,
+                                                          g.tau_inh),
+            "conductance_unit": "mean conductance per afferent, x g_L (gbar * w * rate * tau_syn)",
+            "theory": self.theory(rule, trials),
+        }
+
+    def known_rule(self):
+        t = self.rule_template
+        return t.__class__(**{**{k: getattr(t, k) for k in ("tau_pre", "tau_post", "gamma", "kappa",
+                                                             "eta", "w_max", "search")},
+                              "beta": 0.0,
+                              "alpha": -theory.istdp_K(t.gamma, t.kappa, t.tau_pre, t.tau_post)
+                              * self.cfg.target_rate_hz})
+
+    def nu_pre(self, trials: InhibitoryTrials | None = None) -> float:
+        if trials is not None:
+            return float(np.mean([x.inh_rate_hz for x in trials.inputs]))
+        return self.cfg.input_rate_hz if self.cfg.inputs == "poisson" else 37.5
+
+    def theory(self, rule, trials: InhibitoryTrials | None = None) -> dict[str, Any]:
+        return theory.istdp_comparison(rule.as_dict(), self.nu_pre(trials), self.cfg.target_rate_hz)
+
+    def describe(self, rule) -> list[str]:
+        return [rule.formula()]

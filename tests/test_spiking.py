@@ -1,0 +1,119 @@
+"""Experiment 3's simulator against analytic quantities, the numpy reference and the mean field."""
+
+import numpy as np
+import pytest
+
+from evoplast import theory
+from evoplast.kernels import lif
+from evoplast.rules.pre_post_trace import PrePostTraceRule
+
+P = lif.NeuronParams()
+VOGELS = PrePostTraceRule(tau_pre=0.02, tau_post=0.02, alpha=-2 * 5.0 * 0.02, beta=0.0, gamma=1.0,
+                          kappa=1.0, eta=1e-3)
+FROZEN = PrePostTraceRule(alpha=0.0, beta=0.0, gamma=0.0, kappa=0.0)
+
+
+def constant_conductance_inputs(g0, duration, n_inh=4):
+    """One excitatory conductance jump g0 at t = 0 that never decays (tau_exc = 1e9 s)."""
+    n = int(round(duration / P.dt))
+    gE = np.zeros(n)
+    gE[0] = g0
+    z = np.zeros(n_inh)
+    return lif.Inputs(gE, np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), n_inh, 0.0,
+                      z, z.astype(int), z.astype(int), z, z)
+
+
+def test_membrane_time_constant_from_simulated_relaxation():
+    """Under constant conductance g0, V relaxes exponentially with tau_m / (1 + g0)."""
+    g0 = 0.15
+    neuron = lif.NeuronParams(tau_exc=1e9)
+    x = constant_conductance_inputs(g0, 0.2)
+    *_, v = lif.simulate_numpy(x, neuron, FROZEN.params()[None], np.zeros(4), record_v=True)
+    v_inf = (P.v_rest + g0 * P.e_exc) / (1 + g0)
+    assert v_inf < P.v_th
+    t = np.arange(1, v.shape[1] + 1) * P.dt
+    sel = (t > 0.005) & (t < 0.05)
+    slope = np.polyfit(t[sel], np.log(v_inf - v[0, sel]), 1)[0]
+    tau_eff = -1.0 / slope
+    assert tau_eff * (1 + g0) == pytest.approx(P.tau_m, rel=0.01)
+    # subthreshold mean voltage under constant conductance: the analytic V_inf
+    assert v[0, -500:].mean() == pytest.approx(v_inf, abs=0.01)
+
+
+@pytest.mark.parametrize("g0", [0.5, 1.0, 3.0])
+def test_firing_rate_under_constant_conductance_matches_analytic(g0):
+    """Regular firing: period t_ref + tau ln((V_inf - V_reset) / (V_inf - V_th)), tau = tau_m/(1+g0)."""
+    neuron = lif.NeuronParams(tau_exc=1e9)
+    x = constant_conductance_inputs(g0, 4.0)
+    counts, _, _, status, _ = lif.simulate([x], neuron, FROZEN.params()[None], np.zeros((1, 4)),
+                                           bin_s=4.0, silent_s=100.0, runaway_hz=1e4)
+    v_inf = (P.v_rest + g0 * P.e_exc) / (1 + g0)
+    period = P.t_ref + P.tau_m / (1 + g0) * np.log((v_inf - P.v_reset) / (v_inf - P.v_th))
+    assert status[0, 0] == lif.OK
+    assert counts[0, 0, 0] / 4.0 == pytest.approx(1.0 / period, rel=0.02)
+
+
+def test_compiled_kernel_matches_numpy_reference():
+    x = lif.make_inputs(np.random.default_rng(3), 1.0, P, "pathways")
+    rules = np.stack([VOGELS.params(), PrePostTraceRule(alpha=-0.5, beta=0.3, gamma=0.5, kappa=2.0,
+                                                        tau_pre=0.01, tau_post=0.03, eta=5e-3).params()])
+    counts, wmean, W, status, _ = lif.simulate([x], P, rules, np.full((1, x.n_inh), 0.2), bin_s=0.25)
+    c2, wm2, W2 = lif.simulate_numpy(x, P, rules, np.full(x.n_inh, 0.2), bin_s=0.25)
+    assert (status == lif.OK).all() and counts.sum() > 20
+    np.testing.assert_array_equal(counts[:, 0], c2)
+    np.testing.assert_allclose(W[:, 0], W2, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(wmean[:, 0], wm2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("rule", [
+    PrePostTraceRule(alpha=-0.3, beta=0.2, gamma=1.0, kappa=0.5, tau_pre=0.02, tau_post=0.01, eta=1e-3),
+    PrePostTraceRule(alpha=0.1, beta=-0.4, gamma=0.0, kappa=2.0, tau_pre=0.03, tau_post=0.05, eta=1e-3),
+])
+def test_mean_weight_drift_under_independent_poisson_matches_mean_field(rule):
+    rng = np.random.default_rng(11)
+    n_syn, duration, nu_pre, nu_post = 400, 50.0, 30.0, 12.0
+    n = int(duration / P.dt)
+    pre = rng.random((n, n_syn)) < nu_pre * P.dt
+    steps, syn = np.nonzero(pre)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(steps, minlength=n), out=ptr[1:])
+    post = rng.random(n) < nu_post * P.dt
+    params = rule.params()
+    params[-1] = 1e9  # w_max: no clipping
+    w = np.full(n_syn, 100.0)
+    lif.plasticity_only(ptr, syn.astype(np.int64), post, params, w, P.dt)
+    drift = (w - 100.0) / duration  # per synapse, per second
+    # the realised rates are what the formula should see
+    realised_pre = pre.sum(axis=0) / duration
+    realised_post = post.sum() / duration
+    predicted = theory.istdp_mean_drift(rule.alpha, rule.beta, rule.gamma, rule.kappa, rule.tau_pre,
+                                        rule.tau_post, realised_pre, realised_post, rule.eta)
+    err = drift - predicted
+    se = err.std(ddof=1) / np.sqrt(n_syn)
+    assert abs(err.mean()) < 4 * se + 1e-12
+    # and the drift is far from zero, so the comparison has power
+    assert abs(predicted.mean()) > 20 * se
+
+
+def test_rate_only_rule_settles_at_the_mean_field_fixed_point():
+    """gamma = kappa = 0: the rate settles at nu* = -alpha nu_pre / beta (here 8 Hz)."""
+    x = lif.make_inputs(np.random.default_rng(5), 60.0, P, "poisson", rate_hz=40.0)
+    target = 8.0
+    rule = PrePostTraceRule(alpha=-0.2, beta=0.2 * x.inh_rate_hz / target, gamma=0.0, kappa=0.0,
+                            eta=0.01)
+    counts, *_ , status, _ = lif.simulate([x], P, rule.params()[None], np.full((1, x.n_inh), 0.1))
+    assert status[0, 0] == lif.OK
+    assert counts[0, 0, 30:].mean() == pytest.approx(target, rel=0.1)
+
+
+@pytest.mark.parametrize("mode,low,high", [("pathways", 4.0, 4.4), ("poisson", 5.1, 5.5)])
+def test_vogels_rule_reproduces_reference_figures(mode, low, high):
+    """performance-notes.md: ~54 Hz in the first 10 s, 4.0-4.4 Hz (pathways) / 5.2-5.4 Hz (Poisson)
+    over the last 50 s of 100 s, mean inhibitory weight ~0.9."""
+    x = lif.make_inputs(np.random.default_rng(1), 100.0, P, mode)
+    counts, wmean, W, status, _ = lif.simulate([x], P, VOGELS.params()[None], np.full((1, x.n_inh), 0.1))
+    rate = counts[0, 0]
+    assert status[0, 0] == lif.OK
+    assert 45 < rate[:10].mean() < 65
+    assert low <= rate[50:].mean() <= high
+    assert 0.8 < W.mean() < 1.0
