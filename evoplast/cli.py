@@ -6,7 +6,7 @@
     evoplast resume DIR [--n-jobs N] [--quiet]
     evoplast show DIR
     evoplast simulate CONFIG [--set KEY=VALUE ...] --out DIR [--trials N]
-    evoplast bench [rate|all] [--quick]
+    evoplast bench [rate|spiking|all] [--quick]
 
 Bad input (unknown key, wrong type, impossible value, missing file, unreadable checkpoint) prints a
 one-line ``evoplast: error: ...`` and exits with status 2; nothing already written is removed.
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
-    b.add_argument("what", nargs="?", default="rate", choices=["rate", "all"])
+    b.add_argument("what", nargs="?", default="rate", choices=["rate", "spiking", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
     b.set_defaults(func=cmd_bench)
     return p

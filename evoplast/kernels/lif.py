@@ -88,25 +88,63 @@ def _ou_rates(normals, dt, tau, background, amplitude):
 
 
 @numba.njit(cache=True)
-def _spike_steps(cum, budgets, ref_steps):
-    """Steps at which one afferent fires: time rescaling on cumulative rate ``cum`` (len T+1)."""
-    n_steps = cum.shape[0] - 1
-    out = np.empty(budgets.shape[0], dtype=np.int64)
-    n = 0
-    start = 0
-    for i in range(budgets.shape[0]):
-        if start >= n_steps:
-            return out[:n], True
-        target = cum[start] + budgets[i]
-        t = np.searchsorted(cum, target) - 1  # first t with cum[t + 1] >= target
-        if t >= n_steps:
-            return out[:n], True
-        if t < start:
-            t = start
-        out[n] = t
-        n += 1
-        start = t + 1 + ref_steps
-    return out[:n], start >= n_steps
+def _first_reaching(cum, start, target):
+    """Smallest t >= start with cum[t + 1] >= target (len(cum) - 1 if none): galloping search,
+    which stays near ``start`` (cache-friendly: spikes are a few hundred steps apart)."""
+    n = cum.shape[0] - 1
+    lo = start
+    step = 64
+    hi = start + step
+    while hi < n and cum[hi + 1] < target:
+        lo = hi + 1
+        step *= 2
+        hi = lo + step
+    if hi > n:
+        hi = n
+    while lo < hi:  # first t in [lo, hi) with cum[t + 1] >= target, else hi
+        mid = (lo + hi) // 2
+        if cum[mid + 1] >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@numba.njit(cache=True, parallel=True)
+def _all_spike_steps(cum, pathway, budgets, ref_steps):
+    """Time rescaling for every afferent, in parallel: the afferent fires at the first step where
+    its pathway's integrated rate has grown by the next Exp(1) budget since the end of its last
+    refractory period. Returns the concatenated spike steps, counts, and whether budgets sufficed."""
+    n_aff, n_budget = budgets.shape
+    n_steps = cum.shape[1] - 1
+    out2 = np.empty((n_aff, n_budget), dtype=np.int64)
+    counts = np.zeros(n_aff, dtype=np.int64)
+    ok = np.zeros(n_aff, dtype=np.bool_)
+    for a in numba.prange(n_aff):
+        c = cum[pathway[a]]
+        start = 0
+        n = 0
+        for i in range(n_budget):
+            if start >= n_steps:
+                break
+            t = _first_reaching(c, start, c[start] + budgets[a, i])
+            if t >= n_steps:
+                start = n_steps
+                break
+            out2[a, n] = t
+            n += 1
+            start = t + 1 + ref_steps
+        counts[a] = n
+        ok[a] = start >= n_steps
+    total = 0
+    for a in range(n_aff):
+        total += counts[a]
+    out = np.empty(total, dtype=np.int64)
+    pos = 0
+    for a in range(n_aff):
+        out[pos:pos + counts[a]] = out2[a, :counts[a]]
+        pos += counts[a]
+    return out, counts, ok.all()
 
 
 def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams, mode: str,
@@ -140,33 +178,27 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
     cum = np.zeros((n_path, n_steps + 1))
     np.cumsum(rates * dt, axis=1, out=cum[:, 1:])
 
-    def afferent_steps(path):
-        total = cum[path, -1]
-        n_budget = int(total + 10 * np.sqrt(total) + 20)
-        while True:
-            steps, done = _spike_steps(cum[path], rng.exponential(1.0, n_budget), ref_steps)
-            if done:
-                return steps
-            n_budget *= 2  # budgets ran out before the end (practically never): draw more
-
-    gE_in = np.zeros(n_steps)
-    exc_counts = np.zeros(n_exc)
-    for j in range(n_exc):
-        steps = afferent_steps(pathway_exc[j])
-        np.add.at(gE_in, steps, params.gbar_exc * exc_w[j])
-        exc_counts[j] = steps.size
-    inh_steps, inh_ids = [], []
-    for j in range(n_inh):
-        steps = afferent_steps(pathway_inh[j])
-        inh_steps.append(steps)
-        inh_ids.append(np.full(steps.size, j, dtype=np.int32))
-    steps = np.concatenate(inh_steps)
-    ids = np.concatenate(inh_ids)
-    order = np.argsort(steps, kind="stable")
-    i_idx = ids[order]
+    pathway = np.concatenate([pathway_exc, pathway_inh])
+    total = cum[:, -1].max()
+    n_budget = int(total + 10 * np.sqrt(total) + 20)
+    while True:
+        budgets = rng.exponential(1.0, (pathway.size, n_budget))
+        steps, counts, done = _all_spike_steps(cum, pathway, budgets, ref_steps)
+        if done:
+            break
+        n_budget *= 2  # budgets ran out before the end (practically never): draw more
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    exc_steps = steps[: offsets[n_exc]]
+    exc_ids = np.repeat(np.arange(n_exc), counts[:n_exc])
+    gE_in = np.bincount(exc_steps, weights=params.gbar_exc * exc_w[exc_ids], minlength=n_steps)
+    inh_steps = steps[offsets[n_exc]:]
+    inh_ids = np.repeat(np.arange(n_inh, dtype=np.int64), counts[n_exc:])
+    order = np.argsort(inh_steps, kind="stable")
+    i_idx = inh_ids[order]
     i_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-    np.cumsum(np.bincount(steps, minlength=n_steps), out=i_ptr[1:])
-    inh_counts = np.array([s.size for s in inh_steps], dtype=float)
+    np.cumsum(np.bincount(inh_steps, minlength=n_steps), out=i_ptr[1:])
+    exc_counts = counts[:n_exc].astype(float)
+    inh_counts = counts[n_exc:].astype(float)
     return Inputs(gE_in, i_ptr, i_idx, n_inh, float(inh_counts.mean() / duration), exc_w,
                   pathway_exc, pathway_inh, exc_counts / duration, inh_counts / duration)
 
