@@ -16,7 +16,7 @@ Units: time constants in seconds, alpha and beta dimensionless, gamma and kappa 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import sympy
@@ -104,27 +104,17 @@ class PrePostTraceRule:
 
 
 @dataclass(frozen=True)
-class PrePostTraceConfig:
-    """``[rule]`` of the ``pre_post_trace`` family (values are the fixed ones and the search's start)."""
+class PrePostTraceConfig(PrePostTraceRule):
+    """``[rule]`` of the ``pre_post_trace`` family: the rule's fields (fixed values, and the start of
+    the searched ones) plus ``family``."""
 
     family: str = "pre_post_trace"
-    tau_pre: float = 0.02
-    tau_post: float = 0.02
-    alpha: float = -0.2
-    beta: float = 0.0
-    gamma: float = 1.0
-    kappa: float = 1.0
-    eta: float = 1e-3
-    w_max: float = 10.0
-    search: tuple[str, ...] = ("alpha", "beta")
 
     def validate(self) -> None:
         if not self.eta > 0:
             raise ConfigError(f"rule.eta must be > 0, got {self.eta}")
         if not self.w_max > 0:
             raise ConfigError(f"rule.w_max must be > 0, got {self.w_max}")
-        self.rule()
 
     def rule(self) -> PrePostTraceRule:
-        return PrePostTraceRule(self.tau_pre, self.tau_post, self.alpha, self.beta, self.gamma,
-                                self.kappa, self.eta, self.w_max, tuple(self.search))
+        return PrePostTraceRule(**{f.name: getattr(self, f.name) for f in fields(PrePostTraceRule)})
