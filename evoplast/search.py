@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 
-import cma
 import numpy as np
+
+with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evoplast does not plot with it
+    warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
+    import cma
 
 from . import parallel
 from .config import Config
