@@ -56,6 +56,8 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
         "seed": math.nan,  # pycma must not seed (or read) the global np.random
         "verbose": -9, "verb_disp": 0, "verb_log": 0, "verb_filenameprefix": "",
         "tolfun": c.tolfun, "tolx": c.tolx, "maxiter": c.generations,
+        # penalty plateaus (e.g. every candidate silent) give flat fitness: widen, do not stop
+        "tolflatfitness": c.generations,
     }
     if popsize:
         opts["popsize"] = popsize
