@@ -32,10 +32,12 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
 
 from . import parallel
 from .config import Config
+from .errors import RunDirError
 from .storage import EVALUATIONS, HISTORY, RunDir, write_json
 from .tasks import make_task
 
 CHECKPOINT_FORMAT = 1
+SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
 
 
 class GaussianSource:
@@ -105,7 +107,8 @@ class Search:
         if state is None:
             return self._new_state()
         if state.get("format") != CHECKPOINT_FORMAT:
-            raise_unreadable(self.run_dir, "checkpoint format", state.get("format"))
+            raise RunDirError(f"{self.run_dir.file('checkpoint.pkl')}: unsupported checkpoint format "
+                              f"{state.get('format')!r}")
         last = state["generation"] - 1
         self.run_dir.truncate_rows(HISTORY, last)
         self.run_dir.truncate_rows(EVALUATIONS, last)
@@ -261,11 +264,3 @@ class Search:
         write_json(self.run_dir.file("result.json"), result)
         return result
 
-
-SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
-
-
-def raise_unreadable(run_dir: RunDir, what: str, value) -> None:
-    from .errors import RunDirError
-
-    raise RunDirError(f"{run_dir.file('checkpoint.pkl')}: unsupported {what} {value!r}")

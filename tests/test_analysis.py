@@ -42,3 +42,15 @@ def test_success_table_script_on_tiny_runs(tmp_path, capsys):
     table = module.success_table(out)
     assert table["runs"].tolist() == [2, 2]
     assert set(table["task.n_inputs"]) == {2, 3}
+
+
+def test_istdp_seed_table_script_on_tiny_runs(tmp_path, capsys):
+    module = _script("istdp_seeds")
+    short = ["task.duration_s=3.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
+             "cmaes.generations=2"]
+    code = module.main(["runs/istdp_rate_only.toml", "--seeds", "2", "--jobs", "1",
+                        "--out", str(tmp_path / "t"), "--extra", *short])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "within 5% of the line" in printed and "theory.distance" in printed
+    assert len(module.seed_table(tmp_path / "t")) == 2
