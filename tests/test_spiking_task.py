@@ -9,7 +9,6 @@ from evoplast import ConfigError, load_config, make_task, run
 from evoplast.cli import main
 from evoplast.kernels import lif
 from evoplast.parallel import trial_seeds
-from evoplast.tasks.inhibitory import CAP, PENALTY
 
 SHORT = ["task.duration_s=3.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
          "cmaes.generations=3"]
@@ -50,8 +49,8 @@ def test_escapes_score_between_cap_and_penalty_and_late_escapes_less():
     silencing = [1.0, 10.0]  # alpha > 0, beta > 0: inhibition only grows: the cell falls silent
     slow = [0.05, 0.2]
     loss, status = task.evaluate(np.array([silencing, slow, [-0.2, 1.5]]), trials)
-    assert status[0, 0] == lif.SILENT and CAP < loss[0, 0] <= PENALTY
-    assert np.isfinite(loss).all()
+    assert status[0, 0] == lif.SILENT and task.cap < loss[0, 0] <= task.penalty
+    assert np.isfinite(loss).all() and (loss[1:] < task.cap).all()
 
 
 def test_tiny_spiking_search_writes_theory(tmp_path):

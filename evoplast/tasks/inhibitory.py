@@ -11,10 +11,12 @@ Loss per trial, over the last ``late_fraction`` of the trial:
 
 .. math:: l = \left(\frac{\nu_{late} - \nu^*}{\nu^*}\right)^2
 
-capped at :data:`CAP` = 10. A neuron silent for ``silent_s`` or firing above ``runaway_hz`` over a
-second ends the trial early with status ``silent`` / ``runaway`` and the penalty
-``CAP + (PENALTY - CAP) * (1 - time run / duration)``, between 10 and :data:`PENALTY` = 100: worse
-than any completed trial, and graded so that CMA-ES prefers rules that escape later.
+which for a completed trial is at most ``cap = ((runaway_hz - nu*) / nu*)^2`` (the loss at the
+runaway rate; 841 with the defaults). A neuron silent for ``silent_s`` or firing above
+``runaway_hz`` over a second ends the trial early with status ``silent`` / ``runaway`` and the
+finite penalty ``cap * (2 - time run / duration)``, between ``cap`` and ``2 cap``: worse than any
+completed trial, and graded so that CMA-ES prefers rules that escape later. (No plateau: a capped
+loss made every rate above ~20 Hz score alike, and pycma stopped there on flat fitness history.)
 
 Mean-field prediction (:mod:`evoplast.theory`): rules that hold the rate at nu* lie on
 beta = -(nu_pre / nu*) alpha - K nu_pre, K = gamma tau_pre + kappa tau_post, stable for
@@ -32,8 +34,6 @@ from .. import theory
 from ..errors import ConfigError
 from ..kernels import lif
 
-PENALTY = 100.0  # an escape at the very start; later escapes score less (see module docstring)
-CAP = 10.0  # losses of completed trials are capped here (rate error of about 3.2 x target)
 NOMINAL_RATE_HZ = 40.0
 
 
@@ -100,7 +100,6 @@ class InhibitoryTask:
     Config = InhibitoryConfig
     families = ("pre_post_trace",)
     default_family = "pre_post_trace"
-    penalty = PENALTY
     status_names = lif.STATUS_NAMES
     calibrate_scale = False
 
@@ -108,6 +107,9 @@ class InhibitoryTask:
         self.cfg: InhibitoryConfig = config.task
         self.rule_template = config.rule.rule()
         self.neuron = self.cfg.neuron_params()
+        c = self.cfg
+        self.cap = ((c.runaway_hz - c.target_rate_hz) / c.target_rate_hz) ** 2
+        self.penalty = 2.0 * self.cap
 
     @staticmethod
     def check_config(config) -> None:
@@ -147,9 +149,10 @@ class InhibitoryTask:
         counts, _, _, status, steps = self.simulate(vectors, trials)
         nu = self._late_rate(counts)
         target = self.cfg.target_rate_hz
-        loss = np.minimum(((nu - target) / target) ** 2, CAP)
+        cap = self.cap
+        loss = np.minimum(((nu - target) / target) ** 2, cap)
         n_steps = trials.inputs[0].gE_in.size
-        escaped = CAP + (PENALTY - CAP) * (1.0 - steps / n_steps)
+        escaped = cap * (2.0 - steps / n_steps)
         return np.where(status == lif.OK, loss, escaped), status
 
     def metrics(self, vector, trials: InhibitoryTrials) -> dict[str, Any]:
