@@ -222,6 +222,3 @@ class InhibitoryTask:
 
     def theory(self, rule, trials: InhibitoryTrials | None = None) -> dict[str, Any]:
         return theory.istdp_comparison(rule.as_dict(), self.nu_pre(trials), self.cfg.target_rate_hz)
-
-    def describe(self, rule) -> list[str]:
-        return [rule.formula()]

@@ -177,7 +177,3 @@ class OjaTask:
 
     def theory(self, rule: PolynomialRule, trials: OjaTrials | None = None) -> dict[str, Any]:
         return theory.oja_comparison(rule.as_dict())
-
-    def describe(self, rule: PolynomialRule) -> list[str]:
-        """Lines that ``evoplast show`` and the progress display print for a rule."""
-        return [f"dw = eta * ({rule.formula()})"]
