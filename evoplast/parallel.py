@@ -6,7 +6,9 @@ Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key
   all candidates of that generation (common random numbers);
 * ``STREAM_VALIDATION``: trials used to pick the best restart;
 * ``STREAM_HELDOUT``: trials for the reported held-out score, never seen by the search;
-* ``STREAM_CMAES``: the Gaussian numbers of CMA-ES itself (restart r: ``(STREAM_CMAES, r)``).
+* ``STREAM_CMAES``: the Gaussian numbers of CMA-ES itself (restart r: ``(STREAM_CMAES, r)``);
+* ``STREAM_THEORY``: input draws that estimate quantities the theory needs (e.g. the mean
+  presynaptic rate of the spiking task's input process).
 
 Trials are generated once per generation in the driver and sent to the workers; candidates are
 split into chunks whose size is a multiple of the kernel's block, and each candidate's arithmetic is
@@ -22,7 +24,7 @@ from joblib import Parallel, delayed
 
 from .kernels.rate import BLOCK
 
-STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES = 0, 1, 2, 3
+STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
 
 
 def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.SeedSequence]:

@@ -82,3 +82,11 @@ def test_simulate_command_for_oja(tmp_path):
                  "--set", "rule.coefficients={'x*y' = 1.0, 'y**2*w' = -1.0}"]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["mean_one_minus_cos"] < 0.01 and s["theory"]["is_oja"]
+
+
+def test_theory_nu_pre_is_the_input_process_rate():
+    poisson = make_task(load_config("runs/istdp_vary_rate.toml", ["task.vary_input_rate=false"]))
+    assert poisson.nu_pre() == 40.0
+    pathways = make_task(load_config("runs/istdp.toml", ["task.theory_trials=4", "task.duration_s=10"]))
+    nu = pathways.nu_pre()
+    assert 35.0 < nu < 39.0 and pathways.nu_pre() == nu  # measured once, then cached

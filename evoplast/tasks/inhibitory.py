@@ -56,6 +56,7 @@ class InhibitoryConfig:
     runaway_hz: float = 150.0
     silent_s: float = 5.0
     neuron: dict[str, float] = field(default_factory=dict)  # overrides of NeuronParams fields
+    theory_trials: int = 32  # input draws that estimate nu_pre for the theory
 
     def validate(self) -> None:
         if self.inputs not in ("pathways", "poisson"):
@@ -66,7 +67,7 @@ class InhibitoryConfig:
                 raise ConfigError(f"task.{key} must be > 0, got {getattr(self, key)}")
         if not 0 < self.late_fraction <= 1:
             raise ConfigError(f"task.late_fraction must be in (0, 1], got {self.late_fraction}")
-        for key in ("n_trials", "heldout_trials"):
+        for key in ("n_trials", "heldout_trials", "theory_trials"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
         lo, hi = self.w0_range
@@ -110,6 +111,8 @@ class InhibitoryTask:
         c = self.cfg
         self.cap = ((c.runaway_hz - c.target_rate_hz) / c.target_rate_hz) ** 2
         self.penalty = 2.0 * self.cap
+        self.seed = config.run.seed
+        self._nu_pre: float | None = None
 
     @staticmethod
     def check_config(config) -> None:
@@ -215,10 +218,20 @@ class InhibitoryTask:
                               "alpha": -theory.istdp_K(t.gamma, t.kappa, t.tau_pre, t.tau_post)
                               * self.cfg.target_rate_hz})
 
-    def nu_pre(self, trials: InhibitoryTrials | None = None) -> float:
-        if trials is not None:
-            return float(np.mean([x.inh_rate_hz for x in trials.inputs]))
-        return self.cfg.input_rate_hz if self.cfg.inputs == "poisson" else 37.5
+    def nu_pre(self) -> float:
+        """Mean rate of the inhibitory afferents of this task's input process (Hz): exact for
+        constant Poisson input, else measured on ``theory_trials`` independent input draws (the
+        line's slope is nu_pre / nu*, so a few held-out trials, each off by ~0.6 Hz, would
+        misplace it by several percent)."""
+        c = self.cfg
+        if c.inputs == "poisson" and not c.vary_input_rate:
+            return c.input_rate_hz
+        if self._nu_pre is None:
+            from ..parallel import STREAM_THEORY, trial_seeds
+
+            trials = self.make_trials(trial_seeds(self.seed, STREAM_THEORY, 0, c.theory_trials))
+            self._nu_pre = float(np.mean([x.inh_rate_hz for x in trials.inputs]))
+        return self._nu_pre
 
     def theory(self, rule, trials: InhibitoryTrials | None = None) -> dict[str, Any]:
-        return theory.istdp_comparison(rule.as_dict(), self.nu_pre(trials), self.cfg.target_rate_hz)
+        return theory.istdp_comparison(rule.as_dict(), self.nu_pre(), self.cfg.target_rate_hz)
