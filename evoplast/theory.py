@@ -92,7 +92,8 @@ def istdp_comparison(params: Mapping[str, float], nu_pre: float, target: float) 
     """
     a, b = params["alpha"], params["beta"]
     K = istdp_K(params["gamma"], params["kappa"], params["tau_pre"], params["tau_post"])
-    beta_line = -(nu_pre / target) * a - K * nu_pre
+    beta_line = istdp_line_beta(a, params["gamma"], params["kappa"], params["tau_pre"],
+                                params["tau_post"], nu_pre, target)
     scale = abs(a) if a != 0 else math.inf
     return {
         "known_rule": "mean_field_line",

@@ -156,11 +156,9 @@ class PolynomialRule:
     # -- symbolic view --------------------------------------------------------------------------
     def normalized(self) -> dict[str, float]:
         """Coefficients divided by the largest absolute value (the rule's shape; eta-free)."""
-        v = self.to_vector()
-        scale = np.max(np.abs(v)) if v.size else 0.0
-        if not np.isfinite(scale) or scale == 0.0:
-            return dict(zip(self.terms, [0.0] * len(v)))
-        return dict(zip(self.terms, (v / scale).tolist()))
+        from ..theory import normalize
+
+        return normalize(self.as_dict())
 
     def to_sympy(self, prune: float = 0.0, normalize: bool = False, digits: int | None = None,
                  include_eta: bool = False) -> sympy.Expr:

@@ -150,17 +150,20 @@ class InhibitoryTask:
 
     def evaluate(self, vectors, trials: InhibitoryTrials):
         counts, _, _, status, steps = self.simulate(vectors, trials)
+        return self._loss(counts, status, steps, trials), status
+
+    def _loss(self, counts, status, steps, trials: InhibitoryTrials) -> np.ndarray:
         nu = self._late_rate(counts)
         target = self.cfg.target_rate_hz
         cap = self.cap
         loss = np.minimum(((nu - target) / target) ** 2, cap)
         n_steps = trials.inputs[0].gE_in.size
         escaped = cap * (2.0 - steps / n_steps)
-        return np.where(status == lif.OK, loss, escaped), status
+        return np.where(status == lif.OK, loss, escaped)
 
     def metrics(self, vector, trials: InhibitoryTrials) -> dict[str, Any]:
-        counts, wmean, W, status, _ = self.simulate(vector, trials)
-        loss, _ = self.evaluate(vector, trials)
+        counts, _, _, status, steps = self.simulate(vector, trials)
+        loss = self._loss(counts, status, steps, trials)
         nu = self._late_rate(counts[0])
         ok = status[0] == lif.OK
         target = self.cfg.target_rate_hz

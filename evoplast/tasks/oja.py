@@ -139,16 +139,19 @@ class OjaTask:
     def evaluate(self, vectors: np.ndarray, trials: OjaTrials):
         """Per-trial losses (K, D) and status codes (K, D); never NaN."""
         W, status = self.simulate(vectors, trials)
+        return self._loss(W, status, trials), status
+
+    @staticmethod
+    def _loss(W: np.ndarray, status: np.ndarray, trials: OjaTrials) -> np.ndarray:
         with np.errstate(all="ignore"):
             proj = np.abs(np.einsum("kdn,dn->kd", W, trials.U1))
             loss = np.einsum("kdn,kdn->kd", W, W) + 1.0 - 2.0 * proj
-        loss = np.where((status == rate.OK) & np.isfinite(loss), np.minimum(loss, PENALTY), PENALTY)
-        return loss, status
+        return np.where((status == rate.OK) & np.isfinite(loss), np.minimum(loss, PENALTY), PENALTY)
 
     def metrics(self, vector: np.ndarray, trials: OjaTrials) -> dict[str, Any]:
         """Held-out score of one rule: alignment with PC1, weight norm, loss, status counts."""
         W, status = self.simulate(vector, trials)
-        loss, _ = self.evaluate(vector, trials)
+        loss = self._loss(W, status, trials)
         W, status, ok = W[0], status[0], status[0] == rate.OK
         with np.errstate(all="ignore"):
             norm = np.linalg.norm(W, axis=1)
