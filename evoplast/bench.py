@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -95,8 +96,56 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
            "threads": numba.get_num_threads(), "cores": os.cpu_count()}
 
 
+def bench_dask(quick: bool = False, n_jobs: int = 2) -> Iterator[dict]:
+    """Wall time of one generation of the spiking experiment ``runs/istdp_rate_only.toml`` (its
+    popsize of 8 candidates x 12 trials x 40 s of pathway input; ``quick``: 10 s), trials made from
+    their seeds in the workers as in a search,
+    on loky with ``n_jobs`` workers and on a Dask LocalCluster with ``n_jobs`` single-threaded
+    workers; median over 6 generations after a warm-up one (worker start, kernel compilation), the
+    layouts taking turns.
+    ``generation_s_loky_driver_trials``: the same on loky with the trials made in the driver and
+    sent to the workers (the layout before trials moved to the workers)."""
+    from . import parallel
+    from .config import load_config
+    from .tasks import make_task
+
+    config = load_config(Path(__file__).resolve().parent.parent / "runs" / "istdp_rate_only.toml",
+                         ["task.duration_s=10.0"] if quick else [])
+    task = make_task(config)
+    K, repeats = config.cmaes.popsize, (2 if quick else 6)
+    rng = np.random.default_rng(0)
+    # candidates near the solution line beta = -alpha nu_pre / nu* (none silent or runaway)
+    alpha = rng.uniform(-0.3, -0.1, K)
+    X = np.column_stack([alpha, -alpha * 2.0 + rng.uniform(-0.05, 0.05, K)])
+    gens = [parallel.trial_seeds(0, parallel.STREAM_TRAIN, g, config.task.n_trials)
+            for g in range(repeats + 1)]
+    names = ("loky", "dask", "loky_driver_trials")
+    per_gen = {n: [] for n in names}
+    losses = {}
+    # the three layouts take turns generation by generation, so drifts of the machine hit all alike
+    with parallel.Evaluator(n_jobs, "loky") as loky, parallel.Evaluator(n_jobs, "dask") as dask:
+        for g, seeds in enumerate(gens):
+            for name in names:
+                t0 = time.perf_counter()
+                if name == "loky_driver_trials":
+                    losses[name] = loky.evaluate(task, X, trials=task.make_trials(seeds)).loss
+                else:
+                    losses[name] = (loky if name == "loky" else dask).evaluate(task, X, seeds=seeds).loss
+                if g:  # generation 0 warms the workers up
+                    per_gen[name].append(time.perf_counter() - t0)
+    times = {n: float(np.median(v)) for n, v in per_gen.items()}
+    yield {"bench": "dask", "generation_s_loky": times["loky"], "generation_s_dask": times["dask"],
+           "dask_overhead_fraction": times["dask"] / times["loky"] - 1.0,
+           "generation_s_loky_driver_trials": times["loky_driver_trials"],
+           "same_losses": bool(all(np.array_equal(losses["loky"], v) for v in losses.values())),
+           "candidates": K, "trials": config.task.n_trials, "bio_s_per_trial": config.task.duration_s,
+           "workers": n_jobs, "generations_timed": repeats, "cores": os.cpu_count()}
+
+
 def run(what: str = "rate", quick: bool = False) -> Iterator[dict]:
     if what in ("rate", "all"):
         yield from bench_rate(quick=quick)
     if what in ("spiking", "all"):
         yield from bench_spiking(quick=quick)
+    if what in ("dask", "all"):
+        yield from bench_dask(quick=quick)

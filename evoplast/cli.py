@@ -70,10 +70,7 @@ def cmd_run(args) -> int:
     from .search import Search
     from .storage import RunDir, default_run_dir
 
-    config = cfgmod.load_config(args.config, args.set)
-    if args.n_jobs is not None:
-        config = config.replace(run=cfgmod.build_section(
-            cfgmod.RunConfig, {**config.to_dict()["run"], "n_jobs": args.n_jobs}, "run"))
+    config = _override_run(cfgmod.load_config(args.config, args.set), args)
     plain = config.to_dict()
     out = Path(args.out) if args.out else default_run_dir(args.config, plain)
     run_dir = RunDir(out)
@@ -84,10 +81,25 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _override_run(config, args):
+    """--n-jobs / --backend / --scheduler replace run.* (validated like the config file)."""
+    from . import config as cfgmod
+
+    new = {k: v for k, v in (("n_jobs", args.n_jobs), ("backend", args.backend),
+                             ("scheduler", args.scheduler)) if v is not None}
+    if args.scheduler and args.backend is None:
+        new["backend"] = "dask"
+    if not new:
+        return config
+    run = cfgmod.build_section(cfgmod.RunConfig, {**config.to_dict()["run"], **new}, "run")
+    return config.replace(run=run)
+
+
 def _print_header(run_dir, config) -> None:
-    t = config.task
-    print(f"evoplast: task {t.name}, rule {config.rule.family}, seed {config.run.seed}, "
-          f"n_jobs {config.run.n_jobs} -> {run_dir.path}", flush=True)
+    t, r = config.task, config.run
+    where = f"backend {r.backend}" + (f" at {r.scheduler}" if r.scheduler else "")
+    print(f"evoplast: task {t.name}, rule {config.rule.family}, seed {r.seed}, "
+          f"n_jobs {r.n_jobs}, {where} -> {run_dir.path}", flush=True)
 
 
 def cmd_resume(args) -> int:
@@ -101,8 +113,9 @@ def cmd_resume(args) -> int:
         config = cfgmod.from_dict(run_dir.meta()["config"])
     except EvoplastError as exc:
         raise EvoplastError(f"{run_dir.file('config.json')}: {exc}") from None
+    config = _override_run(config, args)
     _print_header(run_dir, config)
-    result = Search(config, run_dir, n_jobs=args.n_jobs, progress=_printer(args.quiet),
+    result = Search(config, run_dir, progress=_printer(args.quiet),
                     progress_interval=1.0).run()
     _print_result(run_dir.path, result)
     return 0
@@ -158,6 +171,15 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _parallel_args(p) -> None:
+    p.add_argument("--n-jobs", type=int, help="workers (overrides run.n_jobs; results do not depend on it)")
+    p.add_argument("--backend", choices=["loky", "threading", "sequential", "dask"],
+                   help="joblib backend (overrides run.backend); dask: see --scheduler")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --backend dask; "
+                        "without it, --backend dask starts a local cluster of --n-jobs workers)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="evoplast", description="Meta-learn synaptic plasticity rules with CMA-ES.")
     from . import __version__
@@ -170,14 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set task.n_inputs=7 (repeatable)")
     r.add_argument("--out", help="run directory (default: runs/out/<config>-<hash>)")
-    r.add_argument("--n-jobs", type=int, help="joblib workers (overrides run.n_jobs)")
+    _parallel_args(r)
     r.add_argument("--quiet", action="store_true",
                    help="no progress lines (default: one a second, with the current mean rule)")
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
     s.add_argument("dir")
-    s.add_argument("--n-jobs", type=int, help="joblib workers (results do not depend on it)")
+    _parallel_args(s)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_resume)
 
@@ -193,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
-    b.add_argument("what", nargs="?", default="rate", choices=["rate", "spiking", "all"])
+    b.add_argument("what", nargs="?", default="rate", choices=["rate", "spiking", "dask", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
     b.set_defaults(func=cmd_bench)
     return p

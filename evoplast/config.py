@@ -53,17 +53,28 @@ class CMAESConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Seeds and parallelism. Results depend on ``seed`` only, never on ``n_jobs``/``backend``."""
+    """Seeds, parallelism and fault handling. Results depend on ``seed`` only, never on
+    ``n_jobs``/``backend``/``scheduler``."""
 
     seed: int = 0
-    n_jobs: int = 1  # joblib workers; -1: all cores
-    backend: str = "loky"  # joblib backend: loky | threading | sequential
+    n_jobs: int = 1  # workers (loky processes, or Dask LocalCluster workers); -1: all cores
+    backend: str = "loky"  # loky | threading | sequential | dask
+    scheduler: str = ""  # Dask scheduler address (tcp://host:8786); empty: start a LocalCluster
+    eval_timeout_s: float = 0.0  # wall-time limit per evaluation task (chunk); 0: none
+    retries: int = 1  # an evaluation that raises (or whose worker dies) is retried this many times
 
     def validate(self) -> None:
         _check(self.seed >= 0, "run.seed", "must be >= 0")
         _check(self.n_jobs == -1 or self.n_jobs >= 1, "run.n_jobs", "must be >= 1 or -1 (all cores)")
-        _check(self.backend in ("loky", "threading", "sequential"), "run.backend",
-               "must be one of loky, threading, sequential")
+        _check(self.backend in ("loky", "threading", "sequential", "dask"), "run.backend",
+               "must be one of loky, threading, sequential, dask")
+        _check(not self.scheduler or self.backend == "dask", "run.scheduler",
+               "is only used with run.backend = 'dask'")
+        _check(self.eval_timeout_s >= 0, "run.eval_timeout_s", "must be >= 0 (0: no limit)")
+        _check(self.eval_timeout_s == 0 or self.backend == "dask"
+               or (self.n_jobs != 1 and self.backend == "loky"), "run.eval_timeout_s",
+               "needs worker processes: n_jobs >= 2 with loky, or backend dask")
+        _check(self.retries >= 0, "run.retries", "must be >= 0")
 
 
 @dataclass(frozen=True)

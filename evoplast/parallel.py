@@ -1,6 +1,6 @@
-"""Parallel evaluation of a generation through joblib, and the seeding of trials.
+"""Parallel evaluation of a generation (joblib: loky, threading, or Dask), faults, and seeding.
 
-Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key=(stream, ...))``:
+Seeding. Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key=(stream, ...))``:
 
 * ``STREAM_TRAIN``: trials of generation g are ``(STREAM_TRAIN, g, d)``, d = 0..n_trials-1, shared by
   all candidates of that generation (common random numbers);
@@ -10,14 +10,36 @@ Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key
 * ``STREAM_THEORY``: input draws that estimate quantities the theory needs (e.g. the mean
   presynaptic rate of the spiking task's input process).
 
-Trials are generated once per generation in the driver and sent to the workers; candidates are
-split into chunks whose size is a multiple of the kernel's block, and each candidate's arithmetic is
-the same in every chunk, so results do not depend on ``n_jobs`` or the backend.
+Work split. A generation's (candidates x trials) is cut into about ``n_jobs`` coarse tasks. The
+search passes the trials' seeds, not the trials: tasks are split by trials first (each worker makes
+its own trials from their seeds, once, and replays them for all its candidates), then by candidates
+(slices that are multiples of the kernel's block) when there are fewer trials than workers. So
+trial generation runs in parallel and nothing large crosses the network (on Dask, only seeds and
+coefficients). Each (candidate, trial) result is independent of the split, so results do not depend
+on ``n_jobs`` or the backend. Pre-made trials can be passed too (they are then sent whole; Dask's
+joblib backend scatters an argument over 1 kB once per call, and trial objects report their array
+bytes through ``__sizeof__`` for that). Worker threads are capped: each task sets numba's thread
+count to ``cores // n_jobs`` (loky) or 1 (Dask: one task per worker thread).
+
+Faults never stop a run. A task whose evaluation raises is retried once on its own, then its
+candidates get status ``error`` (the exception's message is kept) and the task's finite penalty.
+A worker that dies (killed, out of memory) fails the whole joblib call: every chunk is then rerun
+on its own so the culprit is found, with the same retry rule. ``run.eval_timeout_s`` (> 0) limits
+each chunk's wall time (joblib's per-task timeout, so it needs worker processes: ``n_jobs >= 2``
+or Dask); a chunk over the limit gets status ``timeout`` and is not retried (loky kills and
+replaces the stuck worker; Dask cannot interrupt a running task, the worker finishes it in the
+background). Evaluations are deterministic, so a retried chunk gives what it would have given.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -25,10 +47,19 @@ from joblib import Parallel, delayed
 from .kernels.rate import BLOCK
 
 STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
+ERROR, TIMEOUT = 100, 101  # statuses of the evaluation machinery, shared by all tasks
+FAULT_NAMES = {ERROR: "error", TIMEOUT: "timeout"}
+_TIMEOUTS = (TimeoutError, multiprocessing.TimeoutError)  # joblib raises the latter
+BACKENDS = ("loky", "threading", "sequential", "dask")
 
 
 def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.SeedSequence]:
     return [np.random.SeedSequence(seed, spawn_key=(stream, key, d)) for d in range(n)]
+
+
+def seeds_key(seeds: list[np.random.SeedSequence]) -> str:
+    """A string naming a list of trial seeds (for the evaluation cache)."""
+    return json.dumps([[int(s.entropy), list(map(int, s.spawn_key))] for s in seeds])
 
 
 def effective_n_jobs(n_jobs: int) -> int:
@@ -37,40 +68,279 @@ def effective_n_jobs(n_jobs: int) -> int:
 
 
 def _evaluate_chunk(task, vectors, trials, n_threads):
-    import numba
+    """Runs in a worker: (loss, status, None), or (None, None, message) if the task raised.
+    ``trials`` may be a list of SeedSequence: the worker then makes those trials itself."""
+    try:
+        import numba
 
-    numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
-    return task.evaluate(vectors, trials)
+        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+        if isinstance(trials, list):
+            trials = task.make_trials(trials)
+        loss, status = task.evaluate(vectors, trials)
+        return loss, status, None
+    except Exception as exc:  # reported as status 'error', never raised into the search
+        return None, None, f"{type(exc).__name__}: {exc}"[:500]
+
+
+@dataclass
+class Evaluation:
+    """loss (K, D), status (K, D), message per candidate ('' unless a fault), evaluated: how many
+    candidates were simulated (the others came from the cache)."""
+
+    loss: np.ndarray
+    status: np.ndarray
+    messages: list[str]
+    evaluated: int
+
+
+class EvalCache:
+    """SQLite table (rule vector, task config, trial seeds) -> (loss row, status row).
+
+    Only ordinary outcomes are stored, never ``error``/``timeout``. The key includes the evoplast
+    version, so results of another version are not reused.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS evals (key TEXT PRIMARY KEY, loss BLOB, status BLOB)")
+        self._db.commit()
+
+    @staticmethod
+    def context(config) -> str:
+        from . import __version__
+
+        d = config.to_dict()
+        return json.dumps({"version": __version__, "task": d["task"], "rule": d["rule"]}, sort_keys=True)
+
+    @staticmethod
+    def key(context: str, vector: np.ndarray, trial_key: str) -> str:
+        h = hashlib.sha256(context.encode())
+        h.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
+        h.update(trial_key.encode())
+        return h.hexdigest()
+
+    def get(self, key: str):
+        row = self._db.execute("SELECT loss, status FROM evals WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16)
+
+    def put_many(self, items) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO evals VALUES (?, ?, ?)",
+                             [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes())
+                              for k, l, s in items])
+        self._db.commit()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM evals").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class Evaluator:
-    """Evaluates (K candidates x D trials) with joblib; keep one per run so workers are reused."""
+    """Evaluates (K candidates x D trials); keep one per run so workers (and a Dask cluster) are reused.
 
-    def __init__(self, n_jobs: int = 1, backend: str = "loky"):
+    ``backend``: ``loky`` (default), ``threading``, ``sequential`` or ``dask``. For Dask,
+    ``scheduler`` is the address of a running scheduler (``tcp://host:8786``); empty starts a
+    ``LocalCluster`` of ``n_jobs`` single-threaded worker processes for the lifetime of the evaluator.
+    """
+
+    def __init__(self, n_jobs: int = 1, backend: str = "loky", scheduler: str = "",
+                 timeout: float = 0.0, retries: int = 1, cache: EvalCache | None = None,
+                 on_fault=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; one of {', '.join(BACKENDS)}")
         self.n_jobs = effective_n_jobs(n_jobs)
-        self.backend = "sequential" if self.n_jobs == 1 else backend
+        self.backend = backend
+        if backend != "dask" and self.n_jobs == 1:
+            self.backend = "sequential"
+        self.scheduler = scheduler
+        self.timeout = timeout or None
+        self.retries = retries
+        self.cache = cache
+        self.on_fault = on_fault or (lambda message: None)
         cores = os.cpu_count() or 1
-        self.threads_per_job = max(1, cores // self.n_jobs) if self.backend != "sequential" else cores
+        self.threads_per_job = cores if self.backend == "sequential" else max(1, cores // self.n_jobs)
         self._parallel = None
+        self._client = self._cluster = self._config = None
 
     def __enter__(self):
+        if self.backend == "dask":
+            self._start_dask()
         if self.backend != "sequential":
-            self._parallel = Parallel(n_jobs=self.n_jobs, backend=self.backend)
+            # Dask: the backend comes from the parallel_config entered above (passing backend="dask"
+            # to Parallel directly breaks joblib 1.6's Batch call)
+            backend = None if self.backend == "dask" else self.backend
+            self._parallel = Parallel(n_jobs=self.n_jobs, backend=backend, timeout=self.timeout)
             self._parallel.__enter__()
         return self
+
+    def _start_dask(self):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            from .errors import EvoplastError
+
+            raise EvoplastError("backend 'dask' needs dask.distributed: "
+                                "pip install 'evoplast[dask]'") from None
+        import joblib
+
+        if self.scheduler:
+            self._client = Client(self.scheduler)
+            self.n_jobs = max(1, sum(self._client.nthreads().values()))
+            self.threads_per_job = 1
+        else:
+            import dask
+
+            # Dask's default MALLOC_TRIM_THRESHOLD_ for its workers is dropped: setting it turns off
+            # glibc's adaptive mmap threshold, so every large temporary array (input generation)
+            # is freshly mapped and page-faulted (25% slower trial generation, measured). The
+            # workers' statistical profiler samples every thread each 10 ms: evoplast's tasks are
+            # long numeric calls, so it is turned off. (Numba's thread count is set per task.)
+            environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                       if k != "MALLOC_TRIM_THRESHOLD_"}
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.system-monitor.gil.enabled": False,
+                                  "distributed.nanny.pre-spawn-environ": environ}):
+                saved = dict(os.environ)  # the nannies also set these in this process: restore
+                try:
+                    self._cluster = LocalCluster(n_workers=self.n_jobs, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None)
+                finally:
+                    for k in set(os.environ) - set(saved) - {"__DASK_PARENT_PID"}:
+                        del os.environ[k]
+                    os.environ.update({k: v for k, v in saved.items() if os.environ.get(k) != v})
+            self._client = Client(self._cluster)
+        self._config = joblib.parallel_config(backend="dask")
+        self._config.__enter__()
 
     def __exit__(self, *exc):
         if self._parallel is not None:
             self._parallel.__exit__(*exc)
             self._parallel = None
+        if self._config is not None:
+            self._config.__exit__(*exc)
+            self._config = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
+    # -- evaluation ---------------------------------------------------------------------------------
     def __call__(self, task, vectors: np.ndarray, trials):
-        vectors = np.atleast_2d(vectors)
-        if self.backend == "sequential" or len(vectors) <= BLOCK:
-            return _evaluate_chunk(task, vectors, trials, self.threads_per_job)
-        n_blocks = -(-len(vectors) // BLOCK)
-        per_chunk = -(-n_blocks // self.n_jobs) * BLOCK
-        chunks = [vectors[i:i + per_chunk] for i in range(0, len(vectors), per_chunk)]
-        parallel = self._parallel or Parallel(n_jobs=self.n_jobs, backend=self.backend)
-        out = parallel(delayed(_evaluate_chunk)(task, c, trials, self.threads_per_job) for c in chunks)
-        return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+        ev = self.evaluate(task, vectors, trials)
+        return ev.loss, ev.status
+
+    def evaluate(self, task, vectors: np.ndarray, trials=None, seeds=None, context: str | None = None
+                 ) -> Evaluation:
+        """Loss and status of every candidate on every trial.
+
+        Pass either ``trials`` (made in the driver and sent to the workers) or ``seeds`` (a list of
+        SeedSequence: each worker makes the trials of its share, so trial generation runs in
+        parallel and nothing large is sent). With a cache, ``seeds`` and ``context``
+        (:meth:`EvalCache.context`), known candidates are read from the cache and only the others
+        are simulated.
+        """
+        if (trials is None) == (seeds is None):
+            raise ValueError("pass exactly one of trials, seeds")
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
+        K = len(vectors)
+        D = len(seeds) if seeds is not None else len(trials)
+        use_cache = self.cache is not None and seeds is not None and context is not None
+        keys = [EvalCache.key(context, v, seeds_key(seeds)) for v in vectors] if use_cache else []
+        hits = {}
+        for k, key in enumerate(keys):
+            got = self.cache.get(key)
+            if got is not None:
+                hits[k] = got
+        todo = [k for k in range(K) if k not in hits]
+        loss = np.empty((K, D))
+        status = np.empty((K, D), dtype=np.int16)
+        messages = [""] * K
+        if todo:
+            l_new, s_new, m_new = self._evaluate_all(task, vectors[todo], trials, seeds)
+            loss[todo], status[todo] = l_new, s_new
+            for k, m in zip(todo, m_new):
+                messages[k] = m
+            if use_cache:
+                self.cache.put_many((keys[k], loss[k], status[k]) for k in todo if not messages[k])
+        for k, (l, st) in hits.items():
+            loss[k], status[k] = l, st
+        return Evaluation(loss, status, messages, len(todo))
+
+    def _items(self, K: int, D: int, split_trials: bool):
+        """Work items (candidate slice, trial slice): n_jobs coarse tasks. Candidate slices are
+        multiples of the kernel's block; each (candidate, trial) result is independent of the split."""
+        if self.backend == "sequential":
+            return [(slice(0, K), slice(0, D))]
+        g = min(D, self.n_jobs) if split_trials else 1
+        c = max(1, -(-self.n_jobs // g))
+        n_blocks = -(-K // BLOCK)
+        per_c = -(-n_blocks // c) * BLOCK
+        per_t = -(-D // g)
+        return [(slice(i, min(i + per_c, K)), slice(j, min(j + per_t, D)))
+                for i in range(0, K, per_c) for j in range(0, D, per_t)]
+
+    def _run(self, task, payloads):
+        """One joblib call over (vectors, trials or seeds) payloads (raises if a worker dies or a
+        task times out)."""
+        if self.backend == "sequential":
+            return [_evaluate_chunk(task, v, t, self.threads_per_job) for v, t in payloads]
+        return self._parallel(delayed(_evaluate_chunk)(task, v, t, self.threads_per_job)
+                              for v, t in payloads)
+
+    def _isolated(self, task, payload, attempts: int):
+        """Run one payload on its own up to ``attempts`` times; (loss, status, None) or (code, message)."""
+        message = "no attempt"
+        for _ in range(attempts):
+            try:
+                out = self._run(task, [payload])[0]
+            except _TIMEOUTS:
+                return TIMEOUT, f"evaluation took longer than run.eval_timeout_s = {self.timeout} s"
+            except Exception as exc:  # worker died, cluster lost, ...
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            if out[2] is None:
+                return out
+            message = out[2]
+        return ERROR, message
+
+    def _evaluate_all(self, task, vectors, trials, seeds):
+        K = len(vectors)
+        D = len(seeds) if seeds is not None else len(trials)
+        items = self._items(K, D, split_trials=seeds is not None)
+        payloads = [(vectors[ci], seeds[ti] if seeds is not None else trials) for ci, ti in items]
+        try:
+            outs = self._run(task, payloads)
+            first_attempts = self.retries  # the joint call was each item's first attempt
+        except Exception as exc:  # a worker died or a task timed out: find which item, one by one
+            self.on_fault(f"{type(exc).__name__} in a parallel call; rerunning its {len(items)} "
+                          "task(s) one at a time")
+            outs = [None] * len(items)
+            first_attempts = 1 + self.retries
+        loss = np.empty((K, D))
+        status = np.empty((K, D), dtype=np.int16)
+        messages = [""] * K
+        for (ci, ti), payload, out in zip(items, payloads, outs):
+            if out is None or out[2] is not None:
+                if out is not None:
+                    self.on_fault(f"evaluation raised {out[2]}; retrying")
+                out = self._isolated(task, payload, first_attempts if out is None else self.retries)
+            if len(out) == 3:
+                loss[ci, ti], status[ci, ti] = out[0], out[1]
+                continue
+            code, message = out
+            n = ci.stop - ci.start
+            self.on_fault(f"{n} candidate(s) scored as '{FAULT_NAMES[code]}' on trials "
+                          f"{ti.start}..{ti.stop - 1}: {message}")
+            loss[ci, ti] = float(task.penalty)
+            status[ci, ti] = code
+            for k in range(ci.start, ci.stop):
+                messages[k] = messages[k] or message
+        return loss, status, messages
+
+

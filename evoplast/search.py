@@ -88,7 +88,7 @@ class Search:
         self.template = self.task.rule_template
         self.terms = self.template.terms
         self.l1_mask = self.template.l1_mask() if hasattr(self.template, "l1_mask") else None
-        self.status_names = self.task.status_names
+        self.status_names = {**self.task.status_names, **parallel.FAULT_NAMES}
         self._prefix = "dw = " if config.rule.family == "polynomial" else ""
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
         self.progress = progress or (lambda line: None)
@@ -121,13 +121,18 @@ class Search:
             state = self._load_state()
             if state["generation"]:
                 self.progress(f"resuming {self.run_dir.path} after generation {state['generation']}")
-            with parallel.Evaluator(self.n_jobs, self.config.run.backend) as evaluator:
+            with self.make_evaluator() as evaluator:
                 while not state["done"]:
                     self._step(state, evaluator)
                 result = self._finish(state, evaluator)
         finally:
             self.run_dir.unlock()
         return result
+
+    def make_evaluator(self) -> parallel.Evaluator:
+        r = self.config.run
+        return parallel.Evaluator(self.n_jobs, r.backend, scheduler=r.scheduler, timeout=r.eval_timeout_s,
+                                  retries=r.retries, on_fault=lambda m: self.progress(f"fault: {m}"))
 
     def _step(self, state: dict, evaluator: parallel.Evaluator) -> None:
         cfg = self.config
@@ -156,9 +161,9 @@ class Search:
         t0 = time.perf_counter()
         g = state["generation"]
         X = np.array(es.ask())
-        trials = self.task.make_trials(
-            parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials))
-        loss, status = evaluator(self.task, X, trials)
+        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials)
+        ev = evaluator.evaluate(self.task, X, seeds=seeds)
+        loss, status = ev.loss, ev.status
         task_loss = loss.mean(axis=1)
         l1 = l1_penalty(X, cfg.cmaes, self.l1_mask)
         f = task_loss + l1
@@ -172,7 +177,7 @@ class Search:
                          **{f"c:{t}": repr(float(v)) for t, v in zip(self.terms, X[k])},
                          "loss": repr(float(f[k])), "task_loss": repr(float(task_loss[k])),
                          "l1": repr(float(l1[k])), "status": self.status_names[int(worst)],
-                         **{f"n_{n}": c for n, c in counts.items()}})
+                         **{f"n_{n}": c for n, c in counts.items()}, "message": ev.messages[k]})
         self.run_dir.append_rows(EVALUATIONS, rows)
         counts = _status_counts(status, self.status_names)
         mean_rule = self.template.from_vector(es.mean)
@@ -207,9 +212,8 @@ class Search:
         (``heldout_calibrated``), beside the score of the rule exactly as found (``heldout``).
         """
         cfg = self.config
-        trials = self.task.make_trials(parallel.trial_seeds(
-            cfg.run.seed, parallel.STREAM_VALIDATION, 1, max(32, cfg.task.n_trials)))
-        loss, _ = evaluator(self.task, SCALE_GRID[:, None] * vector[None, :], trials)
+        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 1, max(32, cfg.task.n_trials))
+        loss = evaluator.evaluate(self.task, SCALE_GRID[:, None] * vector[None, :], seeds=seeds).loss
         mean = loss.mean(axis=1)
         best = int(np.argmin(mean))
         one = int(np.argmin(np.abs(SCALE_GRID - 1.0)))
@@ -221,10 +225,9 @@ class Search:
         results = state["restart_results"]
         chosen = results[0]
         if len(results) > 1:  # pick the restart whose mean scores best on validation trials
-            trials = self.task.make_trials(parallel.trial_seeds(
-                cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials))
+            seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials)
             means = np.array([r["mean"] for r in results])
-            loss, _ = evaluator(self.task, means, trials)
+            loss = evaluator.evaluate(self.task, means, seeds=seeds).loss
             score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes, self.l1_mask)
             for r, s in zip(results, score):
                 r["validation_loss"] = float(s)

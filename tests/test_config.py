@@ -39,6 +39,11 @@ BAD_OVERRIDES = [
     ("run.seed=-1", "seed"),
     ("run.n_jobs=0", "n_jobs"),
     ("run.backend=mpi", "backend"),
+    ("run.scheduler='tcp://x:8786'", "scheduler"),
+    ("run.eval_timeout_s=-1", "eval_timeout_s"),
+    ("run.eval_timeout_s=5", "eval_timeout_s"),
+    ("run.retries=-1", "retries"),
+    ("run.retries=1.5", "retries"),
     ("nosection.key=1", "SECTION.KEY"),
     ("task", "KEY=VALUE"),
 ]

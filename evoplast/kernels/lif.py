@@ -72,7 +72,7 @@ class Inputs:
 
 
 # -- input generation --------------------------------------------------------------------------
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ou_rates(normals, dt, tau, background, amplitude):
     """Exact OU update s(t+dt) = s a + sqrt(1-a^2) xi (mean 0, sd 1); rate = bg + amp * max(0, s)."""
     n_path, n_steps = normals.shape
@@ -110,7 +110,7 @@ def _first_reaching(cum, start, target):
     return lo
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _all_spike_steps(cum, pathway, budgets, ref_steps):
     """Time rescaling for every afferent, in parallel: the afferent fires at the first step where
     its pathway's integrated rate has grown by the next Exp(1) budget since the end of its last
@@ -300,7 +300,7 @@ def _run_one(gE_in, i_ptr, i_idx, neuron, rule, w, bin_steps, check_steps, runaw
     return OK, n_steps
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _simulate(gE_all, i_ptr_all, i_idx_all, offsets_e, offsets_p, offsets_i, neuron, rules, W0,
               n_steps, bin_steps, check_steps, runaway_hz, silent_steps):
     K, D, n_inh = rules.shape[0], W0.shape[0], W0.shape[1]

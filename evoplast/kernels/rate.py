@@ -173,7 +173,7 @@ def _pair_general(A, X, w, n_passes, bound):
     return OK
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _simulate_p2(A, X, W0, n_passes, bound):
     K, D, N = A.shape[0], X.shape[0], X.shape[2]  # K is a multiple of BLOCK
     W = np.empty((K, D, N))
@@ -193,7 +193,7 @@ def _simulate_p2(A, X, W0, n_passes, bound):
     return W, status
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _simulate_general(A, X, W0, n_passes, bound):
     K, D, N = A.shape[0], X.shape[0], X.shape[2]
     W = np.empty((K, D, N))

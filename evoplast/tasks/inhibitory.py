@@ -33,6 +33,7 @@ import numpy as np
 from .. import theory
 from ..errors import ConfigError
 from ..kernels import lif
+from .base import TrialSet
 
 NOMINAL_RATE_HZ = 40.0
 
@@ -88,7 +89,7 @@ class InhibitoryConfig:
 
 
 @dataclass(frozen=True)
-class InhibitoryTrials:
+class InhibitoryTrials(TrialSet):
     inputs: list  # of lif.Inputs
     W0: np.ndarray  # (D, n_inh)
     rate_factor: np.ndarray  # (D,) input rate relative to nominal

@@ -35,6 +35,7 @@ from .. import theory
 from ..errors import ConfigError
 from ..kernels import rate
 from ..rules import OJA_TERMS, PolynomialRule
+from .base import TrialSet
 from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
 
 PENALTY = 10.0
@@ -80,7 +81,7 @@ class OjaConfig:
 
 
 @dataclass(frozen=True)
-class OjaTrials:
+class OjaTrials(TrialSet):
     """Samples X (D, S, N), initial weights W0 (D, N), unit PC1 U1 (D, N)."""
 
     X: np.ndarray
