@@ -115,10 +115,13 @@ def test_live_lock_refuses_second_process(tiny_config, tmp_path):
     run_dir.unlock()
 
 
-def test_corrupt_checkpoint_is_a_clear_error(tiny_config, tmp_path, capsys):
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_corrupt_checkpoint_is_a_clear_error(tiny_config, tmp_path, capsys, damage):
     run(tiny_config, tmp_path / "r")
     history = (tmp_path / "r" / "history.csv").read_bytes()
-    (tmp_path / "r" / "checkpoint.pkl").write_bytes(b"\x80\x05garbage")
+    ck = tmp_path / "r" / "checkpoint.pkl"
+    good = ck.read_bytes()
+    ck.write_bytes({"garbage": b"\x80\x05garbage", "truncated": good[: len(good) // 2], "empty": b""}[damage])
     assert main(["resume", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.pkl" in err and err.count("\n") == 1
