@@ -41,10 +41,23 @@ def _print_result(run_dir, result: dict) -> None:
           f"{result['evaluations']} evaluations):")
     if result.get("family") == "polynomial":
         print(f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]")
+    elif result.get("family") == "polynomial_pair":
+        ff, lat = result["formula_pruned"].split(" ; ")
+        print(f"  feed-forward (pre x_j, post y_i, w = W_ij): {ff.replace('dW = ', 'dW = eta_A * (')})"
+              f"   [eta_A = {result['eta']['ff']}]")
+        print(f"  lateral (pre y_j, post y_i, w = L_ij):      {lat.replace('dL = ', 'dL = eta_B * (')})"
+              f"   [eta_B = {result['eta']['lat']}]")
+        theory = result.get("theory", {})
+        if "ff" in theory:
+            print(f"  A vs Oja: y**2*w/x*y = {theory['ff']['ratio_yyw_to_xy']:.3f}, largest other/x*y = "
+                  f"{theory['ff']['max_other_over_xy']:.3f}, is_oja {theory['ff']['is_oja']}; "
+                  f"B: dominant term {theory['lat']['dominant_term']} "
+                  f"({theory['lat']['xy_normalized']:+.3f} for x*y), anti-Hebbian "
+                  f"{theory['lat']['is_anti_hebbian']}")
     else:
         print(f"  {result['formula_pruned']}   [eta = {result['eta']}]")
-    print("  normalised coefficients (|c| >= 0.01):" if result.get("family") == "polynomial"
-          else "  searched/normalised parameters:")
+    print("  searched/normalised parameters:" if result.get("family") == "pre_post_trace"
+          else "  normalised coefficients (|c| >= 0.01):")
     for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):
         if abs(value) >= 0.01:
             print(f"    {term:>10s}  {value:+.4f}")
@@ -55,6 +68,11 @@ def _print_result(run_dir, result: dict) -> None:
     if held:
         extra = (f", mean 1-|cos(w, PC1)| = {held['mean_one_minus_cos']:.2e}"
                  if "mean_one_minus_cos" in held else "")
+        if "mean_cos_per_output" in held:
+            extra = (", |cos(w_i, PC_i)| mean per output "
+                     + " ".join(f"{c:.4f}" for c in held["mean_cos_per_output"])
+                     + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
+                     + f"; lateral norm {held['mean_lateral_norm']}")
         print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
               + extra)
     cal, held_cal = result.get("scale_calibration"), result.get("heldout_calibrated")

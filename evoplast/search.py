@@ -84,6 +84,9 @@ class Search:
                  progress: Callable[[str], None] | None = print, progress_interval: float = 0.0):
         self.config = config
         self.run_dir = run_dir
+        from .tasks.pca_network import refuse_baseline_in_search
+
+        refuse_baseline_in_search(config)
         self.task = make_task(config)
         self.template = self.task.rule_template
         self.terms = self.template.terms

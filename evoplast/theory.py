@@ -59,6 +59,33 @@ def oja_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.1,
     }
 
 
+# -- experiment 2: two-layer PCA network ---------------------------------------------------------------
+def pca_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.15,
+                   other_tol: float = 0.15) -> dict:
+    """Compare a rule pair (terms ``ff:...``, ``lat:...``) with Oja (feed-forward) + anti-Hebbian
+    (lateral).
+
+    Feed-forward: the Oja criterion of :func:`oja_comparison` with the issue's tolerances
+    (``y**2*w / x*y`` in [-1.15, -0.85], others <= 0.15 of ``x*y``). Lateral: anti-Hebbian when
+    the largest-magnitude term is ``x*y`` and it is negative (``dL_ij = -mu y_i y_j``: lateral
+    weights decorrelate the outputs and decay to 0 once they are decorrelated).
+    """
+    ff = {k[3:]: v for k, v in coefficients.items() if k.startswith("ff:")}
+    lat = {k[4:]: v for k, v in coefficients.items() if k.startswith("lat:")}
+    ffc = oja_comparison(ff, ratio_tol, other_tol)
+    n_lat = normalize(lat)
+    dominant = max(n_lat, key=lambda k: abs(n_lat[k])) if n_lat else None
+    is_anti = bool(dominant == "x*y" and n_lat["x*y"] < 0)
+    return {
+        "known_rule": "oja+anti_hebbian",
+        "distance": math.hypot(ffc["distance"], rule_distance(lat, {"x*y": -1.0})),
+        "ff": ffc,
+        "lat": {"distance": rule_distance(lat, {"x*y": -1.0}), "dominant_term": dominant,
+                "xy_normalized": n_lat.get("x*y", 0.0), "is_anti_hebbian": is_anti},
+        "is_oja+anti_hebbian": bool(ffc["is_oja"] and is_anti),
+    }
+
+
 # -- experiment 3: inhibitory plasticity onto a LIF neuron -------------------------------------------
 def istdp_K(gamma: float, kappa: float, tau_pre: float, tau_post: float) -> float:
     """Pair-term coefficient K = gamma tau_pre + kappa tau_post (seconds)."""

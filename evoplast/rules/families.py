@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError
+from .pair import RulePair
 from .polynomial import PolynomialRule
 from .pre_post_trace import PrePostTraceConfig
 
@@ -46,9 +48,40 @@ class PolynomialRuleConfig:
         return PolynomialRule.from_terms(self.coefficients, self.max_power, mask, self.eta)
 
 
+@dataclass(frozen=True)
+class PolynomialPairConfig:
+    """``[rule]`` of the two-rule family of the PCA network: ``[rule.ff]`` (feed-forward rule A)
+    and ``[rule.lat]`` (lateral rule B), each with the keys of the polynomial family
+    (``max_power``, ``mask``, ``eta``, ``coefficients``)."""
+
+    family: str = "polynomial_pair"
+    ff: dict[str, Any] = field(default_factory=lambda: {"eta": 0.01})
+    lat: dict[str, Any] = field(default_factory=lambda: {"eta": 0.02})
+
+    def _sub(self, name: str) -> PolynomialRuleConfig:
+        from ..config import build_section
+
+        table = getattr(self, name)
+        if "family" in table:
+            raise ConfigError(f"rule.{name}.family: not a key of a sub-rule")
+        return build_section(PolynomialRuleConfig, table, f"rule.{name}")
+
+    def validate(self) -> None:
+        for name in ("ff", "lat"):
+            self._sub(name).validate()
+
+    def rule(self) -> RulePair:
+        return RulePair(self._sub("ff").rule(), self._sub("lat").rule())
+
+
 class PolynomialFamily:
     name = "polynomial"
     Config = PolynomialRuleConfig
+
+
+class PolynomialPairFamily:
+    name = "polynomial_pair"
+    Config = PolynomialPairConfig
 
 
 class PrePostTraceFamily:
@@ -56,4 +89,4 @@ class PrePostTraceFamily:
     Config = PrePostTraceConfig
 
 
-RULE_FAMILIES = {f.name: f for f in (PolynomialFamily, PrePostTraceFamily)}
+RULE_FAMILIES = {f.name: f for f in (PolynomialFamily, PolynomialPairFamily, PrePostTraceFamily)}

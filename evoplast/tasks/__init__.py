@@ -8,8 +8,9 @@ A task class provides ``Config`` (the ``[task]`` section), ``families`` (support
 
 from .inhibitory import InhibitoryTask
 from .oja import OjaTask
+from .pca_network import PCANetworkTask
 
-TASKS = {t.name: t for t in (OjaTask, InhibitoryTask)}
+TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, InhibitoryTask)}
 
 
 def make_task(config):
@@ -17,4 +18,4 @@ def make_task(config):
     return TASKS[config.task.name](config)
 
 
-__all__ = ["TASKS", "OjaTask", "make_task"]
+__all__ = ["TASKS", "InhibitoryTask", "OjaTask", "PCANetworkTask", "make_task"]
