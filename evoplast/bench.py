@@ -96,6 +96,37 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
            "threads": numba.get_num_threads(), "cores": os.cpu_count()}
 
 
+def bench_pca(quick: bool = False) -> Iterator[dict]:
+    """Synapse-steps per second of the PCA-network kernel (Rubner-Tavan rules, hierarchical) against
+    the batched numpy reference on the same runs; a synapse-step is one feed-forward or lateral
+    weight updated for one sample (M N + M (M - 1) / 2 per sample)."""
+    import numba
+
+    from .kernels import pca
+
+    rng = np.random.default_rng(0)
+    oja = PolynomialRule.from_terms(OJA_TERMS).coefficient_tensor()
+    anti = PolynomialRule.from_terms({"x*y": -1.0}).coefficient_tensor()
+    K, D, S = 32, 8, 100
+    passes = 2 if quick else 10
+    for n, m in ((5, 3), (50, 4)):
+        A = np.broadcast_to(0.01 * oja, (K, 3, 3, 3)).copy()
+        B = np.broadcast_to(0.02 * anti, (K, 3, 3, 3)).copy()
+        X = np.stack([sample_dataset(S, make_spectrum(n), "gaussian", rng)[0] for _ in range(D)])
+        W0 = 0.1 * rng.standard_normal((D, m, n)) / np.sqrt(n)
+        L0 = np.zeros((D, m, m))
+        pca.simulate(A[:1], B[:1], X[:1], W0[:1], L0[:1], 1)  # compile / load the cache
+        args = (A, B, X, W0, L0)
+        t_fast = _best_time(lambda args=args, p=passes: pca.simulate(*args, p), 2 if quick else 3)
+        t_ref = _best_time(lambda args=args: pca.simulate_numpy(*args, 1), 1)
+        syn = m * n + m * (m - 1) // 2
+        fast = K * D * S * passes * syn / t_fast
+        ref = K * D * S * syn / t_ref
+        yield {"bench": "pca", "n_inputs": n, "n_outputs": m, "runs": K * D, "synapse_steps_per_s": fast,
+               "numpy_reference_synapse_steps_per_s": ref, "speedup_vs_numpy": fast / ref,
+               "threads": numba.get_num_threads(), "cores": os.cpu_count()}
+
+
 def bench_dask(quick: bool = False, n_jobs: int = 2) -> Iterator[dict]:
     """Wall time of one generation of the spiking experiment ``runs/istdp_rate_only.toml`` (its
     popsize of 8 candidates x 12 trials x 40 s of pathway input; ``quick``: 10 s), trials made from
@@ -147,5 +178,7 @@ def run(what: str = "rate", quick: bool = False) -> Iterator[dict]:
         yield from bench_rate(quick=quick)
     if what in ("spiking", "all"):
         yield from bench_spiking(quick=quick)
+    if what in ("pca", "all"):
+        yield from bench_pca(quick=quick)
     if what in ("dask", "all"):
         yield from bench_dask(quick=quick)

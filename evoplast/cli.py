@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
-    b.add_argument("what", nargs="?", default="rate", choices=["rate", "spiking", "dask", "all"])
+    b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "spiking", "dask", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
     b.set_defaults(func=cmd_bench)
     return p

@@ -20,7 +20,8 @@ i.e. rule A sees (pre x_j, post y_i, weight W_ij) and rule B (pre y_j, post y_i,
 
 Two implementations with the same semantics: :func:`simulate_numpy` (batched numpy reference) and
 :func:`simulate` (numba, parallel over (candidate, trial) pairs; Horner evaluation of both rules:
-per output ``K_ac = sum_b A_abc y_i^b``, per synapse ``sum_a x^a sum_c K_ac w^c``). Statuses as in
+per output ``K_ac = sum_b A_abc y_i^b``, per synapse ``sum_a x^a sum_c K_ac w^c``, unrolled for the
+default powers <= 2). Statuses as in
 :mod:`evoplast.kernels.rate`: a pair whose output or weights leave ``[-bound, bound]`` stops with
 ``DIVERGED``, a NaN gives ``NAN`` (a singular ``I - L`` too).
 
@@ -135,6 +136,29 @@ def _apply(Kc, pre, w):
     return r
 
 
+@numba.njit(cache=True, inline="always")
+def _update_row_p2(T, y, pre, w, n):
+    """w[j] += sum_{abc <= 2} T[a, b, c] pre[j]^a y^b w[j]^c for j < n, in factored form:
+    K_ac = sum_b T_abc y^b once, then per synapse (K_00 + w (K_01 + w K_02)) + pre (...) (...)."""
+    y2 = y * y
+    k00 = T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2
+    k01 = T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2
+    k02 = T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2
+    k10 = T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2
+    k11 = T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2
+    k12 = T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2
+    k20 = T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2
+    k21 = T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2
+    k22 = T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2
+    for j in range(n):
+        wj = w[j]
+        xj = pre[j]
+        m0 = k00 + wj * (k01 + wj * k02)
+        m1 = k10 + wj * (k11 + wj * k12)
+        m2 = k20 + wj * (k21 + wj * k22)
+        w[j] = wj + m0 + xj * (m1 + xj * m2)
+
+
 @numba.njit(cache=True)
 def _solve(Mat, u, y):
     """y = Mat^-1 u by Gaussian elimination with partial pivoting (Mat, u overwritten);
@@ -173,6 +197,8 @@ def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
     Mat = np.empty((M, M))
     Ka = np.empty((A.shape[0], A.shape[2]))
     Kb = np.empty((B.shape[0], B.shape[2]))
+    row = np.empty(M)
+    p2 = A.shape == (3, 3, 3) and B.shape == (3, 3, 3)
     for _ in range(n_passes):
         for s in range(S):
             x = X[s]
@@ -196,15 +222,26 @@ def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
             for i in range(M):
                 if not (abs(y[i]) < bound):
                     return NAN if y[i] != y[i] else DIVERGED
-            for i in range(M):
-                _horner_k(A, y[i], Ka)
-                for j in range(N):
-                    W[i, j] += _apply(Ka, x[j], W[i, j])
-            for i in range(M):
-                _horner_k(B, y[i], Kb)
-                for j in range(M):
-                    if mask[i, j]:
-                        L[i, j] += _apply(Kb, y[j], L[i, j])
+            if p2:
+                for i in range(M):
+                    _update_row_p2(A, y[i], x, W[i], N)
+                for i in range(M):  # a row of L, then masked entries restored (never plastic)
+                    for j in range(M):
+                        row[j] = L[i, j]
+                    _update_row_p2(B, y[i], y, row, M)
+                    for j in range(M):
+                        if mask[i, j]:
+                            L[i, j] = row[j]
+            else:
+                for i in range(M):
+                    _horner_k(A, y[i], Ka)
+                    for j in range(N):
+                        W[i, j] += _apply(Ka, x[j], W[i, j])
+                for i in range(M):
+                    _horner_k(B, y[i], Kb)
+                    for j in range(M):
+                        if mask[i, j]:
+                            L[i, j] += _apply(Kb, y[j], L[i, j])
         big = 0.0
         for i in range(M):
             for j in range(N):
