@@ -192,7 +192,8 @@ class Search:
             "best_loss": float(f.min()), "median_loss": float(np.median(f)),
             "mean_loss": float(f.mean()), "best_task_loss": float(task_loss.min()),
             "sigma": float(es.sigma), **{f"n_{n}": c for n, c in counts.items()},
-            "elapsed_s": round(state["elapsed_s"], 4), "formula": formula}])
+            "elapsed_s": round(state["elapsed_s"], 4),
+            **{f"m:{t}": repr(float(v)) for t, v in zip(self.terms, es.mean)}, "formula": formula}])
         state["generation"] = g + 1
         state["gen_in_restart"] += 1
         state["evaluations"] += len(X)

@@ -1,0 +1,169 @@
+r"""Rule-space maps: the task loss on a 2-D grid of two rule coefficients.
+
+``landscape(config, x, y, ...)`` evaluates every grid point on the same validation trials (common
+random numbers), with the other coefficients fixed at a run's found rule or at the config's values,
+through the search's own evaluation path (:class:`evoplast.parallel.Evaluator`: same kernels,
+parallel, cached). The analytic manifold of the task is drawn over the map:
+
+* ``oja`` over (``x*y``, ``y**2*w``): the valley ``c[y**2*w] = -c[x*y]`` (Oja's ratio; the rule's
+  fixed point has ``||w||^2 = -c[x*y] / c[y**2*w]``, 1 on the line);
+* ``inhibitory_target_rate`` over (``alpha``, ``beta``): the mean-field line
+  ``beta = -(nu_pre/nu*) alpha - K nu_pre``, solid on its stable half (``beta + K nu_pre > 0``,
+  i.e. ``alpha < 0``), dashed on the unstable one.
+
+:func:`valley_fit` measures the map's own valley (the y of least loss in every x column that has a
+clear minimum) and fits a line, to compare its slope with the analytic one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import parallel
+from ..errors import EvoplastError
+from ..tasks import make_task
+
+
+def _index(template, term: str) -> int:
+    terms = list(template.terms)
+    if term not in terms:
+        raise EvoplastError(f"unknown rule term {term!r} (searched terms: {', '.join(terms)})")
+    return terms.index(term)
+
+
+def base_vector(config, run_dir: str | Path | None = None) -> np.ndarray:
+    """Coefficients held fixed off the grid: a run's found rule, else the config's rule."""
+    template = make_task(config).rule_template
+    if run_dir is None:
+        return template.to_vector()
+    result = json.loads((Path(run_dir) / "result.json").read_text())
+    coefficients = result["coefficients"]
+    return np.array([coefficients[t] for t in template.terms], dtype=float)
+
+
+def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: int | None = None,
+              base: np.ndarray | None = None, n_jobs: int = 1, cache_path=None) -> pd.DataFrame:
+    """Loss on a grid x grid map; one row per point: ``x``, ``y`` (coefficient values), ``loss``
+    (mean task loss over the validation trials), ``objective`` (loss + L1 as the search sees it),
+    ``n_bad`` (trials that ended with a non-ok status)."""
+    from ..search import l1_penalty
+
+    task = make_task(config)
+    template = task.rule_template
+    ix, iy = _index(template, x), _index(template, y)
+    if ix == iy:
+        raise EvoplastError("--x and --y must be different terms")
+    if grid < 2:
+        raise EvoplastError("--grid must be >= 2")
+    xs = np.linspace(*x_range, grid)
+    ys = np.linspace(*y_range, grid)
+    V = np.repeat((template.to_vector() if base is None else np.asarray(base, float))[None], grid * grid, 0)
+    gx, gy = np.meshgrid(xs, ys, indexing="xy")
+    V[:, ix], V[:, iy] = gx.ravel(), gy.ravel()
+    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 7,
+                                 trials or config.task.n_trials)
+    cache = parallel.EvalCache(cache_path) if cache_path else None
+    try:
+        with parallel.Evaluator(n_jobs, config.run.backend if n_jobs > 1 else "loky", cache=cache) as ev:
+            out = ev.evaluate(task, V, seeds=seeds, context=parallel.EvalCache.context(config))
+    finally:
+        if cache is not None:
+            cache.close()
+    mask = template.l1_mask() if hasattr(template, "l1_mask") else None
+    loss = out.loss.mean(axis=1)
+    return pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": loss,
+                         "objective": loss + l1_penalty(V, config.cmaes, mask),
+                         "n_bad": (out.status != 0).sum(axis=1)}).assign(x_term=x, y_term=y)
+
+
+def analytic_manifold(config, x: str, y: str, xs: np.ndarray) -> dict | None:
+    """The task's predicted zero-loss set over (x, y), as {"label", "x", "y", "stable"} or None."""
+    task = make_task(config)
+    if config.task.name == "oja" and {x, y} == {"x*y", "y**2*w"}:
+        line = -xs if x == "x*y" else -xs  # symmetric: c[y**2*w] = -c[x*y]
+        return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": line,
+                "stable": (xs > 0) if x == "x*y" else (xs < 0), "slope": -1.0}
+    if config.task.name == "inhibitory_target_rate" and (x, y) == ("alpha", "beta"):
+        from .. import theory
+
+        r = task.rule_template
+        nu_pre, target = task.nu_pre(), config.task.target_rate_hz
+        beta = theory.istdp_line_beta(xs, r.gamma, r.kappa, r.tau_pre, r.tau_post, nu_pre, target)
+        K = theory.istdp_K(r.gamma, r.kappa, r.tau_pre, r.tau_post)
+        return {"label": f"mean field: beta = -(nu_pre/nu*) alpha - K nu_pre (nu_pre = {nu_pre:.2f} Hz)",
+                "x": xs, "y": beta, "stable": beta + K * nu_pre > 0, "slope": -nu_pre / target}
+    return None
+
+
+def valley_fit(df: pd.DataFrame, max_loss: float | None = None) -> dict:
+    """Least-loss y in every x column whose minimum is below ``max_loss`` (default: the 20th
+    percentile of the map) and strictly inside the y range; a least-squares line through them."""
+    threshold = np.percentile(df.loss, 20) if max_loss is None else max_loss
+    ys = np.sort(df.y.unique())
+    pts = []
+    for xv, col in df.groupby("x"):
+        best = col.loc[col.loss.idxmin()]
+        if best.loss <= threshold and ys[0] < best.y < ys[-1]:
+            pts.append((xv, best.y))
+    if len(pts) < 3:
+        return {"n_points": len(pts), "slope": None, "intercept": None}
+    px, py = np.array(pts).T
+    slope, intercept = np.polyfit(px, py, 1)
+    return {"n_points": len(pts), "slope": float(slope), "intercept": float(intercept)}
+
+
+def cma_path(run_dir: str | Path, x: str, y: str) -> pd.DataFrame:
+    """The CMA-ES distribution mean per generation (``history.csv`` columns ``m:<term>``)."""
+    h = pd.read_csv(Path(run_dir) / "history.csv")
+    cols = [f"m:{x}", f"m:{y}"]
+    if not all(c in h.columns for c in cols):
+        raise EvoplastError(f"{run_dir}/history.csv has no mean columns {cols} (run made before they "
+                            "were logged?)")
+    return h[["generation", "restart", *cols]].rename(columns={cols[0]: "x", cols[1]: "y"})
+
+
+def plot_landscape(df: pd.DataFrame, path: str | Path, title: str, manifold: dict | None = None,
+                   paths: list[pd.DataFrame] | None = None, found: list[tuple[float, float]] | None = None,
+                   fit: dict | None = None) -> Path:
+    """Heatmap of log10(loss) with the analytic manifold, CMA-ES mean paths and found rules."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs, ys = np.sort(df.x.unique()), np.sort(df.y.unique())
+    Z = df.pivot(index="y", columns="x", values="loss").loc[ys, xs].to_numpy()
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    im = ax.pcolormesh(xs, ys, np.log10(np.maximum(Z, 1e-6)), shading="nearest", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="log10 task loss (mean over validation trials)")
+    if manifold is not None:
+        st = np.asarray(manifold["stable"], bool)
+        ax.plot(np.where(st, manifold["x"], np.nan), np.where(st, manifold["y"], np.nan), "w-", lw=2,
+                label=manifold["label"] + " (stable)")
+        if (~st).any():
+            ax.plot(np.where(~st, manifold["x"], np.nan), np.where(~st, manifold["y"], np.nan), "w--",
+                    lw=1.5, label="(unstable half)")
+    if fit is not None and fit.get("slope") is not None:
+        ax.plot(xs, fit["slope"] * xs + fit["intercept"], "r:", lw=1.5,
+                label=f"measured valley, slope {fit['slope']:.3f}")
+    for i, p in enumerate(paths or []):
+        ax.plot(p.x, p.y, "-", color="orange", lw=1, alpha=0.9, label="CMA-ES mean path" if i == 0 else None)
+        ax.plot(p.x.iloc[-1:], p.y.iloc[-1:], "o", color="orange", ms=4)
+    if found:
+        fx, fy = np.array(found).T
+        ax.plot(fx, fy, "r*", ms=10, label=f"found rules ({len(found)} runs)")
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel(f"coefficient {df.x_term.iloc[0]} (unitless)")
+    ax.set_ylabel(f"coefficient {df.y_term.iloc[0]} (unitless)")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=7, framealpha=0.7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
