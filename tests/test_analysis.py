@@ -4,7 +4,7 @@ import importlib.util
 from pathlib import Path
 
 from evoplast import run
-from evoplast.analysis import load_results
+from evoplast.analysis import load_evaluations, load_results, load_runs
 
 
 def _script(name):
@@ -24,6 +24,24 @@ def test_load_results_one_row_per_finished_run(tiny_config, tmp_path):
     assert sorted(df["run.seed"]) == [0, 1]
     assert {"task.n_inputs", "theory.is_oja", "heldout.mean_one_minus_cos", "coef.x*y"} <= set(df.columns)
     assert df.groupby("task.n_inputs")["loss"].size().tolist() == [2]
+
+
+def test_load_runs_one_row_per_generation_and_success_by_groupby(tiny_config, tmp_path):
+    for n in (2, 3):
+        for seed in (0, 1):
+            task = {**tiny_config.to_dict()["task"], "n_inputs": n, "variance_range": (0.5, 2.0)}
+            c = tiny_config.replace(run=type(tiny_config.run)(seed=seed), task=type(tiny_config.task)(**task))
+            run(c, tmp_path / f"n{n}s{seed}")
+    df = load_runs(str(tmp_path / "*"))
+    assert len(df) == 4 * 6 and df.finished.all()
+    wanted = {"generation", "best_loss", "sigma", "m:x*y", "task.n_inputs", "run.seed", "theory.is_oja"}
+    assert wanted <= set(df.columns)
+    last = df[df.generation == df.groupby("run_dir").generation.transform("max")]
+    table = last.groupby("task.n_inputs")["theory.is_oja"].agg(["sum", "size"])
+    assert table["size"].tolist() == [2, 2] and table.index.tolist() == [2, 3]
+    ev = load_evaluations(str(tmp_path / "n2*"))
+    assert len(ev) == 2 * 6 * 8 and (ev["task.n_inputs"] == 2).all() and "c:x*y" in ev.columns
+    assert (ev.message == "").all()
 
 
 def test_success_table_script_on_tiny_runs(tmp_path, capsys):

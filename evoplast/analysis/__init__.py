@@ -1,5 +1,5 @@
-"""Reading run directories into pandas (more analysis arrives with the analysis issue)."""
+"""Analysis of runs: pandas tables of run directories, rule-space maps."""
 
-from .runs import load_results
+from .runs import load_evaluations, load_results, load_runs
 
-__all__ = ["load_results"]
+__all__ = ["load_evaluations", "load_results", "load_runs"]

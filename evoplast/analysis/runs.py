@@ -52,3 +52,43 @@ def load_results(paths) -> pd.DataFrame:
             row[f"coef.{term}"] = value
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _config_row(d: Path) -> dict:
+    row: dict = {"run_dir": str(d)}
+    _flatten("", json.loads((d / "config.json").read_text())["config"], row)
+    return row
+
+
+def load_runs(paths) -> pd.DataFrame:
+    """One tidy row per (run, generation): the run's ``history.csv`` (best/median loss, sigma,
+    status counts, ``m:<term>`` distribution mean) with the run's config fields as columns
+    (``task.n_inputs``, ``run.seed``, ...) and, for finished runs, ``finished`` plus the result's
+    ``theory.*`` and ``heldout.*`` fields repeated on every row, so that e.g.
+    ``df[df.generation == df.groupby('run_dir').generation.transform('max')]`` is one row per run and
+    ``groupby('task.n_inputs')`` answers "success vs N". Reads only run directory files."""
+    frames = []
+    for d in _run_dirs(paths):
+        if not (d / "history.csv").is_file():
+            continue
+        h = pd.read_csv(d / "history.csv")
+        row = _config_row(d)
+        result_file = d / "result.json"
+        row["finished"] = result_file.is_file()
+        if row["finished"]:
+            result = json.loads(result_file.read_text())
+            _flatten("theory", result.get("theory", {}), row)
+            _flatten("heldout", result.get("heldout", {}), row)
+        frames.append(h.assign(**row))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_evaluations(paths) -> pd.DataFrame:
+    """The long table of every evaluation (``evaluations.csv``: generation, candidate,
+    ``c:<term>`` coefficients, loss, status, message) of each run, with its config fields."""
+    frames = []
+    for d in _run_dirs(paths):
+        if (d / "evaluations.csv").is_file():
+            ev = pd.read_csv(d / "evaluations.csv", keep_default_na=False, na_values=[])
+            frames.append(ev.assign(**_config_row(d)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
