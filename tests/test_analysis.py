@@ -72,3 +72,21 @@ def test_istdp_seed_table_script_on_tiny_runs(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "within 5% of the line" in printed and "theory.distance" in printed
     assert len(module.seed_table(tmp_path / "t")) == 2
+
+
+def test_cli_evaluate_rescores_the_found_rule_under_other_settings(tiny_config, tmp_path, capsys):
+    import pandas as pd
+
+    from evoplast.cli import main
+
+    result = run(tiny_config, tmp_path / "r")
+    assert main(["evaluate", str(tmp_path / "r"), "--trials", "4"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--trials", "4", "--set", "task.n_inputs=6",
+                 "--set", "task.input_distribution=laplace"]) == 0
+    table = pd.read_csv(tmp_path / "r" / "generalisation.csv", keep_default_na=False)
+    assert table.overrides.tolist() == ["", "task.n_inputs=6 task.input_distribution=laplace"]
+    assert (table.n_trials == 4).all() and "mean_one_minus_cos" in table.columns
+    assert table.loss[0] != result["loss"]  # fresh trials, not the run's own held-out ones
+    out = capsys.readouterr().out
+    assert "trials ok, loss" in out and "mean_one_minus_cos" in out
+    assert main(["evaluate", str(tmp_path / "r"), "--set", "rule.family=pre_post_trace"]) == 2
