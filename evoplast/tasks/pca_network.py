@@ -3,8 +3,10 @@ r"""Task ``pca_network``: a two-layer linear network learns several principal co
 N inputs -> M outputs, feed-forward W (M x N) plastic under rule A, lateral L (M x M) plastic under
 rule B (:mod:`evoplast.kernels.pca` has the dynamics; :mod:`evoplast.rules.pair` the rule pair).
 Each trial draws a dataset as the ``oja`` task does (random rotation, spectrum with gaps among the
-top M + 1 eigenvalues, log-uniform variance factor), small random initial W, L = 0, and presents the
-samples online ``n_passes`` times. Targets are the top M unit principal components u_1..u_M of the
+top M + 1 eigenvalues, log-uniform variance factor), small random initial W, initial lateral
+weights L_0 (0, or Gaussian with sd ``l0_scale``: then the lateral rule must also make them decay,
+which pins its weight-dependent terms, e.g. ``y*w``, that are free while L stays 0), and presents
+the samples online ``n_passes`` times. Targets are the top M unit principal components u_1..u_M of the
 samples seen (eigenvectors of sum_s x_s x_s^T).
 
 Losses (``loss``), per trial:
@@ -58,6 +60,7 @@ class PCAConfig:
     n_samples: int = 100
     n_passes: int = 100
     w0_scale: float = 0.1
+    l0_scale: float = 0.0  # sd of the random initial lateral weights (0: L starts at 0)
     variance_range: tuple[float, float] = (0.5, 2.0)
     heldout_trials: int = 32
     bound: float = 1e6
@@ -81,6 +84,8 @@ class PCAConfig:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
         if self.lateral_penalty < 0:
             raise ConfigError("task.lateral_penalty must be >= 0")
+        if self.l0_scale < 0:
+            raise ConfigError("task.l0_scale must be >= 0")
         if not self.w0_scale > 0 or not self.bound > 0:
             raise ConfigError("task.w0_scale and task.bound must be > 0")
         lo, hi = self.variance_range
@@ -146,6 +151,7 @@ class PCANetworkTask:
         X = np.empty((D, c.n_samples, N))
         W0 = np.empty((D, M, N))
         U = np.empty((D, M, N))
+        L0 = np.zeros((D, M, M))
         for d, seed in enumerate(seeds):
             rng = np.random.default_rng(seed)
             lo, hi = c.variance_range
@@ -153,7 +159,9 @@ class PCANetworkTask:
             X[d], _ = sample_dataset(c.n_samples, factor * self.spectrum, c.input_distribution, rng)
             U[d] = top_components(X[d], M)
             W0[d] = c.w0_scale * rng.standard_normal((M, N)) / np.sqrt(N)
-        return PCATrials(X, W0, np.zeros((D, M, M)), U)
+            if c.l0_scale > 0:  # only the allowed entries count (the kernels mask the rest)
+                L0[d] = c.l0_scale * rng.standard_normal((M, M)) * pca.lateral_mask(M, c.topology)
+        return PCATrials(X, W0, L0, U)
 
     # -- simulation and loss ----------------------------------------------------------------------
     def _tensors(self, vectors):
