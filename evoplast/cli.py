@@ -285,6 +285,14 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .analysis.report import report
+
+    path = report(args.dirs, args.out, ablate=not args.no_ablation, n_jobs=args.n_jobs)
+    print(f"wrote {path} and its figures")
+    return 0
+
+
 def _task_terms(config):
     from .tasks import make_task
 
@@ -365,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--trials", type=int, help="held-out trials (default task.heldout_trials)")
     e.add_argument("--draw", type=int, default=0, help="which fresh set of held-out trials (default 0)")
     e.set_defaults(func=cmd_evaluate)
+
+    rp = sub.add_parser("report", help="figures and report.md for one or several run directories")
+    rp.add_argument("dirs", nargs="+")
+    rp.add_argument("--out", required=True, help="directory for report.md and the PNG figures")
+    rp.add_argument("--no-ablation", action="store_true", help="skip the per-term ablation (simulations)")
+    rp.add_argument("--n-jobs", type=int, default=1)
+    rp.set_defaults(func=cmd_report)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
     b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "spiking", "dask", "all"])

@@ -37,12 +37,12 @@ def _index(template, term: str) -> int:
 
 def base_vector(config, run_dir: str | Path | None = None) -> np.ndarray:
     """Coefficients held fixed off the grid: a run's found rule, else the config's rule."""
-    template = make_task(config).rule_template
+    from .report import found_rule
+
+    task = make_task(config)
     if run_dir is None:
-        return template.to_vector()
-    result = json.loads((Path(run_dir) / "result.json").read_text())
-    coefficients = result["coefficients"]
-    return np.array([coefficients[t] for t in template.terms], dtype=float)
+        return task.rule_template.to_vector()
+    return found_rule(task, json.loads((Path(run_dir) / "result.json").read_text())).to_vector()
 
 
 def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: int | None = None,

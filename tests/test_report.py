@@ -1,0 +1,58 @@
+"""evoplast report: figures exist, are non-trivial, and report.md carries the numbers."""
+
+import numpy as np
+import pytest
+
+from evoplast.cli import main
+from tests.conftest import TINY
+
+
+def _nontrivial_png(path):
+    import matplotlib.image as mpimg
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 15_000, path
+    img = mpimg.imread(path)
+    assert img.std() > 0.05, path  # not a blank canvas
+
+
+def _run(config, out, sets):
+    args = [a for s in sets for a in ("--set", s)]
+    assert main(["run", config, "--out", str(out), "--quiet", *args]) == 0
+
+
+def test_report_of_two_oja_runs(tmp_path, capsys):
+    for seed in (0, 1):
+        _run("runs/oja.toml", tmp_path / f"s{seed}", [*TINY, f"run.seed={seed}"])
+    out = tmp_path / "rep"
+    assert main(["report", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert "found rule" in text and "ablation" in text and "## across runs" in text and "is_oja" in text
+    for name in ("run0_history", "run0_coefficients", "run0_ablation", "run0_task", "run1_task", "seeds"):
+        _nontrivial_png(out / f"{name}.png")
+        assert f"({name}.png)" in text
+    import pandas as pd
+
+    ab = pd.read_csv(out / "run0_ablation.csv")
+    assert len(ab) >= 10 and np.isfinite(ab.delta).all() and ab.delta.is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("config,sets", [
+    ("runs/pca.toml", ["task.n_trials=2", "task.n_passes=5", "task.heldout_trials=3", "cmaes.popsize=8",
+                       "cmaes.generations=2"]),
+    ("runs/istdp.toml", ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2",
+                         "cmaes.popsize=4", "cmaes.generations=2"]),
+])
+def test_report_task_figures_for_pca_and_spiking(config, sets, tmp_path):
+    _run(config, tmp_path / "r", sets)
+    out = tmp_path / "rep"
+    assert main(["report", str(tmp_path / "r"), "--out", str(out)]) == 0
+    for name in ("run0_history", "run0_coefficients", "run0_ablation", "run0_task"):
+        _nontrivial_png(out / f"{name}.png")
+
+
+def test_report_of_an_unfinished_run_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "config.json").write_text("{}")
+    assert main(["report", str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 2
+    assert "no result.json" in capsys.readouterr().err
