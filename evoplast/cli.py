@@ -182,61 +182,17 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_landscape(args) -> int:
-    import numpy as np
-
     from . import config as cfgmod
     from .analysis import landscape as ls
 
     config = cfgmod.load_config(args.config, args.set)
-    out = Path(args.out)
-    if (out / "landscape.csv").exists():
-        raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")
-    runs = [Path(r) for r in args.run]
-    for r in runs:
-        if not (r / "result.json").is_file():
-            raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
-    base = ls.base_vector(config, runs[0] if runs else None)
-    template_terms = list(_task_terms(config))
-    for term in (args.x, args.y):
-        if term not in template_terms:
-            raise EvoplastError(f"unknown rule term {term!r} (searched terms: {', '.join(template_terms)})")
-    if args.range:
-        x0, x1, y0, y1 = args.range
-    else:  # around the base point: +-1 or +-2 |value|
-        cx, cy = base[template_terms.index(args.x)], base[template_terms.index(args.y)]
-        wx, wy = max(1.0, 2 * abs(cx)), max(1.0, 2 * abs(cy))
-        x0, x1, y0, y1 = cx - wx, cx + wx, cy - wy, cy + wy
-    if not (x0 < x1 and y0 < y1):
-        raise EvoplastError("--range needs XMIN < XMAX and YMIN < YMAX")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EvoplastError(f"cannot create {out}: {exc}") from None
-    print(f"evoplast: {args.grid}x{args.grid} grid of {args.x} in [{x0:g}, {x1:g}], {args.y} in "
-          f"[{y0:g}, {y1:g}] on {args.trials or config.task.n_trials} validation trials ...", flush=True)
-    df = ls.landscape(config, args.x, args.y, (x0, x1), (y0, y1), args.grid, args.trials, base,
-                      args.n_jobs, cache_path=out / "cache.sqlite")
-    df.to_csv(out / "landscape.csv", index=False)
-    manifold = ls.analytic_manifold(config, args.x, args.y, np.sort(df.x.unique()))
-    fit = ls.valley_fit(df)
-    paths = [ls.cma_path(r, args.x, args.y) for r in runs if (r / "history.csv").is_file()]
-    found = []
-    for r in runs:
-        coefficients = json.loads((r / "result.json").read_text())["coefficients"]
-        found.append((coefficients[args.x], coefficients[args.y]))
-    title = f"{config.task.name}: task loss over ({args.x}, {args.y})"
-    png = ls.plot_landscape(df, out / "landscape.png", title, manifold, paths, found, fit)
-    summary = {"x": args.x, "y": args.y, "grid": args.grid, "range": [x0, x1, y0, y1],
-               "min_loss": float(df.loss.min()), "measured_valley": fit,
-               "analytic_slope": manifold["slope"] if manifold else None,
-               "analytic": manifold["label"] if manifold else None, "runs": [str(r) for r in runs]}
-    from .storage import write_json
-
-    write_json(out / "landscape.json", summary)
+    summary = ls.run_landscape(config, args.x, args.y, args.out, args.range, args.grid, args.trials,
+                               args.run, args.n_jobs, progress=print)
+    fit = summary["measured_valley"]
     print(f"min loss {summary['min_loss']:.4g}; measured valley slope "
           f"{fit['slope'] if fit['slope'] is None else round(fit['slope'], 4)} ({fit['n_points']} columns)"
-          + (f" vs analytic {manifold['slope']:.4f}" if manifold else ""))
-    print(f"wrote {out / 'landscape.csv'}, {png}, {out / 'landscape.json'}")
+          + (f" vs analytic {summary['analytic_slope']:.4f}" if summary["analytic_slope"] else ""))
+    print(f"wrote {summary['files']}")
     return 0
 
 
@@ -291,12 +247,6 @@ def cmd_report(args) -> int:
     path = report(args.dirs, args.out, ablate=not args.no_ablation, n_jobs=args.n_jobs)
     print(f"wrote {path} and its figures")
     return 0
-
-
-def _task_terms(config):
-    from .tasks import make_task
-
-    return make_task(config).rule_template.terms
 
 
 def cmd_bench(args) -> int:

@@ -56,3 +56,30 @@ def test_report_of_an_unfinished_run_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "r" / "config.json").write_text("{}")
     assert main(["report", str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 2
     assert "no result.json" in capsys.readouterr().err
+
+
+def test_paper_figures_script_on_tiny_runs(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    for n in (2, 3):
+        _run("runs/oja.toml", tmp_path / "oja" / f"n{n}", [*TINY, f"task.n_inputs={n}"])
+    _run("runs/istdp_rate_only.toml", tmp_path / "spk" / "s0",
+         ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
+          "cmaes.generations=2"])
+    path = Path(__file__).resolve().parent.parent / "analysis" / "paper_figures.py"
+    spec = importlib.util.spec_from_file_location("paper_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "figs"
+    assert module.main(["--out", str(out), "--oja", str(tmp_path / "oja" / "*"),
+                        "--spiking", str(tmp_path / "spk" / "*"), "--grid", "4", "--trials", "2"]) == 0
+    table = pd.read_csv(out / "oja" / "scaling.csv")
+    assert table["task.n_inputs"].tolist() == [2, 3] and (table.runs == 1).all()
+    for png in ("oja/scaling.png", "oja/landscape/landscape.png", "oja/run0_task.png",
+                "spiking/run0_task.png", "spiking/landscape/landscape.png"):
+        _nontrivial_png(out / png)
+    assert "measured valley slope" in capsys.readouterr().out
+    assert module.main(["--out", str(out), "--oja", str(tmp_path / "none*")]) == 2

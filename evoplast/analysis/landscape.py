@@ -167,3 +167,58 @@ def plot_landscape(df: pd.DataFrame, path: str | Path, title: str, manifold: dic
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def run_landscape(config, x: str, y: str, out, value_range=None, grid: int = 25, trials: int | None = None,
+                  runs=(), n_jobs: int = 1, progress=None) -> dict:
+    """``evoplast landscape``: the map, its figure and a summary, written to ``out``
+    (``landscape.csv``, ``landscape.png``, ``landscape.json``); returns the summary."""
+    from ..storage import write_json
+    from .report import found_rule
+
+    out = Path(out)
+    if (out / "landscape.csv").exists():
+        raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")
+    runs = [Path(r) for r in runs]
+    for r in runs:
+        if not (r / "result.json").is_file():
+            raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
+    task = make_task(config)
+    terms = list(task.rule_template.terms)
+    for term in (x, y):
+        if term not in terms:
+            raise EvoplastError(f"unknown rule term {term!r} (searched terms: {', '.join(terms)})")
+    base = base_vector(config, runs[0] if runs else None)
+    if value_range:
+        x0, x1, y0, y1 = value_range
+    else:  # around the base point
+        cx, cy = base[terms.index(x)], base[terms.index(y)]
+        wx, wy = max(1.0, 2 * abs(cx)), max(1.0, 2 * abs(cy))
+        x0, x1, y0, y1 = cx - wx, cx + wx, cy - wy, cy + wy
+    if not (x0 < x1 and y0 < y1):
+        raise EvoplastError("--range needs XMIN < XMAX and YMIN < YMAX")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoplastError(f"cannot create {out}: {exc}") from None
+    if progress:
+        progress(f"evoplast: {grid}x{grid} grid of {x} in [{x0:g}, {x1:g}], {y} in [{y0:g}, {y1:g}] on "
+                 f"{trials or config.task.n_trials} validation trials ...")
+    df = landscape(config, x, y, (x0, x1), (y0, y1), grid, trials, base, n_jobs,
+                   cache_path=out / "cache.sqlite")
+    df.to_csv(out / "landscape.csv", index=False)
+    manifold = analytic_manifold(config, x, y, np.sort(df.x.unique()))
+    fit = valley_fit(df)
+    paths = [cma_path(r, x, y) for r in runs if (r / "history.csv").is_file()]
+    found = []
+    for r in runs:
+        rule = found_rule(task, json.loads((r / "result.json").read_text()))
+        found.append(tuple(rule.as_dict()[t] for t in (x, y)))
+    png = plot_landscape(df, out / "landscape.png", f"{config.task.name}: task loss over ({x}, {y})",
+                         manifold, paths, found, fit)
+    summary = {"x": x, "y": y, "grid": grid, "range": [x0, x1, y0, y1], "min_loss": float(df.loss.min()),
+               "measured_valley": fit, "analytic_slope": manifold["slope"] if manifold else None,
+               "analytic": manifold["label"] if manifold else None, "runs": [str(r) for r in runs],
+               "files": [str(out / "landscape.csv"), str(png), str(out / "landscape.json")]}
+    write_json(out / "landscape.json", summary)
+    return summary
