@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     except EvoplastError as exc:
         print(f"evoplast: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `evoplast show DIR | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("evoplast: interrupted; the last finished generation is checkpointed "
               "('evoplast resume DIR' continues)", file=sys.stderr)

@@ -94,8 +94,11 @@ def analytic_manifold(config, x: str, y: str, xs: np.ndarray) -> dict | None:
         nu_pre, target = task.nu_pre(), config.task.target_rate_hz
         beta = theory.istdp_line_beta(xs, r.gamma, r.kappa, r.tau_pre, r.tau_post, nu_pre, target)
         K = theory.istdp_K(r.gamma, r.kappa, r.tau_pre, r.tau_post)
-        return {"label": f"mean field: beta = -(nu_pre/nu*) alpha - K nu_pre (nu_pre = {nu_pre:.2f} Hz)",
-                "x": xs, "y": beta, "stable": beta + K * nu_pre > 0, "slope": -nu_pre / target}
+        out = {"label": f"mean field: beta = -(nu_pre/nu*) alpha - K nu_pre (nu_pre = {nu_pre:.2f} Hz)",
+               "x": xs, "y": beta, "stable": beta + K * nu_pre > 0, "slope": -nu_pre / target}
+        if config.task.vary_input_rate and K > 0:  # only beta = 0 holds nu* for every input rate
+            out["point"] = (-K * target, 0.0, "Vogels ray: beta = 0, alpha = -K nu* (input rate varies)")
+        return out
     return None
 
 
@@ -147,6 +150,9 @@ def plot_landscape(df: pd.DataFrame, path: str | Path, title: str, manifold: dic
         if (~st).any():
             ax.plot(np.where(~st, manifold["x"], np.nan), np.where(~st, manifold["y"], np.nan), "w--",
                     lw=1.5, label="(unstable half)")
+    if manifold is not None and "point" in manifold:
+        px, py, label = manifold["point"]
+        ax.plot([px], [py], "wD", ms=8, mec="k", label=label)
     if fit is not None and fit.get("slope") is not None:
         ax.plot(xs, fit["slope"] * xs + fit["intercept"], "r:", lw=1.5,
                 label=f"measured valley, slope {fit['slope']:.3f}")
