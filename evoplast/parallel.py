@@ -158,6 +158,11 @@ class Evaluator:
             self.backend = "sequential"
         self.scheduler = scheduler
         self.timeout = timeout or None
+        if self.timeout and self.backend in ("sequential", "threading"):
+            from .errors import EvoplastError
+
+            raise EvoplastError("run.eval_timeout_s needs worker processes: n_jobs >= 2 with loky, "
+                                "or backend dask")
         self.retries = retries
         self.cache = cache
         self.on_fault = on_fault or (lambda message: None)
