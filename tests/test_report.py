@@ -28,6 +28,7 @@ def test_report_of_two_oja_runs(tmp_path, capsys):
     assert main(["report", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(out)]) == 0
     text = (out / "report.md").read_text()
     assert "found rule" in text and "ablation" in text and "## across runs" in text and "is_oja" in text
+    assert "success (is_oja): " in text and " of 2 runs" in text
     for name in ("run0_history", "run0_coefficients", "run0_ablation", "run0_task", "run1_task", "seeds"):
         _nontrivial_png(out / f"{name}.png")
         assert f"({name}.png)" in text
@@ -66,6 +67,9 @@ def test_paper_figures_script_on_tiny_runs(tmp_path, capsys):
 
     for n in (2, 3):
         _run("runs/oja.toml", tmp_path / "oja" / f"n{n}", [*TINY, f"task.n_inputs={n}"])
+    _run("runs/pca.toml", tmp_path / "pca" / "s0",
+         ["task.n_trials=2", "task.n_passes=5", "task.heldout_trials=3", "cmaes.popsize=8",
+          "cmaes.generations=2"])
     _run("runs/istdp_rate_only.toml", tmp_path / "spk" / "s0",
          ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
           "cmaes.generations=2"])
@@ -75,10 +79,11 @@ def test_paper_figures_script_on_tiny_runs(tmp_path, capsys):
     spec.loader.exec_module(module)
     out = tmp_path / "figs"
     assert module.main(["--out", str(out), "--oja", str(tmp_path / "oja" / "*"),
-                        "--spiking", str(tmp_path / "spk" / "*"), "--grid", "4", "--trials", "2"]) == 0
+                        "--pca", str(tmp_path / "pca" / "*"), "--spiking", str(tmp_path / "spk" / "*"),
+                        "--grid", "4", "--trials", "2"]) == 0
     table = pd.read_csv(out / "oja" / "scaling.csv")
     assert table["task.n_inputs"].tolist() == [2, 3] and (table.runs == 1).all()
-    for png in ("oja/scaling.png", "oja/landscape/landscape.png", "oja/run0_task.png",
+    for png in ("oja/scaling.png", "oja/landscape/landscape.png", "oja/run0_task.png", "pca/run0_task.png",
                 "spiking/run0_task.png", "spiking/landscape/landscape.png"):
         _nontrivial_png(out / png)
     assert "measured valley slope" in capsys.readouterr().out

@@ -310,6 +310,10 @@ def report(dirs: list[str | Path], out: str | Path, ablate: bool = True, n_jobs:
                   "|---|---|---|---|---|"]
         lines += [f"| {r['run']} | {r['task']} | {r['seed']} | {r['loss']:.4g} | {r['verdict']} |"
                   for r in rows]
+        verdicts = [r["verdict"] for r in rows if r["verdict"].startswith("is_")]
+        if verdicts:
+            key = verdicts[0].split(":")[0]
+            lines += ["", f"success ({key}): {sum(v.endswith('True') for v in verdicts)} of {len(rows)} runs"]
         lines.append("")
         if table.task.nunique() == 1:
             lines.append(f"![seeds]({fig_seeds(table, out / 'seeds.png').name})")
