@@ -180,8 +180,9 @@ def run_landscape(config, x: str, y: str, out, value_range=None, grid: int = 25,
     """``evoplast landscape``: the map, its figure and a summary, written to ``out``
     (``landscape.csv``, ``landscape.png``, ``landscape.json``); returns the summary."""
     from ..storage import write_json
-    from .report import found_rule
+    from .report import found_rule, require_plots
 
+    require_plots()
     out = Path(out)
     if (out / "landscape.csv").exists():
         raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")

@@ -31,6 +31,15 @@ from ..errors import EvoplastError
 from ..tasks import make_task
 
 
+def require_plots() -> None:
+    """Clear error when the plotting extra is missing."""
+    try:
+        import matplotlib  # noqa: F401
+        import seaborn  # noqa: F401
+    except ImportError:
+        raise EvoplastError("figures need matplotlib and seaborn: pip install 'evoplast[plots]'") from None
+
+
 def _plt():
     import matplotlib
 
@@ -269,6 +278,7 @@ def _verdict(theory: dict) -> str:
 def report(dirs: list[str | Path], out: str | Path, ablate: bool = True, n_jobs: int = 1,
            progress=print) -> Path:
     """Write figures and ``report.md`` for the run directories ``dirs`` into ``out``."""
+    require_plots()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [Path(d) for d in dirs]
