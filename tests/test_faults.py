@@ -147,3 +147,20 @@ def test_cli_scheduler_with_another_backend_is_a_one_line_error(tmp_path, capsys
                  "--scheduler", "tcp://127.0.0.1:1"])
     err = capsys.readouterr().err
     assert code == 2 and "run.scheduler" in err and err.count("\n") == 1
+
+
+def test_dask_scheduler_address_is_used_and_gives_the_same_losses():
+    distributed = pytest.importorskip("dask.distributed")
+    from evoplast import load_config, make_task
+
+    config = load_config("runs/oja.toml", ["task.n_passes=3"])
+    task = make_task(config)
+    seeds = parallel.trial_seeds(0, parallel.STREAM_TRAIN, 0, 3)
+    X = np.random.default_rng(0).normal(0, 0.3, (9, len(task.rule_template.terms)))
+    with parallel.Evaluator(1) as one:
+        ref = one.evaluate(task, X, seeds=seeds)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with parallel.Evaluator(backend="dask", scheduler=cluster.scheduler_address) as ev:
+            assert ev.n_jobs == 2 and ev._cluster is None  # the existing cluster, not a new one
+            got = ev.evaluate(task, X, seeds=seeds)
+    assert np.array_equal(ref.loss, got.loss) and np.array_equal(ref.status, got.status)
