@@ -203,7 +203,7 @@ def cmd_evaluate(args) -> int:
 
     from . import config as cfgmod
     from . import parallel
-    from .analysis.runs import _flatten
+    from .analysis.runs import flatten
     from .storage import RunDir, write_atomic
     from .tasks import make_task
 
@@ -227,7 +227,7 @@ def cmd_evaluate(args) -> int:
     trials = task.make_trials(seeds)
     metrics = task.metrics(vector, trials)
     row = {"overrides": " ".join(args.set), "draw": args.draw}
-    _flatten("", metrics, row)
+    flatten("", metrics, row)
     path = run_dir.file("generalisation.csv")
     table = pd.DataFrame([row])
     if path.exists():

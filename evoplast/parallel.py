@@ -139,6 +139,19 @@ class EvalCache:
         self._db.close()
 
 
+def evaluate_cached(config, task, vectors: np.ndarray, seeds, cache_path=None,
+                    n_jobs: int = 1) -> Evaluation:
+    """One evaluation outside a search (landscapes, ablations): an :class:`Evaluator` with the
+    config's backend and, with ``cache_path``, an :class:`EvalCache` there."""
+    cache = EvalCache(cache_path) if cache_path else None
+    try:
+        with Evaluator(n_jobs, config.run.backend if n_jobs > 1 else "loky", cache=cache) as ev:
+            return ev.evaluate(task, vectors, seeds=seeds, context=EvalCache.context(config))
+    finally:
+        if cache is not None:
+            cache.close()
+
+
 class Evaluator:
     """Evaluates (K candidates x D trials); keep one per run so workers (and a Dask cluster) are reused.
 
@@ -236,10 +249,6 @@ class Evaluator:
             self._cluster = None
 
     # -- evaluation ---------------------------------------------------------------------------------
-    def __call__(self, task, vectors: np.ndarray, trials):
-        ev = self.evaluate(task, vectors, trials)
-        return ev.loss, ev.status
-
     def evaluate(self, task, vectors: np.ndarray, trials=None, seeds=None, context: str | None = None
                  ) -> Evaluation:
         """Loss and status of every candidate on every trial.

@@ -84,13 +84,12 @@ class Search:
                  progress: Callable[[str], None] | None = print, progress_interval: float = 0.0):
         self.config = config
         self.run_dir = run_dir
-        from .tasks.pca_network import refuse_baseline_in_search
-
-        refuse_baseline_in_search(config)
         self.task = make_task(config)
+        if hasattr(self.task, "check_search"):  # settings a task accepts for simulate, not for a search
+            self.task.check_search()
         self.template = self.task.rule_template
         self.terms = self.template.terms
-        self.l1_mask = self.template.l1_mask() if hasattr(self.template, "l1_mask") else None
+        self.l1_mask = self.template.l1_mask()
         self.status_names = {**self.task.status_names, **parallel.FAULT_NAMES}
         self._prefix = "dw = " if config.rule.family == "polynomial" else ""
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs

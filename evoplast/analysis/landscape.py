@@ -66,14 +66,8 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
     V[:, ix], V[:, iy] = gx.ravel(), gy.ravel()
     seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 7,
                                  trials or config.task.n_trials)
-    cache = parallel.EvalCache(cache_path) if cache_path else None
-    try:
-        with parallel.Evaluator(n_jobs, config.run.backend if n_jobs > 1 else "loky", cache=cache) as ev:
-            out = ev.evaluate(task, V, seeds=seeds, context=parallel.EvalCache.context(config))
-    finally:
-        if cache is not None:
-            cache.close()
-    mask = template.l1_mask() if hasattr(template, "l1_mask") else None
+    out = parallel.evaluate_cached(config, task, V, seeds, cache_path, n_jobs)
+    mask = template.l1_mask()
     loss = out.loss.mean(axis=1)
     return pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": loss,
                          "objective": loss + l1_penalty(V, config.cmaes, mask),
@@ -82,14 +76,14 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
 
 def analytic_manifold(config, x: str, y: str, xs: np.ndarray) -> dict | None:
     """The task's predicted zero-loss set over (x, y), as {"label", "x", "y", "stable"} or None."""
-    task = make_task(config)
     if config.task.name == "oja" and {x, y} == {"x*y", "y**2*w"}:
-        line = -xs if x == "x*y" else -xs  # symmetric: c[y**2*w] = -c[x*y]
-        return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": line,
+        # the line c[y**2*w] = -c[x*y] reads the same with the axes swapped; x*y > 0 is its stable side
+        return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": -xs,
                 "stable": (xs > 0) if x == "x*y" else (xs < 0), "slope": -1.0}
     if config.task.name == "inhibitory_target_rate" and (x, y) == ("alpha", "beta"):
         from .. import theory
 
+        task = make_task(config)
         r = task.rule_template
         nu_pre, target = task.nu_pre(), config.task.target_rate_hz
         beta = theory.istdp_line_beta(xs, r.gamma, r.kappa, r.tau_pre, r.tau_post, nu_pre, target)

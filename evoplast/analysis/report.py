@@ -77,20 +77,15 @@ def ablation(run_dir: str | Path, trials: int | None = None, n_jobs: int = 1) ->
     task = make_task(config)
     v = found_rule(task, result).to_vector()
     template = task.rule_template
-    mask = template.l1_mask() if hasattr(template, "l1_mask") else np.ones(len(v))
+    mask = template.l1_mask()
     idx = [i for i in range(len(v)) if mask[i] and v[i] != 0.0]
     V = np.repeat(v[None], len(idx) + 1, axis=0)
     for row, i in enumerate(idx, start=1):
         V[row, i] = 0.0
     seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 9,
                                  trials or config.task.n_trials)
-    cache = parallel.EvalCache(Path(run_dir) / "cache.sqlite")
-    try:
-        with parallel.Evaluator(n_jobs, cache=cache) as ev:
-            context = parallel.EvalCache.context(config)
-            loss = ev.evaluate(task, V, seeds=seeds, context=context).loss.mean(axis=1)
-    finally:
-        cache.close()
+    loss = parallel.evaluate_cached(config, task, V, seeds, Path(run_dir) / "cache.sqlite",
+                                    n_jobs).loss.mean(axis=1)
     terms = list(template.terms)
     return pd.DataFrame({"term": [terms[i] for i in idx], "value": [float(v[i]) for i in idx],
                          "loss_without": loss[1:], "loss_full": loss[0], "delta": loss[1:] - loss[0]}
@@ -196,10 +191,10 @@ def fig_task(config, result: dict, out: Path) -> Path:
         ax.legend(fontsize=7)
     elif name == "pca_network":
         held = result["heldout"]
-        W, L, status = task.run_baseline("rubner_tavan", task.make_trials(parallel.trial_seeds(
-            config.run.seed, parallel.STREAM_HELDOUT, 0, config.task.heldout_trials)))
-        base = task.alignment(W, task.make_trials(parallel.trial_seeds(
-            config.run.seed, parallel.STREAM_HELDOUT, 0, config.task.heldout_trials)).U).mean(axis=0)
+        held_trials = task.make_trials(parallel.trial_seeds(  # the datasets of result["heldout"]
+            config.run.seed, parallel.STREAM_HELDOUT, 0, config.task.heldout_trials))
+        W, _, _ = task.run_baseline("rubner_tavan", held_trials)
+        base = task.alignment(W, held_trials.U).mean(axis=0)
         m = len(held["mean_cos_per_output"])
         fig, ax = plt.subplots(figsize=(6, 4))
         xs = np.arange(m)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 
-def _flatten(prefix: str, obj, out: dict) -> None:
+def flatten(prefix: str, obj, out: dict) -> None:
+    """Nested dicts -> ``out["a.b.c"]``; lists become JSON strings (one cell each)."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+            flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     elif isinstance(obj, (list, tuple)):
         out[prefix] = json.dumps(obj)
     else:
@@ -38,16 +39,14 @@ def load_results(paths) -> pd.DataFrame:
     for d in _run_dirs(paths):
         if not (d / "result.json").is_file():
             continue
-        meta = json.loads((d / "config.json").read_text())
         result = json.loads((d / "result.json").read_text())
-        row: dict = {"run_dir": str(d)}
-        _flatten("", meta["config"], row)
+        row = _config_row(d)
         for key in ("loss", "objective", "generations", "evaluations", "elapsed_s", "formula_pruned"):
             row[key] = result.get(key)
-        _flatten("theory", result.get("theory", {}), row)
-        _flatten("heldout", result.get("heldout", {}), row)
-        _flatten("heldout_calibrated", result.get("heldout_calibrated", {}), row)
-        _flatten("scale_calibration", result.get("scale_calibration", {}), row)
+        flatten("theory", result.get("theory", {}), row)
+        flatten("heldout", result.get("heldout", {}), row)
+        flatten("heldout_calibrated", result.get("heldout_calibrated", {}), row)
+        flatten("scale_calibration", result.get("scale_calibration", {}), row)
         for term, value in result.get("coefficients", {}).items():
             row[f"coef.{term}"] = value
         rows.append(row)
@@ -56,7 +55,7 @@ def load_results(paths) -> pd.DataFrame:
 
 def _config_row(d: Path) -> dict:
     row: dict = {"run_dir": str(d)}
-    _flatten("", json.loads((d / "config.json").read_text())["config"], row)
+    flatten("", json.loads((d / "config.json").read_text())["config"], row)
     return row
 
 
@@ -77,8 +76,8 @@ def load_runs(paths) -> pd.DataFrame:
         row["finished"] = result_file.is_file()
         if row["finished"]:
             result = json.loads(result_file.read_text())
-            _flatten("theory", result.get("theory", {}), row)
-            _flatten("heldout", result.get("heldout", {}), row)
+            flatten("theory", result.get("theory", {}), row)
+            flatten("heldout", result.get("heldout", {}), row)
         frames.append(h.assign(**row))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

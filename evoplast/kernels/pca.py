@@ -35,6 +35,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .poly import apply_k, horner_k, update_row_p2
 from .rate import DEFAULT_BOUND, DIVERGED, NAN, OK
 
 TOPOLOGIES = ("hierarchical", "symmetric")
@@ -111,54 +112,6 @@ def simulate_numpy(A, B, X, W0, L0, n_passes, topology="hierarchical", bound=DEF
     return W, L, status
 
 
-@numba.njit(cache=True, inline="always")
-def _horner_k(T, y, Kc):
-    """Kc[a, c] = sum_b T[a, b, c] y^b."""
-    Pa, Pb, Pc = T.shape
-    for a in range(Pa):
-        for c in range(Pc):
-            s = 0.0
-            for b in range(Pb - 1, -1, -1):
-                s = s * y + T[a, b, c]
-            Kc[a, c] = s
-
-
-@numba.njit(cache=True, inline="always")
-def _apply(Kc, pre, w):
-    """sum_a pre^a sum_c Kc[a, c] w^c."""
-    Pa, Pc = Kc.shape
-    r = 0.0
-    for a in range(Pa - 1, -1, -1):
-        m = 0.0
-        for c in range(Pc - 1, -1, -1):
-            m = m * w + Kc[a, c]
-        r = r * pre + m
-    return r
-
-
-@numba.njit(cache=True, inline="always")
-def _update_row_p2(T, y, pre, w, n):
-    """w[j] += sum_{abc <= 2} T[a, b, c] pre[j]^a y^b w[j]^c for j < n, in factored form:
-    K_ac = sum_b T_abc y^b once, then per synapse (K_00 + w (K_01 + w K_02)) + pre (...) (...)."""
-    y2 = y * y
-    k00 = T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2
-    k01 = T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2
-    k02 = T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2
-    k10 = T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2
-    k11 = T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2
-    k12 = T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2
-    k20 = T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2
-    k21 = T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2
-    k22 = T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2
-    for j in range(n):
-        wj = w[j]
-        xj = pre[j]
-        m0 = k00 + wj * (k01 + wj * k02)
-        m1 = k10 + wj * (k11 + wj * k12)
-        m2 = k20 + wj * (k21 + wj * k22)
-        w[j] = wj + m0 + xj * (m1 + xj * m2)
-
-
 @numba.njit(cache=True)
 def _solve(Mat, u, y):
     """y = Mat^-1 u by Gaussian elimination with partial pivoting (Mat, u overwritten);
@@ -224,24 +177,24 @@ def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
                     return NAN if y[i] != y[i] else DIVERGED
             if p2:
                 for i in range(M):
-                    _update_row_p2(A, y[i], x, W[i], N)
+                    update_row_p2(A, y[i], x, W[i], N)
                 for i in range(M):  # a row of L, then masked entries restored (never plastic)
                     for j in range(M):
                         row[j] = L[i, j]
-                    _update_row_p2(B, y[i], y, row, M)
+                    update_row_p2(B, y[i], y, row, M)
                     for j in range(M):
                         if mask[i, j]:
                             L[i, j] = row[j]
             else:
                 for i in range(M):
-                    _horner_k(A, y[i], Ka)
+                    horner_k(A, y[i], Ka)
                     for j in range(N):
-                        W[i, j] += _apply(Ka, x[j], W[i, j])
+                        W[i, j] += apply_k(Ka, x[j], W[i, j])
                 for i in range(M):
-                    _horner_k(B, y[i], Kb)
+                    horner_k(B, y[i], Kb)
                     for j in range(M):
                         if mask[i, j]:
-                            L[i, j] += _apply(Kb, y[j], L[i, j])
+                            L[i, j] += apply_k(Kb, y[j], L[i, j])
         big = 0.0
         for i in range(M):
             for j in range(N):

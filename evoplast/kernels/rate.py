@@ -28,6 +28,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .poly import apply_k, horner_k
+
 OK, DIVERGED, NAN = 0, 1, 2
 STATUS_NAMES = {OK: "ok", DIVERGED: "diverged", NAN: "nan"}
 DEFAULT_BOUND = 1e6
@@ -139,8 +141,7 @@ def _block_p2(A, X, w, n_passes, bound, status):
 def _pair_general(A, X, w, n_passes, bound):
     """One pair, any maximum power (Horner in y, w and x)."""
     S, N = X.shape[0], X.shape[1]
-    Pa, Pb, Pc = A.shape[0], A.shape[1], A.shape[2]
-    Kac = np.empty((Pa, Pc))
+    Kac = np.empty((A.shape[0], A.shape[2]))
     for _ in range(n_passes):
         for s in range(S):
             x = X[s]
@@ -149,22 +150,9 @@ def _pair_general(A, X, w, n_passes, bound):
                 y += w[j] * x[j]
             if not (abs(y) < bound):
                 return NAN if y != y else DIVERGED
-            for a in range(Pa):
-                for c in range(Pc):
-                    acc = 0.0
-                    for b in range(Pb - 1, -1, -1):
-                        acc = acc * y + A[a, b, c]
-                    Kac[a, c] = acc
+            horner_k(A, y, Kac)
             for j in range(N):
-                wj = w[j]
-                xj = x[j]
-                dw = 0.0
-                for a in range(Pa - 1, -1, -1):
-                    m = 0.0
-                    for c in range(Pc - 1, -1, -1):
-                        m = m * wj + Kac[a, c]
-                    dw = dw * xj + m
-                w[j] = wj + dw
+                w[j] += apply_k(Kac, x[j], w[j])
         wmax = 0.0
         for j in range(N):
             wmax = max(wmax, abs(w[j]))

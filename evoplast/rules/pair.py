@@ -44,6 +44,9 @@ class RulePair:
     def to_vector(self) -> np.ndarray:
         return np.concatenate([self.ff.to_vector(), self.lat.to_vector()])
 
+    def l1_mask(self) -> np.ndarray:
+        return np.ones(self.n_params)
+
     def from_vector(self, vector: Sequence[float]) -> RulePair:
         v = np.asarray(vector, dtype=float)
         if v.shape != (self.n_params,):

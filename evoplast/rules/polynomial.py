@@ -127,6 +127,10 @@ class PolynomialRule:
     def to_vector(self) -> np.ndarray:
         return np.array(self.coefficients, dtype=float)
 
+    def l1_mask(self) -> np.ndarray:
+        """Which vector entries the L1 penalty applies to: all coefficients."""
+        return np.ones(self.n_params)
+
     def from_vector(self, vector: Sequence[float]) -> PolynomialRule:
         """Same family (powers, mask, eta), new coefficients."""
         return PolynomialRule(tuple(np.asarray(vector, dtype=float).tolist()), self.max_power,

@@ -3,7 +3,9 @@
 A task class provides ``Config`` (the ``[task]`` section), ``families`` (supported rule families),
 ``make_trials(seeds)``, ``evaluate(vectors, trials) -> (loss (K, D), status (K, D))``,
 ``metrics(vector, trials)``, ``summary(rule, trials)`` (``evoplast simulate``), ``known_rule()``,
-``theory(rule, trials=None)``, ``penalty``, ``status_names`` and ``calibrate_scale``.
+``theory(rule, trials=None)``, ``penalty``, ``status_names`` and ``calibrate_scale``; optionally
+``check_search()`` (raise for settings that only ``evoplast simulate`` accepts). Trials objects
+derive from :class:`evoplast.tasks.base.TrialSet`.
 """
 
 from .inhibitory import InhibitoryTask

@@ -144,6 +144,12 @@ class PCANetworkTask:
     def check_config(config) -> None:
         """No cross-section constraints beyond the sections' own."""
 
+    def check_search(self) -> None:
+        """``task.baseline`` names a fixed algorithm for ``evoplast simulate``; a search refuses it."""
+        if self.cfg.baseline:
+            raise EvoplastError("task.baseline is for 'evoplast simulate' (a fixed known algorithm); "
+                                "remove it to search rules")
+
     # -- trials -----------------------------------------------------------------------------------
     def make_trials(self, seeds) -> PCATrials:
         c = self.cfg
@@ -265,9 +271,3 @@ class PCANetworkTask:
 
     def theory(self, rule: RulePair, trials: PCATrials | None = None) -> dict[str, Any]:
         return theory.pca_comparison(rule.as_dict())
-
-
-def refuse_baseline_in_search(config) -> None:
-    if getattr(config.task, "baseline", ""):
-        raise EvoplastError("task.baseline is for 'evoplast simulate' (a fixed known algorithm); "
-                            "remove it to search rules")
