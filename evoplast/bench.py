@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -127,7 +126,10 @@ def bench_pca(quick: bool = False) -> Iterator[dict]:
                "threads": numba.get_num_threads(), "cores": os.cpu_count()}
 
 
-def bench_dask(quick: bool = False, n_jobs: int = 2) -> Iterator[dict]:
+DASK_CONFIG = "runs/istdp_rate_only.toml"
+
+
+def bench_dask(quick: bool = False, n_jobs: int = 2, config_path: str = DASK_CONFIG) -> Iterator[dict]:
     """Wall time of one generation of the spiking experiment ``runs/istdp_rate_only.toml`` (its
     popsize of 8 candidates x 12 trials x 40 s of pathway input; ``quick``: 10 s), trials made from
     their seeds in the workers as in a search,
@@ -140,8 +142,7 @@ def bench_dask(quick: bool = False, n_jobs: int = 2) -> Iterator[dict]:
     from .config import load_config
     from .tasks import make_task
 
-    config = load_config(Path(__file__).resolve().parent.parent / "runs" / "istdp_rate_only.toml",
-                         ["task.duration_s=10.0"] if quick else [])
+    config = load_config(config_path, ["task.duration_s=10.0"] if quick else [])
     task = make_task(config)
     K, repeats = config.cmaes.popsize, (2 if quick else 6)
     rng = np.random.default_rng(0)
@@ -173,7 +174,7 @@ def bench_dask(quick: bool = False, n_jobs: int = 2) -> Iterator[dict]:
            "workers": n_jobs, "generations_timed": repeats, "cores": os.cpu_count()}
 
 
-def run(what: str = "rate", quick: bool = False) -> Iterator[dict]:
+def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG) -> Iterator[dict]:
     if what in ("rate", "all"):
         yield from bench_rate(quick=quick)
     if what in ("spiking", "all"):
@@ -181,4 +182,4 @@ def run(what: str = "rate", quick: bool = False) -> Iterator[dict]:
     if what in ("pca", "all"):
         yield from bench_pca(quick=quick)
     if what in ("dask", "all"):
-        yield from bench_dask(quick=quick)
+        yield from bench_dask(quick=quick, config_path=dask_config)

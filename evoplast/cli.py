@@ -252,7 +252,7 @@ def cmd_report(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    for row in bench.run(args.what, quick=args.quick):
+    for row in bench.run(args.what, quick=args.quick, dask_config=args.config):
         print(json.dumps(row), flush=True)
     return 0
 
@@ -334,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
     b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "spiking", "dask", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
+    b.add_argument("--config", default="runs/istdp_rate_only.toml",
+                   help="spiking config whose generation the dask bench times (default %(default)s, "
+                        "relative to the current directory)")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -20,3 +20,10 @@ def test_bench_cli_prints_json_lines(capsys, monkeypatch):
     assert main(["bench", "rate", "--quick"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["bench"] for line in lines] == ["rate"]
+
+
+def test_bench_dask_config_path_is_checked(capsys):
+    from evoplast.cli import main
+
+    assert main(["bench", "dask", "--config", "no/such.toml"]) == 2
+    assert "config file not found: no/such.toml" in capsys.readouterr().err
