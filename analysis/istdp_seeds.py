@@ -6,7 +6,8 @@
 Runs the config for seeds 0..S-1 into OUT/seed-<s> (finished runs are reused) and prints one row per
 seed: alpha, beta, distance to the line beta = -(nu_pre/nu*) alpha - K nu_pre relative to |alpha|,
 the fixed-point rate the mean field predicts for the found rule, the held-out trials within 10% of
-the target, and the distance to the Vogels ray; then the counts the acceptance asks for.
+the target, and the distance to the Vogels ray; then the counts the acceptance asks for (on the line
+for a fixed input rate; near the Vogels ray {beta = 0, alpha = -K nu*} when the rate varies).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def seed_table(out: Path):
     df["held_out_within_10pct"] = df["heldout.within_10_percent"] / df["heldout.n_trials"]
     cols = ["run.seed", "coef.alpha", "coef.beta", "theory.nu_pre_hz", "theory.beta_line",
             "theory.distance", "theory.alpha_negative", "theory.fixed_point_rate_hz", "theory.target_hz",
-            "held_out_within_10pct", "theory.vogels_ray_distance", "elapsed_s"]
+            "held_out_within_10pct", "theory.vogels_ray_distance", "theory.K_s", "elapsed_s"]
     return df[cols].sort_values("run.seed").reset_index(drop=True)
 
 
@@ -69,6 +70,11 @@ def main(argv=None) -> int:
           f"{int((t['held_out_within_10pct'] == 1).sum())}/{len(t)}")
     rate_err = (t["theory.fixed_point_rate_hz"] / t["theory.target_hz"] - 1).abs()
     print(f"mean-field fixed-point rate within 5% of target: {int((rate_err <= 0.05).sum())}/{len(t)}")
+    # input rate varied across trials: the solutions shrink to the Vogels ray {beta = 0, alpha = -K nu*}
+    beta_rel = t["coef.beta"].abs() / (t["theory.K_s"] * t["theory.nu_pre_hz"])
+    on_ray = (t["theory.vogels_ray_distance"] <= 0.1) & (beta_rel <= 0.05)
+    print(f"near the Vogels ray (distance <= 10% of |alpha| and |beta| <= 5% of K nu_pre, "
+          f"max |beta|/(K nu_pre) {beta_rel.max():.3g}): {int(on_ray.sum())}/{len(t)}")
     return 0
 
 

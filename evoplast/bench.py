@@ -82,17 +82,41 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
     short = lif.make_inputs(rng, ref_duration, p, "pathways")
     t_ref = _best_time(lambda: lif.simulate_numpy(short, p, rules[:ref_k], W0[0]), 1)
     ref = t_ref / (ref_k * ref_duration)
-    brian = None
-    try:
-        import brian2  # noqa: F401
-    except ImportError:
-        brian = None
+    brian = _brian2_figures(inputs[0], p, rule, duration, quick)
     yield {"bench": "spiking", "s_per_bio_s_per_candidate": fast,
            "numpy_reference_s_per_bio_s_per_candidate": ref, "speedup_vs_numpy": ref / fast,
-           "brian2_s_per_bio_s_per_candidate": brian,
+           **brian, "speedup_vs_brian2": (brian["brian2_s_per_bio_s_per_candidate"] / fast
+                                          if brian["brian2_s_per_bio_s_per_candidate"] else None),
            "input_generation_s_per_bio_s_per_trial": t_inputs,
            "candidates": K, "trials": D, "bio_s_per_trial": duration,
            "threads": numba.get_num_threads(), "cores": os.cpu_count()}
+
+
+def _brian2_figures(inputs, neuron, rule, duration: float, quick: bool) -> dict:
+    """Brian2 (cython target, its default) on the same model, input and rule, one candidate per run:
+    wall seconds of ``Network.run`` per simulated second (after a short run that compiles Brian2's
+    code into its cache), and the output rate of both simulators on that trial. ``None`` figures
+    when Brian2 is not installed (``pip install "evoplast[brian2]"``)."""
+    figures = {"brian2_s_per_bio_s_per_candidate": None, "brian2_version": None}
+    try:
+        import brian2
+    except ImportError:
+        return figures
+    from .kernels import brian2_ref, lif
+
+    w0 = 0.1
+    params = rule.params()
+    short = lif.make_inputs(np.random.default_rng(1), 0.05, neuron, "pathways")
+    brian2_ref.simulate_brian2(short, neuron, params, w0)  # code generation + compilation
+    b = brian2_ref.simulate_brian2(inputs, neuron, params, w0)
+    counts, _, W, _, _ = lif.simulate([inputs], neuron, params[None], np.full((1, inputs.n_inh), w0),
+                                      silent_s=1e9)
+    figures.update({
+        "brian2_s_per_bio_s_per_candidate": b["run_s"] / b["bio_s"], "brian2_build_s": b["build_s"],
+        "brian2_version": brian2.__version__, "brian2_rate_hz": b["rate_hz"],
+        "evoplast_rate_hz": float(counts.sum() / duration), "brian2_mean_w_final": b["mean_w_final"],
+        "evoplast_mean_w_final": float(W.mean())})
+    return figures
 
 
 def bench_pca(quick: bool = False) -> Iterator[dict]:

@@ -41,6 +41,9 @@ class CMAESConfig:
     restarts: int = 0  # IPOP restarts (popsize doubles each time)
     tolfun: float = 1e-11  # pycma stopping tolerances
     tolx: float = 1e-11
+    stall_generations: int = 0  # > 0: a restart whose best task loss is still above stall_loss
+    stall_loss: float = 0.0  # after this many generations stops ("stalled") and the next begins
+    restart_until_loss: float = 0.0  # > 0: no further restart once one ends with task loss below this
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -49,6 +52,12 @@ class CMAESConfig:
         _check(self.l1 >= 0, "cmaes.l1", "must be >= 0")
         _check(self.restarts >= 0, "cmaes.restarts", "must be >= 0")
         _check(self.tolfun >= 0 and self.tolx >= 0, "cmaes.tolfun/tolx", "must be >= 0")
+        _check(self.stall_generations >= 0, "cmaes.stall_generations", "must be >= 0 (0: off)")
+        _check(self.stall_generations == 0 or self.stall_loss > 0, "cmaes.stall_loss",
+               "must be > 0 when cmaes.stall_generations is set")
+        _check(self.stall_generations == 0 or self.stall_generations < self.generations,
+               "cmaes.stall_generations", "must be < cmaes.generations")
+        _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ generation. CMA-ES draws its Gaussian numbers from a :class:`numpy.random.Genera
 the run's seed (never from the global ``np.random``), and that generator lives inside the pickled
 pycma object, so a resumed run continues the exact stream.
 
-IPOP restarts (``cmaes.restarts``): when a restart stops (pycma's termination criteria or
-``cmaes.generations`` generations), a new CMA-ES starts from the initial mean with twice the
-population. The found rule is the final distribution mean (pycma's ``xfavorite``, preferred for
-noisy losses) of the restart with the lowest loss on validation trials; it is then scored on
-held-out trials that the search never saw.
+IPOP restarts (``cmaes.restarts``): when a restart stops (pycma's termination criteria,
+``cmaes.generations`` generations, or -- with ``cmaes.stall_generations`` -- a best task loss still
+above ``cmaes.stall_loss`` after that many generations: a search stuck in a known bad basin), a new
+CMA-ES starts from the initial mean with twice the population. With ``cmaes.restart_until_loss``,
+no restart follows one whose last generation's best task loss is below that value. The found
+rule is the final distribution mean (pycma's ``xfavorite``, preferred for noisy losses) of the
+restart with the lowest loss on validation trials; it is then scored on held-out trials that the
+search never saw.
 """
 
 from __future__ import annotations
@@ -139,18 +142,28 @@ class Search:
     def _step(self, state: dict, evaluator: parallel.Evaluator) -> None:
         cfg = self.config
         es: cma.CMAEvolutionStrategy = state["es"]
+        c = cfg.cmaes
         stop = dict(es.stop())
-        if state["gen_in_restart"] >= cfg.cmaes.generations:
-            stop.setdefault("generations", cfg.cmaes.generations)
+        if state["gen_in_restart"] >= c.generations:
+            stop.setdefault("generations", c.generations)
+        best = state.get("restart_best_task_loss", np.inf)  # lowest in this restart so far
+        if c.stall_generations and state["gen_in_restart"] == c.stall_generations and best > c.stall_loss:
+            stop["stalled"] = f"best task loss {best:.4g} > {c.stall_loss:g}"
         if stop:
+            last = state.get("last_best_task_loss", np.inf)
             state["restart_results"].append({
                 "restart": state["restart"], "mean": np.array(es.result.xfavorite),
                 "generations": state["gen_in_restart"], "popsize": state["popsize"],
-                "stop": sorted(stop)})
-            if state["restart"] < cfg.cmaes.restarts:
+                "stop": sorted(stop), "last_best_task_loss": last})
+            good = c.restart_until_loss > 0 and last < c.restart_until_loss
+            if good and state["restart"] < c.restarts:
+                self.progress(f"no further restart: last best task loss {last:.4g} < "
+                              f"{c.restart_until_loss:g} (cmaes.restart_until_loss)")
+            if state["restart"] < c.restarts and not good:
                 state["restart"] += 1
                 state["popsize"] *= 2
                 state["gen_in_restart"] = 0
+                state["restart_best_task_loss"] = np.inf
                 state["es"] = make_es(self.template.to_vector(), cfg, state["popsize"],
                                       state["restart"])
                 self.progress(f"restart {state['restart']}: popsize {state['popsize']} "
@@ -193,6 +206,9 @@ class Search:
             "sigma": float(es.sigma), **{f"n_{n}": c for n, c in counts.items()},
             "elapsed_s": round(state["elapsed_s"], 4),
             **{f"m:{t}": repr(float(v)) for t, v in zip(self.terms, es.mean)}, "formula": formula}])
+        state["restart_best_task_loss"] = min(state.get("restart_best_task_loss", np.inf),
+                                              float(task_loss.min()))
+        state["last_best_task_loss"] = float(task_loss.min())
         state["generation"] = g + 1
         state["gen_in_restart"] += 1
         state["evaluations"] += len(X)

@@ -27,3 +27,13 @@ def test_bench_dask_config_path_is_checked(capsys):
 
     assert main(["bench", "dask", "--config", "no/such.toml"]) == 2
     assert "config file not found: no/such.toml" in capsys.readouterr().err
+
+
+def test_bench_spiking_brian2_figures_are_null_without_brian2(monkeypatch):
+    import sys
+
+    from evoplast.bench import _brian2_figures
+
+    monkeypatch.setitem(sys.modules, "brian2", None)  # import brian2 -> ImportError
+    figures = _brian2_figures(None, None, None, 1.0, quick=True)
+    assert figures == {"brian2_s_per_bio_s_per_candidate": None, "brian2_version": None}

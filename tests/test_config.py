@@ -35,6 +35,9 @@ BAD_OVERRIDES = [
     ("cmaes.generations=0", "generations"),
     ("cmaes.l1=-0.1", "l1"),
     ("cmaes.restarts=-1", "restarts"),
+    ("cmaes.stall_generations=-1", "stall_generations"),
+    ("cmaes.stall_generations=5", "stall_loss"),
+    ("cmaes.restart_until_loss=-1", "restart_until_loss"),
     ("cmaes.popsize='big'", "integer"),
     ("run.seed=-1", "seed"),
     ("run.n_jobs=0", "n_jobs"),
@@ -53,6 +56,12 @@ BAD_OVERRIDES = [
 def test_bad_values_are_refused_with_the_key_named(override, needle):
     with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("*", r"\*")):
         load_config("runs/oja.toml", [override])
+
+
+def test_stall_check_must_come_before_the_last_generation():
+    with pytest.raises(ConfigError, match="stall_generations"):
+        load_config("runs/oja.toml", ["cmaes.generations=10", "cmaes.stall_generations=10",
+                                      "cmaes.stall_loss=1"])
 
 
 def test_defaults_and_overrides_resolve():

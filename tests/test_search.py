@@ -98,6 +98,26 @@ def test_ipop_restart_doubles_population(tiny_config, tmp_path):
     assert result["evaluations"] == 3 * (8 + 16 + 32)
 
 
+def test_stalled_restart_stops_early_and_a_good_restart_ends_the_run(tiny_config, tmp_path):
+    C = type(tiny_config.cmaes)
+    # stall_loss below any reachable loss: every restart stops after 2 generations, "stalled"
+    stalled = run(tiny_config.replace(cmaes=C(popsize=8, generations=5, restarts=2, stall_generations=2,
+                                              stall_loss=1e-12)), tmp_path / "s")
+    assert [(r["popsize"], r["generations"], r["stop"]) for r in stalled["restarts"]] == [
+        (8, 2, ["stalled"]), (16, 2, ["stalled"]), (32, 2, ["stalled"])]
+    assert stalled["evaluations"] == 2 * (8 + 16 + 32)
+    # a stall_loss above the start's loss never triggers; restart_until_loss above it skips restarts
+    good = run(tiny_config.replace(cmaes=C(popsize=8, generations=3, restarts=2, stall_generations=2,
+                                           stall_loss=1e12, restart_until_loss=1e12)), tmp_path / "g")
+    assert [(r["popsize"], r["generations"], r["stop"]) for r in good["restarts"]] == [
+        (8, 3, ["generations", "maxiter"])]
+    assert good["restarts"][0]["last_best_task_loss"] < 1e12
+    # below every reachable loss: all restarts run
+    every = run(tiny_config.replace(cmaes=C(popsize=8, generations=3, restarts=1,
+                                            restart_until_loss=1e-12)), tmp_path / "e")
+    assert [r["popsize"] for r in every["restarts"]] == [8, 16]
+
+
 def test_existing_run_directory_is_refused_and_kept(tiny_config, tmp_path):
     run(tiny_config, tmp_path / "r")
     before = (tmp_path / "r" / "result.json").read_bytes()

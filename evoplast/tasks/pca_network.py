@@ -256,6 +256,11 @@ class PCANetworkTask:
         W, status = pca.simulate_baseline(kind, trials.X, trials.W0, eta, self.cfg.n_passes, self.cfg.bound)
         return W, np.zeros(trials.L0.shape), status
 
+    def baseline_metrics(self, kind: str, trials: PCATrials) -> dict[str, Any]:
+        """The task's metrics (|cos| per output, lateral norm, ...) of a known algorithm on trials."""
+        W, L, status = self.run_baseline(kind, trials)
+        return self._metrics_from(W, L, status, trials)
+
     def known_rule(self) -> RulePair:
         return known_pair(self.rule_template)
 
