@@ -29,6 +29,8 @@ BAD_OVERRIDES = [
     ("rule.max_power=[2, 2]", "3 items"),
     ("rule.mask=['x*y', 'x*z']", "mask"),
     ("rule.coefficients={'z' = 1.0}", "coefficients"),
+    ("task.max_gap_ratio=0", "max_gap_ratio"),
+    ("task.max_gap_ratio=1.5", "max_gap_ratio"),
     ("cmaes.popsize=1", "popsize"),
     ("cmaes.sigma0=0", "sigma0"),
     ("cmaes.sigma0=nan", "finite"),
