@@ -41,6 +41,7 @@ from .tasks import make_task
 
 CHECKPOINT_FORMAT = 1
 SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
+CALIBRATION_TRIALS = 256  # validation trials for the learning-rate calibration (tasks that allow it)
 
 
 class GaussianSource:
@@ -225,13 +226,19 @@ class Search:
     def _calibrate_scale(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
         """Best overall factor s (on SCALE_GRID) for the found rule's shape, on validation trials.
 
-        Only eta * theta matters, and the L1 penalty shrinks the scale that CMA-ES settles on (a
-        slower-learning rule costs less L1). The shape is the discovery; this reports which
-        learning rate ``eta * s`` suits it best for the task (no L1), and the held-out score with it
-        (``heldout_calibrated``), beside the score of the rule exactly as found (``heldout``).
+        Only eta * theta matters, and the search settles on a slow scale: the L1 penalty favours it,
+        and so does CMA-ES's rank-based selection on a generation's few trials, which mostly lack the
+        rare slow datasets (initial weights nearly orthogonal to PC1, low input variance) that a
+        slow rule fails on. Measured at N = 10: Oja's rule at 0.2 x eta fails (1 - |cos| > 0.1) on 2%
+        of datasets, with the lowest median loss; the mean loss over 512 datasets is lowest at
+        0.3-0.5 x eta. The shape is the discovery; this reports which learning rate ``eta * s`` suits
+        it best for the task (no L1) on :data:`CALIBRATION_TRIALS` validation trials (enough to
+        contain the rare datasets), and the held-out score with it (``heldout_calibrated``), beside
+        the score of the rule exactly as found (``heldout``).
         """
         cfg = self.config
-        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 1, max(32, cfg.task.n_trials))
+        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 1,
+                                     max(CALIBRATION_TRIALS, cfg.task.n_trials))
         loss = evaluator.evaluate(self.task, SCALE_GRID[:, None] * vector[None, :], seeds=seeds).loss
         mean = loss.mean(axis=1)
         best = int(np.argmin(mean))
