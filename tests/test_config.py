@@ -31,6 +31,7 @@ BAD_OVERRIDES = [
     ("rule.coefficients={'z' = 1.0}", "coefficients"),
     ("task.max_gap_ratio=0", "max_gap_ratio"),
     ("task.max_gap_ratio=1.5", "max_gap_ratio"),
+    ("task.spectrum=[1.0, 0.9, 0.1, 0.0, 0.0]", "max_gap_ratio"),
     ("cmaes.popsize=1", "popsize"),
     ("cmaes.sigma0=0", "sigma0"),
     ("cmaes.sigma0=nan", "finite"),

@@ -84,7 +84,11 @@ class OjaConfig:
             raise ConfigError(f"task.bound must be > 0, got {self.bound}")
         if self.kernel not in ("compiled", "numpy"):
             raise ConfigError(f"task.kernel must be 'compiled' or 'numpy', got {self.kernel!r}")
-        make_spectrum(self.n_inputs, self.spectrum)
+        lam = make_spectrum(self.n_inputs, self.spectrum)
+        if lam[1] / lam[0] >= self.max_gap_ratio:
+            raise ConfigError(f"the spectrum's lambda_2/lambda_1 = {lam[1] / lam[0]:.3g} is not below "
+                              f"task.max_gap_ratio = {self.max_gap_ratio}: most datasets would be "
+                              f"redrawn; raise max_gap_ratio (e.g. 0.95) or widen the gap")
 
 
 @dataclass(frozen=True)
