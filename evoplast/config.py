@@ -55,8 +55,6 @@ class CMAESConfig:
         _check(self.stall_generations >= 0, "cmaes.stall_generations", "must be >= 0 (0: off)")
         _check(self.stall_generations == 0 or self.stall_loss > 0, "cmaes.stall_loss",
                "must be > 0 when cmaes.stall_generations is set")
-        _check(self.stall_generations == 0 or self.stall_generations < self.generations,
-               "cmaes.stall_generations", "must be < cmaes.generations")
         _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
 
 

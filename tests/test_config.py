@@ -61,12 +61,6 @@ def test_bad_values_are_refused_with_the_key_named(override, needle):
         load_config("runs/oja.toml", [override])
 
 
-def test_stall_check_must_come_before_the_last_generation():
-    with pytest.raises(ConfigError, match="stall_generations"):
-        load_config("runs/oja.toml", ["cmaes.generations=10", "cmaes.stall_generations=10",
-                                      "cmaes.stall_loss=1"])
-
-
 def test_defaults_and_overrides_resolve():
     c = load_config("runs/oja.toml", ["task.n_inputs=7", "task.input_distribution=laplace",
                                       "run.seed=3", "rule.coefficients={'x*y' = 0.5}"])

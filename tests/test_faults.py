@@ -73,7 +73,7 @@ def test_fault_once_is_retried_and_changes_nothing(clean, tmp_path):
 
 def test_evaluation_over_the_time_limit_gets_status_timeout(clean, tmp_path):
     config, _, _ = clean
-    result, ev = _run(config, tmp_path / "r", n_jobs=2, eval_timeout_s=3.0,
+    result, ev = _run(config, tmp_path / "r", n_jobs=2, eval_timeout_s=8.0,
                       fault={"mode": "hang", "threshold": 0.85, "hang_s": 60.0})
     trigger = _faulty_rows(ev, 0.85)
     assert 8 <= trigger.sum() < len(ev)  # at least one generation's work hung, not all
