@@ -21,21 +21,9 @@ from joblib import Parallel, delayed
 
 
 def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
-    import numba
+    from evoplast import ensure_run
 
-    from evoplast import load_config
-    from evoplast.search import Search
-    from evoplast.storage import RunDir
-
-    numba.set_num_threads(1)
-    run_dir = RunDir(out / f"seed-{seed}")
-    if (run_dir.path / "result.json").exists():
-        return str(run_dir.path)
-    config = load_config(config_path, [*extra, f"run.seed={seed}"])
-    if not run_dir.exists():
-        run_dir.create(config.to_dict(), source=config_path)
-    Search(config, run_dir, progress=None).run()
-    return str(run_dir.path)
+    return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
 
 
 def seed_table(out: Path):

@@ -24,24 +24,10 @@ from joblib import Parallel, delayed
 
 
 def one_run(config_path: str, n: int, dist: str, seed: int, out: Path, extra=()) -> str:
-    import numba
+    from evoplast import ensure_run
 
-    from evoplast import load_config
-    from evoplast.search import Search
-    from evoplast.storage import RunDir
-
-    numba.set_num_threads(1)
-    run_dir = RunDir(out / f"{n}-{dist}-{seed}")
-    if (run_dir.path / "result.json").exists():
-        return str(run_dir.path)
-    config = load_config(config_path, [*extra, f"task.n_inputs={n}",
-                                       f"task.input_distribution={dist}", f"run.seed={seed}"])
-    if run_dir.path.exists():  # an unfinished earlier attempt: continue it
-        Search(config, run_dir, progress=None).run()
-    else:
-        run_dir.create(config.to_dict(), source=config_path)
-        Search(config, run_dir, progress=None).run()
-    return str(run_dir.path)
+    return ensure_run(config_path, [*extra, f"task.n_inputs={n}", f"task.input_distribution={dist}",
+                                    f"run.seed={seed}"], out / f"{n}-{dist}-{seed}", threads=1)
 
 
 def success_table(out: Path):

@@ -27,6 +27,28 @@ def run(config: Config, out, n_jobs: int | None = None, progress=None) -> dict:
     return Search(config, run_dir, n_jobs=n_jobs, progress=progress).run()
 
 
+def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
+    """The run of ``load_config(config_path, overrides)`` in ``out``, for seed sweeps: a finished run
+    there is reused, an unfinished one resumed, else a new one started (no progress lines).
+    ``threads``: numba threads for this process (1 when sweeps run one process per core)."""
+    from pathlib import Path
+
+    from .search import Search
+    from .storage import RunDir
+
+    if threads:
+        import numba
+
+        numba.set_num_threads(threads)
+    run_dir = RunDir(out)
+    if not (Path(out) / "result.json").exists():
+        config = load_config(config_path, list(overrides))
+        if not run_dir.exists():
+            run_dir.create(config.to_dict(), source=str(config_path))
+        Search(config, run_dir, progress=None).run()
+    return str(run_dir.path)
+
+
 def resume(out, n_jobs: int | None = None, progress=None) -> dict:
     """Continue the run in ``out`` from its checkpoint (or finish it again if it is done)."""
     from .config import from_dict
@@ -48,6 +70,7 @@ __all__ = [
     "PolynomialRule",
     "RunDirError",
     "__version__",
+    "ensure_run",
     "load_config",
     "make_task",
     "resume",

@@ -82,7 +82,7 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
     short = lif.make_inputs(rng, ref_duration, p, "pathways")
     t_ref = _best_time(lambda: lif.simulate_numpy(short, p, rules[:ref_k], W0[0]), 1)
     ref = t_ref / (ref_k * ref_duration)
-    brian = _brian2_figures(inputs[0], p, rule, duration, quick)
+    brian = _brian2_figures(inputs[0], p, rule, duration)
     yield {"bench": "spiking", "s_per_bio_s_per_candidate": fast,
            "numpy_reference_s_per_bio_s_per_candidate": ref, "speedup_vs_numpy": ref / fast,
            **brian, "speedup_vs_brian2": (brian["brian2_s_per_bio_s_per_candidate"] / fast
@@ -92,7 +92,7 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
            "threads": numba.get_num_threads(), "cores": os.cpu_count()}
 
 
-def _brian2_figures(inputs, neuron, rule, duration: float, quick: bool) -> dict:
+def _brian2_figures(inputs, neuron, rule, duration: float) -> dict:
     """Brian2 (cython target, its default) on the same model, input and rule, one candidate per run:
     wall seconds of ``Network.run`` per simulated second (after a short run that compiles Brian2's
     code into its cache), and the output rate of both simulators on that trial. ``None`` figures

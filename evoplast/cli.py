@@ -165,7 +165,7 @@ def cmd_simulate(args) -> int:
     n = args.trials or config.task.heldout_trials
     if n < 1:
         raise EvoplastError("--trials must be >= 1")
-    trials = task.make_trials(parallel.trial_seeds(config.run.seed, parallel.STREAM_HELDOUT, 0, n))
+    trials = task.make_trials(parallel.heldout_seeds(config, n))
     rule = task.rule_template
     summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
                "config": config.to_dict(), "n_trials": n, **task.summary(rule, trials)}

@@ -57,6 +57,12 @@ def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.Seed
     return [np.random.SeedSequence(seed, spawn_key=(stream, key, d)) for d in range(n)]
 
 
+def heldout_seeds(config, n: int | None = None) -> list[np.random.SeedSequence]:
+    """The run's held-out trial seeds (``task.heldout_trials`` of them unless ``n``): the datasets of
+    ``result.json``'s ``heldout`` score, for anything that must be compared on the same ones."""
+    return trial_seeds(config.run.seed, STREAM_HELDOUT, 0, n or config.task.heldout_trials)
+
+
 def seeds_key(seeds: list[np.random.SeedSequence]) -> str:
     """A string naming a list of trial seeds (for the evaluation cache)."""
     return json.dumps([[int(s.entropy), list(map(int, s.spawn_key))] for s in seeds])

@@ -259,8 +259,7 @@ class Search:
                 r["validation_loss"] = float(s)
             chosen = results[int(np.argmin(score))]
         rule = self.template.from_vector(chosen["mean"])
-        heldout_trials = self.task.make_trials(parallel.trial_seeds(
-            cfg.run.seed, parallel.STREAM_HELDOUT, 0, cfg.task.heldout_trials))
+        heldout_trials = self.task.make_trials(parallel.heldout_seeds(cfg))
         heldout = self.task.metrics(rule.to_vector(), heldout_trials)
         extra = {}
         if self.task.calibrate_scale:

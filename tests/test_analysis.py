@@ -90,3 +90,17 @@ def test_cli_evaluate_rescores_the_found_rule_under_other_settings(tiny_config, 
     out = capsys.readouterr().out
     assert "trials ok, loss" in out and "mean_one_minus_cos" in out
     assert main(["evaluate", str(tmp_path / "r"), "--set", "rule.family=pre_post_trace"]) == 2
+
+
+def test_pca_seed_table_script_on_tiny_runs_reuses_finished_runs(tmp_path, capsys):
+    module = _script("pca_seeds")
+    tiny = ["task.n_trials=2", "task.n_passes=2", "task.heldout_trials=2", "cmaes.popsize=4",
+            "cmaes.generations=2"]
+    args = ["runs/pca.toml", "--seeds", "2", "--jobs", "1", "--out", str(tmp_path / "t"), "--extra", *tiny]
+    assert module.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "shape (A Oja, B anti-Hebbian):" in printed and "rt_mean_cos" in printed
+    before = (tmp_path / "t" / "seed-1" / "result.json").read_bytes()
+    assert module.main(args) == 0  # finished runs are reused, not run again
+    assert (tmp_path / "t" / "seed-1" / "result.json").read_bytes() == before
+    assert len(module.seed_rows(tmp_path / "t")) == 2

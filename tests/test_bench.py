@@ -35,5 +35,5 @@ def test_bench_spiking_brian2_figures_are_null_without_brian2(monkeypatch):
     from evoplast.bench import _brian2_figures
 
     monkeypatch.setitem(sys.modules, "brian2", None)  # import brian2 -> ImportError
-    figures = _brian2_figures(None, None, None, 1.0, quick=True)
+    figures = _brian2_figures(None, None, None, 1.0)
     assert figures == {"brian2_s_per_bio_s_per_candidate": None, "brian2_version": None}

@@ -171,7 +171,7 @@ def fig_task(config, result: dict, out: Path) -> Path:
     plt = _plt()
     task = make_task(config)
     rule = found_rule(task, result)
-    trials = task.make_trials(parallel.trial_seeds(config.run.seed, parallel.STREAM_HELDOUT, 0, 4))
+    trials = task.make_trials(parallel.heldout_seeds(config, 4))
     name = config.task.name
     if name == "oja":
         X, U1 = trials.X[0], trials.U1[0]
@@ -191,8 +191,7 @@ def fig_task(config, result: dict, out: Path) -> Path:
         ax.legend(fontsize=7)
     elif name == "pca_network":
         held = result["heldout"]
-        held_trials = task.make_trials(parallel.trial_seeds(  # the datasets of result["heldout"]
-            config.run.seed, parallel.STREAM_HELDOUT, 0, config.task.heldout_trials))
+        held_trials = task.make_trials(parallel.heldout_seeds(config))  # those of result["heldout"]
         W, _, _ = task.run_baseline("rubner_tavan", held_trials)
         base = task.alignment(W, held_trials.U).mean(axis=0)
         m = len(held["mean_cos_per_output"])

@@ -100,12 +100,6 @@ class OjaTrials(TrialSet):
     U1: np.ndarray
 
 
-def top_eigenvector(m: np.ndarray) -> np.ndarray:
-    """Unit eigenvector of the largest eigenvalue of a symmetric matrix."""
-    vals, vecs = np.linalg.eigh(m)
-    return vecs[:, -1]
-
-
 MAX_DRAWS = 100
 
 
