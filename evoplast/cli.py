@@ -75,12 +75,12 @@ def _print_result(run_dir, result: dict) -> None:
                      + f"; lateral norm {held['mean_lateral_norm']}")
         print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
               + extra)
-    cal, held_cal = result.get("scale_calibration"), result.get("heldout_calibrated")
-    if cal and held_cal:
-        extra = (f", mean 1-|cos(w, PC1)| = {held_cal['mean_one_minus_cos']:.2e}"
-                 if "mean_one_minus_cos" in held_cal else "")
-        print(f"  same shape, best learning rate eta = {cal['eta']:.4g} ({cal['factor']:.3g}x): "
-              f"held-out loss {held_cal['loss']:.4g}" + extra)
+    cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
+    if cal and held_search:
+        extra = (f", mean 1-|cos(w, PC1)| = {held_search['mean_one_minus_cos']:.2e}"
+                 if "mean_one_minus_cos" in held_search else "")
+        print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean "
+              f"(which scores held-out loss {held_search['loss']:.4g}{extra})")
 
 
 def cmd_run(args) -> int:

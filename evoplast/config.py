@@ -44,6 +44,8 @@ class CMAESConfig:
     stall_generations: int = 0  # > 0: a restart whose best task loss is still above stall_loss
     stall_loss: float = 0.0  # after this many generations stops ("stalled") and the next begins
     restart_until_loss: float = 0.0  # > 0: no further restart once one ends with task loss below this
+    calibrate_scale: bool = True  # tasks where only eta * theta matters: refit the found rule's overall
+    # scale on validation trials and report that rule (the search's own mean stays in result.json)
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")

@@ -30,9 +30,8 @@ def test_main_job_rediscovers_oja(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="N=100 is not rediscovered yet (800 generations leave x*w, x**2*w**2, y*w "
-                          "terms up to 1.2 x*y); see issue 2's notes", strict=False)
 def test_n100_rediscovers_oja(tmp_path):
+    """runs/oja_n100.toml (N = 100, 27 terms), seed 0: the model-notes success criterion."""
     result = run(load_config("runs/oja_n100.toml"), tmp_path / "r")
     assert result["theory"]["is_oja"], result["theory"]
     assert result["heldout"]["mean_one_minus_cos"] < 0.01

@@ -175,3 +175,28 @@ def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_con
     assert cal["factor"] > 2.0
     assert cal["validation_loss_calibrated"] < 0.5 * cal["validation_loss_found"]
     assert cal["eta"] == pytest.approx(config.rule.eta * cal["factor"])
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
+    from evoplast import load_config
+    from tests.conftest import TINY
+
+    config = load_config("runs/oja.toml", [*TINY, f"cmaes.calibrate_scale={str(calibrate).lower()}"])
+    run_dir = RunDir(tmp_path / "r")
+    run_dir.create(config.to_dict())
+    result = Search(config, run_dir, progress=None).run()
+    coef, searched = result["coefficients"], result["search_coefficients"]
+    assert set(coef) == set(searched)
+    if calibrate:
+        factor = result["scale_calibration"]["factor"]
+        assert all(coef[t] == pytest.approx(factor * searched[t], rel=1e-12, abs=0) for t in coef)
+        assert set(result["heldout_search"]) == set(result["heldout"])
+        if factor == 1.0:
+            assert result["heldout_search"] == result["heldout"]
+        # the refit scale is the best of the grid on validation trials: never worse than the search's
+        cal = result["scale_calibration"]
+        assert cal["validation_loss_calibrated"] <= cal["validation_loss_found"]
+    else:
+        assert coef == searched
+        assert "scale_calibration" not in result and "heldout_search" not in result

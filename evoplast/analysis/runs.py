@@ -32,7 +32,8 @@ def _run_dirs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 def load_results(paths) -> pd.DataFrame:
     """One row per finished run: config fields (``task.n_inputs``, ``run.seed``, ...), then
-    ``loss``, ``generations``, ``evaluations``, ``elapsed_s``, ``theory.*``, ``heldout.*`` and
+    ``loss``, ``generations``, ``evaluations``, ``elapsed_s``, ``theory.*``, ``heldout.*``,
+    ``heldout_search.*`` (the search's mean, before the scale refit), ``scale_calibration.*`` and
     ``coef.<term>``. ``paths``: a directory, a glob (``"runs/out/oja-*"``) or a list of them.
     Unfinished runs (no ``result.json``) are left out."""
     rows = []
@@ -45,7 +46,7 @@ def load_results(paths) -> pd.DataFrame:
             row[key] = result.get(key)
         flatten("theory", result.get("theory", {}), row)
         flatten("heldout", result.get("heldout", {}), row)
-        flatten("heldout_calibrated", result.get("heldout_calibrated", {}), row)
+        flatten("heldout_search", result.get("heldout_search", {}), row)
         flatten("scale_calibration", result.get("scale_calibration", {}), row)
         for term, value in result.get("coefficients", {}).items():
             row[f"coef.{term}"] = value
