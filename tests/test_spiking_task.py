@@ -58,7 +58,7 @@ def test_tiny_spiking_search_writes_theory(tmp_path):
     th = result["theory"]
     assert th["known_rule"] == "mean_field_line" and 20 < th["nu_pre_hz"] < 50
     assert set(result["coefficients"]) == {"tau_pre", "tau_post", "alpha", "beta", "gamma", "kappa"}
-    assert "heldout_calibrated" not in result
+    assert "scale_calibration" not in result and "heldout_search" not in result
     hist = (tmp_path / "r" / "history.csv").read_text().splitlines()[0]
     assert "n_silent" in hist and "n_runaway" in hist
 
@@ -72,6 +72,7 @@ def test_simulate_command_writes_summary(tmp_path, capsys):
     assert len(s["rate_hz"]) == 4 and len(s["mean_inh_weight"]) == 4
     assert len(s["exc_conductance_per_pathway"]) == 8 and len(s["inh_conductance_per_pathway_after"]) == 8
     assert s["status"] == "ok" and s["final_rate_hz"] > 0
+    assert s["final_rate_hz_per_trial"] == [s["final_rate_hz"]] and s["final_rate_hz_sem_ok_trials"] is None
     assert main(["simulate", "runs/istdp.toml", "--out", str(out), "--trials", "1"]) == 2
     assert "exists" in capsys.readouterr().err
 

@@ -33,10 +33,10 @@ def simulate_brian2(inputs: Inputs, neuron: NeuronParams, rule: np.ndarray, w0: 
                     target: str = "cython") -> dict:
     """One Brian2 run of a whole trial with one rule (``rule`` as ``PrePostTraceRule.params()``).
 
-    Returns ``{"build_s", "run_s", "bio_s", "rate_hz", "mean_w_final"}``: wall seconds to build the
-    network, wall seconds of ``Network.run`` (code generation and compilation included on the first
-    call of a process; later calls reuse Brian2's cache), simulated seconds, mean output rate, mean
-    final inhibitory weight.
+    Returns ``{"build_s", "run_s", "bio_s", "rate_hz", "mean_w_final", "spike_times_s"}``: wall
+    seconds to build the network, wall seconds of ``Network.run`` (code generation and compilation
+    included on the first call of a process; later calls reuse Brian2's cache), simulated seconds,
+    mean output rate, mean final inhibitory weight, output spike times.
     """
     import brian2 as b2
 
@@ -86,4 +86,5 @@ def simulate_brian2(inputs: Inputs, neuron: NeuronParams, rule: np.ndarray, w0: 
     net.run(bio * b2.second, report=None, namespace={})
     run = time.perf_counter() - t0
     return {"build_s": build, "run_s": run, "bio_s": bio, "rate_hz": spikes.num_spikes / bio,
-            "mean_w_final": float(np.mean(syn.w[:]))}
+            "mean_w_final": float(np.mean(syn.w[:])),
+            "spike_times_s": np.asarray(spikes.t / b2.second, dtype=float)}

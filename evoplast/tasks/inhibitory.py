@@ -180,11 +180,17 @@ class InhibitoryTask:
         }
 
     def summary(self, rule, trials: InhibitoryTrials) -> dict[str, Any]:
-        """``evoplast simulate`` output for the first trial: rate and weight over time, inputs."""
+        """``evoplast simulate`` output: the first trial's rate and weight over time and inputs
+        (``rate_hz``, ``final_rate_hz``, ...), and every trial's late rate, early rate and final
+        mean weight (``*_per_trial``) with the late rate's mean and standard error over trials."""
         counts, wmean, W, status, steps = self.simulate(rule.to_vector(), trials)
         c = self.cfg
-        rate = counts[0, 0] / c.bin_s
+        rates = counts[0] / c.bin_s  # (D, n_bins)
+        rate = rates[0]
         half = max(1, rate.size // 2)
+        n10 = max(1, int(round(10 / c.bin_s)))
+        late = rates[:, -half:].mean(axis=1)
+        ok = status[0] == lif.OK
         x = trials.inputs[0]
         n_path = int(x.pathway_inh.max()) + 1
         g = self.neuron
@@ -198,9 +204,16 @@ class InhibitoryTask:
             "bin_s": c.bin_s,
             "rate_hz": rate.tolist(),
             "final_rate_hz": float(rate[-half:].mean()),
-            "first_10s_rate_hz": float(rate[: max(1, int(round(10 / c.bin_s)))].mean()),
+            "first_10s_rate_hz": float(rate[:n10].mean()),
             "mean_inh_weight": wmean[0, 0].tolist(),
             "final_mean_inh_weight": float(W[0, 0].mean()),
+            "status_per_trial": [lif.STATUS_NAMES[int(v)] for v in status[0]],
+            "final_rate_hz_per_trial": late.tolist(),
+            "first_10s_rate_hz_per_trial": rates[:, :n10].mean(axis=1).tolist(),
+            "final_mean_inh_weight_per_trial": W[0].mean(axis=1).tolist(),
+            "final_rate_hz_mean_ok_trials": float(late[ok].mean()) if ok.any() else None,
+            "final_rate_hz_sem_ok_trials": (float(late[ok].std(ddof=1) / np.sqrt(ok.sum()))
+                                            if ok.sum() > 1 else None),
             "inh_afferent_rate_hz": x.inh_rate_hz,
             "exc_conductance_per_pathway": per_path(x.exc_weights, x.pathway_exc, x.exc_rate_hz,
                                                     g.gbar_exc, g.tau_exc),
