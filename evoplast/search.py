@@ -226,7 +226,7 @@ class Search:
     def _calibrate_scale(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
         """Best overall factor s (on SCALE_GRID) for the found rule's shape, on validation trials.
 
-        Only eta * theta matters, and the search settles on a slow scale: the L1 penalty favours it,
+        Only eta * theta matters (for a rule pair, one factor multiplies both rules), and the search settles on a slow scale: the L1 penalty favours it,
         and so does CMA-ES's rank-based selection on a generation's few trials, which mostly lack the
         rare slow datasets (initial weights nearly orthogonal to PC1, low input variance) that a
         slow rule fails on. Measured at N = 10: Oja's rule at 0.2 x eta fails (1 - |cos| > 0.1) on 2%
@@ -244,7 +244,10 @@ class Search:
         mean = loss.mean(axis=1)
         best = int(np.argmin(mean))
         one = int(np.argmin(np.abs(SCALE_GRID - 1.0)))
-        return {"factor": float(SCALE_GRID[best]), "eta": float(self.template.eta * SCALE_GRID[best]),
+        eta = self.template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair (one common factor)
+        eta = ({k: float(v * SCALE_GRID[best]) for k, v in eta.items()} if isinstance(eta, dict)
+               else float(eta * SCALE_GRID[best]))
+        return {"factor": float(SCALE_GRID[best]), "eta": eta,
                 "validation_loss_found": float(mean[one]), "validation_loss_calibrated": float(mean[best])}
 
     def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:

@@ -132,7 +132,7 @@ class PCANetworkTask:
     families = ("polynomial_pair",)
     default_family = "polynomial_pair"
     status_names = rate.STATUS_NAMES
-    calibrate_scale = False
+    calibrate_scale = True  # one common factor for both rules (cmaes.calibrate_scale)
 
     def __init__(self, config) -> None:
         self.cfg: PCAConfig = config.task
