@@ -24,41 +24,24 @@ import numpy as np
 def one_seed(seed: int, rate_hz: float, duration: float) -> tuple[float, float, float]:
     import brian2 as b2
 
-    from evoplast.kernels.lif import NeuronParams
+    from evoplast.kernels import brian2_ref
+    from evoplast.kernels.lif import NeuronParams, tuned_exc_weights
+    from evoplast.rules.pre_post_trace import PrePostTraceRule
 
     p = NeuronParams()
-    tau, alpha, beta, gamma, kappa, eta, w_max = 0.02, -0.2, 0.0, 1.0, 1.0, 1e-3, 10.0
+    vogels = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3)
     b2.prefs.codegen.target = "cython"
     b2.start_scope()
     b2.seed(seed)
-    rng = np.random.default_rng(seed)
     b2.defaultclock.dt = p.dt * b2.second
-    ns = {"tau_m": p.tau_m * b2.second, "v_rest": p.v_rest * b2.mV, "v_reset": p.v_reset * b2.mV,
-          "v_th": p.v_th * b2.mV, "e_exc": p.e_exc * b2.mV, "e_inh": p.e_inh * b2.mV,
-          "tau_e": p.tau_exc * b2.second, "tau_i": p.tau_inh * b2.second, "gbar_i": p.gbar_inh,
-          "gbar_e": p.gbar_exc, "tau_pre": tau * b2.second, "tau_post": tau * b2.second,
-          "alpha": alpha, "beta": beta, "gamma": gamma, "kappa": kappa, "eta": eta, "w_max": w_max}
-    eqs = """
-    dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
-    dge/dt = -ge / tau_e : 1
-    dgi/dt = -gi / tau_i : 1
-    dxpost/dt = -xpost / tau_post : 1
-    """
-    cell = b2.NeuronGroup(1, eqs, threshold="v >= v_th", reset="v = v_reset; xpost += 1",
-                          refractory=p.t_ref * b2.second, method="euler", namespace=ns)
-    cell.v = p.v_rest * b2.mV
+    ns = brian2_ref.namespace(b2, p, vogels.params())
+    cell = brian2_ref.build_cell(b2, p, ns)
     exc = b2.PoissonGroup(800, rate_hz * b2.Hz)
     inh = b2.PoissonGroup(200, rate_hz * b2.Hz)
     se = b2.Synapses(exc, cell, "wE : 1", on_pre="ge_post += gbar_e * wE", namespace=ns)
     se.connect(i=np.arange(800), j=0)
-    k = np.repeat(np.arange(8), 100) + 1
-    se.wE = 0.3 + 1.1 / (1.0 + (k - 5.0) ** 4) + rng.uniform(0.0, 0.1, 800)
-    si = b2.Synapses(inh, cell, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
-                     on_pre="gi_post += gbar_i * w\n"
-                            "w = clip(w + eta * (alpha + kappa * xpost_post), 0, w_max)\nxpre += 1",
-                     on_post="w = clip(w + eta * (beta + gamma * xpre), 0, w_max)", namespace=ns)
-    si.connect(i=np.arange(200), j=0)
-    si.w = 0.1
+    se.wE = tuned_exc_weights(np.random.default_rng(seed), np.repeat(np.arange(8), 100))
+    si = brian2_ref.plastic_inhibition(b2, inh, cell, ns, 0.1)
     spikes = b2.SpikeMonitor(cell)
     b2.Network(cell, exc, inh, se, si, spikes).run(duration * b2.second, namespace={})
     t = np.asarray(spikes.t / b2.second)

@@ -227,10 +227,11 @@ class Search:
         """Best overall factor s (on SCALE_GRID) for the found rule's shape, on validation trials.
 
         Only eta * theta matters (for a rule pair, one factor multiplies both rules), and the search
-        settles on a slow scale: the L1 penalty favours it, and so does CMA-ES's rank-based selection on a generation's few trials, which mostly lack the
-        rare slow datasets (initial weights nearly orthogonal to PC1, low input variance) that a
-        slow rule fails on. Measured at N = 10: Oja's rule at 0.2 x eta fails (1 - |cos| > 0.1) on 2%
-        of datasets, with the lowest median loss; the mean loss over 512 datasets is lowest at
+        settles on a slow scale: the L1 penalty favours it, and so does CMA-ES's rank-based
+        selection on a generation's few trials, which mostly lack the rare slow datasets (initial
+        weights nearly orthogonal to PC1, low input variance) that a slow rule fails on. Measured at
+        N = 10: Oja's rule at 0.2 x eta fails (1 - |cos| > 0.1) on 2% of datasets, with the lowest
+        median loss; the mean loss over 512 datasets is lowest at
         0.3-0.5 x eta. The shape is the discovery; this finds which overall scale ``s`` suits it
         best for the task (no L1) on :data:`CALIBRATION_TRIALS` validation trials (enough to contain
         the rare datasets; never the held-out ones). With ``cmaes.calibrate_scale`` (default) the

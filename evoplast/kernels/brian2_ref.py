@@ -29,6 +29,46 @@ import numpy as np
 from .lif import Inputs, NeuronParams
 
 
+CELL_EQS = """
+dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
+dge/dt = -ge / tau_e : 1
+dgi/dt = -gi / tau_i : 1
+dxpost/dt = -xpost / tau_post : 1
+"""
+
+
+def namespace(b2, neuron: NeuronParams, rule: np.ndarray) -> dict:
+    """Brian2 names of the neuron's and the rule's constants (``rule`` as ``PrePostTraceRule.params()``)."""
+    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = (float(v) for v in rule)
+    p = neuron
+    return {"tau_m": p.tau_m * b2.second, "v_rest": p.v_rest * b2.mV, "v_reset": p.v_reset * b2.mV,
+            "v_th": p.v_th * b2.mV, "e_exc": p.e_exc * b2.mV, "e_inh": p.e_inh * b2.mV,
+            "tau_e": p.tau_exc * b2.second, "tau_i": p.tau_inh * b2.second, "gbar_i": p.gbar_inh,
+            "gbar_e": p.gbar_exc, "tau_pre": tau_pre * b2.second, "tau_post": tau_post * b2.second,
+            "alpha": alpha, "beta": beta, "gamma": gamma, "kappa": kappa, "eta": eta, "w_max": w_max}
+
+
+def build_cell(b2, neuron: NeuronParams, ns: dict):
+    """The conductance-based LIF cell (one neuron, forward Euler, post trace reset on a spike)."""
+    cell = b2.NeuronGroup(1, CELL_EQS, threshold="v >= v_th", reset="v = v_reset; xpost += 1",
+                          refractory=neuron.t_ref * b2.second, method="euler", namespace=ns)
+    cell.v = neuron.v_rest * b2.mV
+    return cell
+
+
+def plastic_inhibition(b2, afferents, cell, ns: dict, w0: float):
+    """All-to-one inhibitory synapses under the pre/post trace rule, weights starting at ``w0``."""
+    syn = b2.Synapses(afferents, cell, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
+                      on_pre="gi_post += gbar_i * w\n"
+                             "w = clip(w + eta * (alpha + kappa * xpost_post), 0, w_max)\n"
+                             "xpre += 1",
+                      on_post="w = clip(w + eta * (beta + gamma * xpre), 0, w_max)",
+                      namespace=ns)
+    syn.connect(i=np.arange(len(afferents)), j=0)
+    syn.w = w0
+    return syn
+
+
 def simulate_brian2(inputs: Inputs, neuron: NeuronParams, rule: np.ndarray, w0: float,
                     target: str = "cython") -> dict:
     """One Brian2 run of a whole trial with one rule (``rule`` as ``PrePostTraceRule.params()``).
@@ -41,42 +81,19 @@ def simulate_brian2(inputs: Inputs, neuron: NeuronParams, rule: np.ndarray, w0: 
     import brian2 as b2
 
     b2.prefs.codegen.target = target
-    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = (float(v) for v in rule)
     p = neuron
     t0 = time.perf_counter()
     b2.start_scope()
     dt = p.dt * b2.second
     b2.defaultclock.dt = dt
     n_steps = inputs.gE_in.shape[0]
-    ns = {
-        "tau_m": p.tau_m * b2.second, "v_rest": p.v_rest * b2.mV, "v_reset": p.v_reset * b2.mV,
-        "v_th": p.v_th * b2.mV, "e_exc": p.e_exc * b2.mV, "e_inh": p.e_inh * b2.mV,
-        "tau_e": p.tau_exc * b2.second, "tau_i": p.tau_inh * b2.second, "gbar_i": p.gbar_inh,
-        "tau_pre": tau_pre * b2.second, "tau_post": tau_post * b2.second, "alpha": alpha,
-        "beta": beta, "gamma": gamma, "kappa": kappa, "eta": eta, "w_max": w_max,
-        "gE_in": b2.TimedArray(inputs.gE_in, dt=dt),
-    }
-    eqs = """
-    dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
-    dge/dt = -ge / tau_e : 1
-    dgi/dt = -gi / tau_i : 1
-    dxpost/dt = -xpost / tau_post : 1
-    """
-    cell = b2.NeuronGroup(1, eqs, threshold="v >= v_th", reset="v = v_reset; xpost += 1",
-                          refractory=p.t_ref * b2.second, method="euler", namespace=ns)
-    cell.v = p.v_rest * b2.mV
+    ns = {**namespace(b2, p, rule), "gE_in": b2.TimedArray(inputs.gE_in, dt=dt)}
+    cell = build_cell(b2, p, ns)
     cell.run_regularly("ge += gE_in(t)", when="before_groups")
     counts = np.diff(inputs.i_ptr)
     times = np.repeat(np.arange(n_steps), counts) * p.dt
     afferents = b2.SpikeGeneratorGroup(inputs.n_inh, inputs.i_idx, times * b2.second)
-    syn = b2.Synapses(afferents, cell, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
-                      on_pre="gi_post += gbar_i * w\n"
-                             "w = clip(w + eta * (alpha + kappa * xpost_post), 0, w_max)\n"
-                             "xpre += 1",
-                      on_post="w = clip(w + eta * (beta + gamma * xpre), 0, w_max)",
-                      namespace=ns)
-    syn.connect(i=np.arange(inputs.n_inh), j=0)
-    syn.w = w0
+    syn = plastic_inhibition(b2, afferents, cell, ns, w0)
     spikes = b2.SpikeMonitor(cell)
     net = b2.Network(cell, afferents, syn, spikes)
     b2.prefs.codegen.runtime.cython.multiprocess_safe = False

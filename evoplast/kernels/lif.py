@@ -147,6 +147,13 @@ def _all_spike_steps(cum, pathway, budgets, ref_steps):
     return out, counts, ok.all()
 
 
+def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarray:
+    """Fixed excitatory weights tuned to pathway 5: 0.3 + 1.1 / (1 + (k - 5)^4) + U(0, 0.1),
+    k = pathway + 1 (one weight per afferent, ``pathway`` its 0-based pathway)."""
+    k = pathway + 1
+    return 0.3 + 1.1 / (1.0 + (k - 5.0) ** 4) + rng.uniform(0.0, 0.1, pathway.size)
+
+
 def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams, mode: str,
                 rate_hz: float = 40.0, n_path: int = 8, n_exc_per: int = 100, n_inh_per: int = 25,
                 input_refractory: float = 0.005, ou_tau: float = 0.05, background_hz: float = 5.0,
@@ -164,8 +171,7 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
     n_exc, n_inh = n_path * n_exc_per, n_path * n_inh_per
     pathway_exc = np.repeat(np.arange(n_path), n_exc_per)
     pathway_inh = np.repeat(np.arange(n_path), n_inh_per)
-    k = pathway_exc + 1
-    exc_w = 0.3 + 1.1 / (1.0 + (k - 5.0) ** 4) + rng.uniform(0.0, 0.1, n_exc)
+    exc_w = tuned_exc_weights(rng, pathway_exc)
     if mode == "pathways":
         rates = _ou_rates(rng.standard_normal((n_path, n_steps)), dt, ou_tau, background_hz,
                           amplitude_hz)

@@ -186,10 +186,9 @@ class InhibitoryTask:
         counts, wmean, W, status, steps = self.simulate(rule.to_vector(), trials)
         c = self.cfg
         rates = counts[0] / c.bin_s  # (D, n_bins)
-        rate = rates[0]
-        half = max(1, rate.size // 2)
-        n10 = max(1, int(round(10 / c.bin_s)))
+        half = max(1, rates.shape[1] // 2)
         late = rates[:, -half:].mean(axis=1)
+        early = rates[:, : max(1, int(round(10 / c.bin_s)))].mean(axis=1)
         ok = status[0] == lif.OK
         x = trials.inputs[0]
         n_path = int(x.pathway_inh.max()) + 1
@@ -202,14 +201,14 @@ class InhibitoryTask:
         return {
             "status": lif.STATUS_NAMES[int(status[0, 0])],
             "bin_s": c.bin_s,
-            "rate_hz": rate.tolist(),
-            "final_rate_hz": float(rate[-half:].mean()),
-            "first_10s_rate_hz": float(rate[:n10].mean()),
+            "rate_hz": rates[0].tolist(),
+            "final_rate_hz": float(late[0]),
+            "first_10s_rate_hz": float(early[0]),
             "mean_inh_weight": wmean[0, 0].tolist(),
             "final_mean_inh_weight": float(W[0, 0].mean()),
             "status_per_trial": [lif.STATUS_NAMES[int(v)] for v in status[0]],
             "final_rate_hz_per_trial": late.tolist(),
-            "first_10s_rate_hz_per_trial": rates[:, :n10].mean(axis=1).tolist(),
+            "first_10s_rate_hz_per_trial": early.tolist(),
             "final_mean_inh_weight_per_trial": W[0].mean(axis=1).tolist(),
             "final_rate_hz_mean_ok_trials": float(late[ok].mean()) if ok.any() else None,
             "final_rate_hz_sem_ok_trials": (float(late[ok].std(ddof=1) / np.sqrt(ok.sum()))
