@@ -76,11 +76,21 @@ def _print_result(run_dir, result: dict) -> None:
         print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
               + extra)
     cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
-    if cal and held_search:
+    pruning = result.get("pruning")
+    if held_search and (cal or pruning):
         extra = (f", mean 1-|cos(w, PC1)| = {held_search['mean_one_minus_cos']:.2e}"
                  if "mean_one_minus_cos" in held_search else "")
-        print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean "
-              f"(which scores held-out loss {held_search['loss']:.4g}{extra})")
+        if "mean_cos_per_output" in held_search:
+            extra = f", mean |cos(w_i, PC_i)| {[round(c, 4) for c in held_search['mean_cos_per_output']]}"
+        if cal:
+            rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
+                            if f != 1.0)
+            print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean{rules}")
+        if pruning:
+            print(f"  pruned on validation trials: {len(pruning['removed'])} terms removed (loss "
+                  f"{pruning['validation_loss_before']:.4g} -> {pruning['validation_loss_after']:.4g}, "
+                  f"tolerance +{100 * pruning['tol']:.3g}%)")
+        print(f"  the search's own mean scores held-out loss {held_search['loss']:.4g}{extra}")
 
 
 def cmd_run(args) -> int:

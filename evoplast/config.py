@@ -46,6 +46,8 @@ class CMAESConfig:
     restart_until_loss: float = 0.0  # > 0: no further restart once one ends with task loss below this
     calibrate_scale: bool = True  # tasks where only eta * theta matters: refit the found rule's overall
     # scale on validation trials and report that rule (the search's own mean stays in result.json)
+    prune_tol: float = 0.05  # tasks with prune_terms (pca_network): after the search, drop the terms
+    # whose joint removal raises the validation loss by at most this fraction (0: off); evoplast.refine
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -57,6 +59,7 @@ class CMAESConfig:
         _check(self.stall_generations >= 0, "cmaes.stall_generations", "must be >= 0 (0: off)")
         _check(self.stall_generations == 0 or self.stall_loss > 0, "cmaes.stall_loss",
                "must be > 0 when cmaes.stall_generations is set")
+        _check(self.prune_tol >= 0, "cmaes.prune_tol", "must be >= 0 (0: off)")
         _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
 
 

@@ -33,15 +33,13 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
     import cma
 
-from . import parallel
+from . import parallel, refine
 from .config import Config
 from .errors import RunDirError
 from .storage import EVALUATIONS, HISTORY, RunDir, write_json
 from .tasks import make_task
 
 CHECKPOINT_FORMAT = 1
-SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
-CALIBRATION_TRIALS = 256  # validation trials for the learning-rate calibration (tasks that allow it)
 
 
 class GaussianSource:
@@ -223,33 +221,34 @@ class Search:
                           f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
 
     # -- result -------------------------------------------------------------------------------------
-    def _calibrate_scale(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
-        """Best overall factor s (on SCALE_GRID) for the found rule's shape, on validation trials.
-
-        Only eta * theta matters (for a rule pair, one factor multiplies both rules), and the search
-        settles on a slow scale: the L1 penalty favours it, and so does CMA-ES's rank-based
-        selection on a generation's few trials, which mostly lack the rare slow datasets (initial
-        weights nearly orthogonal to PC1, low input variance) that a slow rule fails on. Measured at
-        N = 10: Oja's rule at 0.2 x eta fails (1 - |cos| > 0.1) on 2% of datasets, with the lowest
-        median loss; the mean loss over 512 datasets is lowest at
-        0.3-0.5 x eta. The shape is the discovery; this finds which overall scale ``s`` suits it
-        best for the task (no L1) on :data:`CALIBRATION_TRIALS` validation trials (enough to contain
-        the rare datasets; never the held-out ones). With ``cmaes.calibrate_scale`` (default) the
-        reported rule is ``s * theta_search`` -- a final model-selection step like the choice among
-        restarts -- and ``heldout_search`` keeps the score of the search's own mean.
-        """
+    def _validation_loss(self, evaluator: parallel.Evaluator):
+        """``loss(vectors, n)``: mean task loss of each vector on the first n validation trials."""
         cfg = self.config
         seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 1,
-                                     max(CALIBRATION_TRIALS, cfg.task.n_trials))
-        loss = evaluator.evaluate(self.task, SCALE_GRID[:, None] * vector[None, :], seeds=seeds).loss
-        mean = loss.mean(axis=1)
-        best = int(np.argmin(mean))
-        one = int(np.argmin(np.abs(SCALE_GRID - 1.0)))
-        eta = self.template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair (one common factor)
-        eta = ({k: float(v * SCALE_GRID[best]) for k, v in eta.items()} if isinstance(eta, dict)
-               else float(eta * SCALE_GRID[best]))
-        return {"factor": float(SCALE_GRID[best]), "eta": eta,
-                "validation_loss_found": float(mean[one]), "validation_loss_calibrated": float(mean[best])}
+                                     max(refine.CALIBRATION_TRIALS, cfg.task.n_trials))
+
+        def loss(vectors: np.ndarray, n: int) -> np.ndarray:
+            use = seeds if n >= refine.CALIBRATION_TRIALS else seeds[:n]
+            return evaluator.evaluate(self.task, vectors, seeds=use).loss.mean(axis=1)
+        return loss
+
+    def _refine(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
+        """:func:`evoplast.refine.refine` with this task's settings (see there)."""
+        cfg = self.config
+        calibrate = bool(self.task.calibrate_scale and cfg.cmaes.calibrate_scale)
+        prune_tol = cfg.cmaes.prune_tol if getattr(self.task, "prune_terms", False) else 0.0
+        eta = self.template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
+        groups = None
+        if isinstance(eta, dict):
+            groups = {g: np.array([t.startswith(f"{g}:") for t in self.terms]) for g in eta}
+        out = refine.refine(self._validation_loss(evaluator), vector, self.terms, calibrate,
+                            prune_tol, groups)
+        cal = out.get("scale_calibration")
+        if cal is not None:
+            factors = cal.get("total_factor", {g: cal["factor"] for g in eta} if groups else None)
+            cal["eta"] = ({g: float(v * factors[g]) for g, v in eta.items()} if groups
+                          else float(eta * cal["factor"]))
+        return out
 
     def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:
         cfg = self.config
@@ -267,12 +266,13 @@ class Search:
         heldout_trials = self.task.make_trials(parallel.heldout_seeds(cfg))
         heldout_search = self.task.metrics(searched.to_vector(), heldout_trials)
         rule, heldout, extra = searched, heldout_search, {}
-        if self.task.calibrate_scale and cfg.cmaes.calibrate_scale:
-            calibration = self._calibrate_scale(searched.to_vector(), evaluator)
-            rule = self.template.from_vector(calibration["factor"] * searched.to_vector())
-            heldout = (heldout_search if calibration["factor"] == 1.0
+        refined = self._refine(searched.to_vector(), evaluator)
+        if len(refined) > 1:  # anything besides the vector: a refit and/or pruning was done
+            vector = refined.pop("vector")
+            rule = self.template.from_vector(vector)
+            heldout = (heldout_search if np.array_equal(vector, searched.to_vector())
                        else self.task.metrics(rule.to_vector(), heldout_trials))
-            extra = {"scale_calibration": calibration, "heldout_search": heldout_search}
+            extra = {**refined, "heldout_search": heldout_search}
         result = {
             "task": cfg.task.name,
             "family": cfg.rule.family,

@@ -152,9 +152,12 @@ def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "feed-forward (pre x_j, post y_i, w = W_ij): dW = eta_A" in shown
     assert "lateral (pre y_j, post y_i, w = L_ij):" in shown and "|cos(w_i, PC_i)|" in shown
-    # one common scale refit for both rules: the reported pair is factor x the search's mean
-    factor = result["scale_calibration"]["factor"]
+    # a common scale refit, pruning, then each rule's own factor: every reported coefficient is its
+    # rule's total factor x the search's mean, or 0 for a pruned term
+    cal, pruning = result["scale_calibration"], result["pruning"]
+    assert set(cal["eta"]) == set(cal["total_factor"]) == {"ff", "lat"}
     for term, value in result["search_coefficients"].items():
-        assert result["coefficients"][term] == pytest.approx(factor * value, rel=1e-12, abs=0)
-    assert set(result["scale_calibration"]["eta"]) == {"ff", "lat"}
-    assert "overall scale refit" in shown
+        expected = 0.0 if term in pruning["removed"] else cal["total_factor"][term.split(":")[0]] * value
+        assert result["coefficients"][term] == pytest.approx(expected, rel=1e-12, abs=0)
+    assert "overall scale refit" in shown and "pruned on validation trials" in shown
+    assert "the search's own mean scores held-out loss" in shown

@@ -132,7 +132,8 @@ class PCANetworkTask:
     families = ("polynomial_pair",)
     default_family = "polynomial_pair"
     status_names = rate.STATUS_NAMES
-    calibrate_scale = True  # one common factor for both rules (cmaes.calibrate_scale)
+    calibrate_scale = True  # a common factor, then each rule's own (cmaes.calibrate_scale)
+    prune_terms = True  # backward elimination of terms on validation trials (cmaes.prune_tol)
 
     def __init__(self, config) -> None:
         self.cfg: PCAConfig = config.task
