@@ -3,14 +3,15 @@
     python analysis/pca_seeds.py runs/pca.toml [--seeds 10] [--jobs 2] [--out DIR]
                                  [--extra KEY=VALUE ...]
 
-Runs the config for seeds 0..S-1 into OUT/seed-<s> (a finished run is reused -- with
-``--refinish`` its result is recomputed from its final checkpoint -- an unfinished one resumed), one joblib worker and one numba thread per run, and prints one row per seed: whether A is
-Oja (``x*y`` = +1, ``y**2*w`` in [-1.15, -0.85], others |c| <= 0.15 after normalisation), whether
-B's dominant term is a negative ``x*y``, the held-out mean |cos(w_i, PC_i)| per output and the
-number of held-out datasets with every output >= 0.99, the same for the Rubner-Tavan baseline on
-the same held-out datasets, the restarts used and the wall time; then the success counts the
-acceptance asks for (shape, and shape with mean |cos| >= 0.99 for every output), for the reported
-rule and for the search's own mean before the scale refit and pruning (``evoplast.refine``).
+Runs the config for seeds 0..S-1 into OUT/seed-<s> (a finished run is reused -- with ``--refinish``
+its result is recomputed from its final checkpoint -- an unfinished one resumed), one joblib worker
+and one numba thread per run, and prints one row per seed: whether A is Oja (``x*y`` = +1,
+``y**2*w`` in [-1.15, -0.85], others |c| <= 0.15 after normalisation), whether B's dominant term is
+a negative ``x*y``, the held-out mean |cos(w_i, PC_i)| per output and the number of held-out
+datasets with every output >= 0.99, the same for the Rubner-Tavan baseline on the same held-out
+datasets, the restarts used and the wall time; then the success counts the acceptance asks for
+(shape, and shape with mean |cos| >= 0.99 for every output), for the reported rule and for the
+search's own mean before the scale refit and pruning (``evoplast.refine``).
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def _print_result(run_dir, result: dict) -> None:
         if cal:
             rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
                             if f != 1.0)
-            print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean{rules}")
+            print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean"
+                  + rules)
         if pruning:
             print(f"  pruned on validation trials: {len(pruning['removed'])} terms removed (loss "
                   f"{pruning['validation_loss_before']:.4g} -> {pruning['validation_loss_after']:.4g}, "

@@ -28,7 +28,6 @@ import numpy as np
 
 from .lif import Inputs, NeuronParams
 
-
 CELL_EQS = """
 dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
 dge/dt = -ge / tau_e : 1
