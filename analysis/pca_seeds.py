@@ -1,7 +1,7 @@
 """Experiment 2 across seeds: does the PCA-network search find Oja (A) + anti-Hebbian (B)?
 
     python analysis/pca_seeds.py runs/pca.toml [--seeds 10] [--jobs 2] [--out DIR]
-                                 [--extra KEY=VALUE ...]
+                                 [--extra KEY=VALUE ...] [--refinish]
 
 Runs the config for seeds 0..S-1 into OUT/seed-<s> (a finished run is reused -- with ``--refinish``
 its result is recomputed from its final checkpoint -- an unfinished one resumed), one joblib worker
