@@ -39,8 +39,9 @@ def test_report_of_two_oja_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("config,sets", [
+    # prune_tol=0: a 2-generation search's pruned rule keeps a handful of terms (a near-empty bar plot)
     ("runs/pca.toml", ["task.n_trials=2", "task.n_passes=5", "task.heldout_trials=3", "cmaes.popsize=8",
-                       "cmaes.generations=2"]),
+                       "cmaes.generations=2", "cmaes.prune_tol=0"]),
     ("runs/istdp.toml", ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2",
                          "cmaes.popsize=4", "cmaes.generations=2"]),
 ])
