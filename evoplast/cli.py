@@ -72,7 +72,7 @@ def _print_result(run_dir, result: dict) -> None:
             extra = (", |cos(w_i, PC_i)| mean per output "
                      + " ".join(f"{c:.4f}" for c in held["mean_cos_per_output"])
                      + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
-                     + f"; lateral norm {held['mean_lateral_norm']}")
+                     + f"; lateral norm {held['mean_lateral_norm']:.4g}")
         print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
               + extra)
     cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
