@@ -42,6 +42,7 @@ def seed_rows(out: Path) -> list[dict]:
 
     from evoplast import make_task, parallel
     from evoplast.analysis.report import load_run
+    from evoplast.theory import pca_comparison
 
     rows = []
     for d in sorted(out.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
@@ -52,8 +53,7 @@ def seed_rows(out: Path) -> list[dict]:
         held = task.make_trials(parallel.heldout_seeds(config))  # the datasets of r["heldout"]
         rt = task.baseline_metrics("rubner_tavan", held)
         th, h = r["theory"], r["heldout"]
-        searched = task.theory(task.rule_template.from_vector(
-            [r["search_coefficients"][t] for t in task.rule_template.terms]))
+        searched = pca_comparison(r["search_coefficients"])  # the shape test of r["theory"]
         hs = r.get("heldout_search", h)
         rows.append({
             "seed": config.run.seed, "A_oja": th["ff"]["is_oja"],

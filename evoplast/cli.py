@@ -78,9 +78,10 @@ def _print_result(run_dir, result: dict) -> None:
     cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
     pruning = result.get("pruning")
     if held_search and (cal or pruning):
-        extra = (f", mean 1-|cos(w, PC1)| = {held_search['mean_one_minus_cos']:.2e}"
-                 if "mean_one_minus_cos" in held_search else "")
-        if "mean_cos_per_output" in held_search:
+        extra = ""
+        if "mean_one_minus_cos" in held_search:
+            extra = f", mean 1-|cos(w, PC1)| = {held_search['mean_one_minus_cos']:.2e}"
+        elif "mean_cos_per_output" in held_search:
             extra = f", mean |cos(w_i, PC_i)| {[round(c, 4) for c in held_search['mean_cos_per_output']]}"
         if cal:
             rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()

@@ -53,11 +53,14 @@ def refit_scale(loss: Loss, vector: np.ndarray) -> dict:
             "validation_loss_calibrated": float(grid_loss[best]), "vector": SCALE_GRID[best] * v}
 
 
-def refit_rule_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarray]) -> dict:
+def refit_rule_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarray],
+                      current: float | None = None) -> dict:
     """Each group's (rule's) own factor on RULE_GRID in turn, the others held; a factor is kept
-    only if it lowers the validation loss. Returns the factors, the vector and the final loss."""
+    only if it lowers the validation loss (``current``: the vector's, if already known). Returns the
+    factors, the vector and the final loss."""
     v = np.asarray(vector, dtype=float)
-    current = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
+    if current is None:
+        current = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
     factors = {}
     for name, mask in groups.items():
         scales = np.where(mask[None, :], RULE_GRID[:, None], 1.0)
@@ -69,12 +72,15 @@ def refit_rule_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarr
     return {"rule_factors": factors, "validation_loss": current, "vector": v}
 
 
-def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float) -> dict:
+def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
+                base: float | None = None) -> dict:
     """Remove the longest prefix of the ablation ranking (on RANKING_TRIALS) whose joint removal
-    raises the validation loss by at most a factor ``1 + tol``; at least one term stays. Returns the
-    removed terms, the pruned vector, the validation loss of every prefix and before/after."""
+    raises the validation loss (``base``: the vector's, if already known) by at most a factor
+    ``1 + tol``; at least one term stays. Returns the removed terms, the pruned vector, the
+    validation loss of every prefix and before/after."""
     v = np.asarray(vector, dtype=float)
-    base = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
+    if base is None:
+        base = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
     nonzero = np.flatnonzero(v != 0.0)
     out = {"tol": tol, "validation_loss_before": base, "removed": [], "ablation": {}}
     if nonzero.size <= 1:
@@ -93,36 +99,37 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float) ->
         prefixes[k - 1, order[:k]] = 0.0
     prefix_loss = loss(prefixes, CALIBRATION_TRIALS)
     within = np.flatnonzero(prefix_loss <= base * (1.0 + tol))
-    lo = int(within[-1]) + 1 if within.size else 0
-    lo_loss = float(prefix_loss[lo - 1]) if lo else base
+    n_removed = int(within[-1]) + 1 if within.size else 0
     pruned = v.copy()
-    pruned[order[:lo]] = 0.0
-    out.update(removed=[terms[j] for j in order[:lo]], validation_loss_after=lo_loss,
+    pruned[order[:n_removed]] = 0.0
+    out.update(removed=[terms[j] for j in order[:n_removed]],
+               validation_loss_after=float(prefix_loss[n_removed - 1]) if n_removed else base,
                prefix_loss=prefix_loss.tolist(), vector=pruned)
     return out
 
 
 def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, prune_tol: float,
-           groups: dict[str, np.ndarray] | None = None) -> dict:
+           groups: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """Common scale, prune, each rule's scale (each step only where enabled). Returns the final
-    vector and the records for ``result.json``: ``scale_calibration`` (common factor, each rule's
-    factor, total factor per group) and ``pruning``."""
+    vector and the records for ``result.json`` (empty if no step ran): ``scale_calibration``
+    (common factor; for two or more groups each group's factor and ``total_factor``) and
+    ``pruning``."""
     v = np.asarray(vector, dtype=float)
-    out: dict = {}
+    records: dict = {}
+    current = None  # validation loss of v, once known
     if calibrate:
         first = refit_scale(loss, v)
-        v = first.pop("vector")
-        out["scale_calibration"] = first
+        v, current = first.pop("vector"), first["validation_loss_calibrated"]
+        records["scale_calibration"] = first
     if prune_tol > 0:
-        pruned = prune_terms(loss, v, terms, prune_tol)
-        v = pruned.pop("vector")
-        out["pruning"] = pruned
+        pruned = prune_terms(loss, v, terms, prune_tol, base=current)
+        v, current = pruned.pop("vector"), pruned["validation_loss_after"]
+        records["pruning"] = pruned
     if calibrate and groups and len(groups) > 1:
-        second = refit_rule_scales(loss, v, groups)
+        second = refit_rule_scales(loss, v, groups, current=current)
         v = second.pop("vector")
-        cal = out["scale_calibration"]
+        cal = records["scale_calibration"]
         cal.update(rule_factors=second["rule_factors"],
                    total_factor={g: cal["factor"] * f for g, f in second["rule_factors"].items()},
                    validation_loss_calibrated=second["validation_loss"])
-    out["vector"] = v
-    return out
+    return v, records

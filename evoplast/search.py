@@ -232,23 +232,22 @@ class Search:
             return evaluator.evaluate(self.task, vectors, seeds=use).loss.mean(axis=1)
         return loss
 
-    def _refine(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> dict:
-        """:func:`evoplast.refine.refine` with this task's settings (see there)."""
+    def _refine(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> tuple[np.ndarray, dict]:
+        """:func:`evoplast.refine.refine` with this task's settings (see there); adds the refit
+        learning rate(s) to ``scale_calibration`` as ``eta``."""
         cfg = self.config
         calibrate = bool(self.task.calibrate_scale and cfg.cmaes.calibrate_scale)
         prune_tol = cfg.cmaes.prune_tol if getattr(self.task, "prune_terms", False) else 0.0
         eta = self.template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
-        groups = None
-        if isinstance(eta, dict):
-            groups = {g: np.array([t.startswith(f"{g}:") for t in self.terms]) for g in eta}
-        out = refine.refine(self._validation_loss(evaluator), vector, self.terms, calibrate,
-                            prune_tol, groups)
-        cal = out.get("scale_calibration")
+        groups = ({g: np.array([t.startswith(f"{g}:") for t in self.terms]) for g in eta}
+                  if isinstance(eta, dict) else None)
+        vector, records = refine.refine(self._validation_loss(evaluator), vector, self.terms,
+                                        calibrate, prune_tol, groups)
+        cal = records.get("scale_calibration")
         if cal is not None:
-            factors = cal.get("total_factor", {g: cal["factor"] for g in eta} if groups else None)
-            cal["eta"] = ({g: float(v * factors[g]) for g, v in eta.items()} if groups
+            cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
                           else float(eta * cal["factor"]))
-        return out
+        return vector, records
 
     def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:
         cfg = self.config
@@ -266,13 +265,12 @@ class Search:
         heldout_trials = self.task.make_trials(parallel.heldout_seeds(cfg))
         heldout_search = self.task.metrics(searched.to_vector(), heldout_trials)
         rule, heldout, extra = searched, heldout_search, {}
-        refined = self._refine(searched.to_vector(), evaluator)
-        if len(refined) > 1:  # anything besides the vector: a refit and/or pruning was done
-            vector = refined.pop("vector")
+        vector, records = self._refine(searched.to_vector(), evaluator)
+        if records:  # a refit and/or pruning ran
             rule = self.template.from_vector(vector)
             heldout = (heldout_search if np.array_equal(vector, searched.to_vector())
-                       else self.task.metrics(rule.to_vector(), heldout_trials))
-            extra = {**refined, "heldout_search": heldout_search}
+                       else self.task.metrics(vector, heldout_trials))
+            extra = {**records, "heldout_search": heldout_search}
         result = {
             "task": cfg.task.name,
             "family": cfg.rule.family,

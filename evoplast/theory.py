@@ -32,7 +32,7 @@ def normalize(coefficients: Mapping[str, float]) -> dict[str, float]:
 def rule_distance(coefficients: Mapping[str, float], target: Mapping[str, float]) -> float:
     """Euclidean distance between the normalised rule and the normalised target over all terms."""
     a, b = normalize(coefficients), normalize(target)
-    keys = set(a) | set(b)
+    keys = sorted(set(a) | set(b))  # a fixed order: set order follows the per-process string hash
     return math.sqrt(sum((a.get(k, 0.0) - b.get(k, 0.0)) ** 2 for k in keys))
 
 

@@ -103,3 +103,18 @@ def test_datasets_keep_a_clear_sample_eigen_gap():
     assert every.metrics(every.known_rule().to_vector(), t_every)["max_one_minus_cos"] > 0.1
     with pytest.raises(ConfigError, match="max_gap_ratio"):
         make_task(load_config("runs/oja.toml", ["task.max_gap_ratio=0.01"])).make_trials(seeds[:1])
+
+
+def test_rule_distance_is_the_same_in_every_process():
+    """The distance sums over term names in a fixed order (a set's order follows the per-process
+    string hash, and a different summation order changed the last digit between runs)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from evoplast.theory import rule_distance; import numpy as np; "
+            "c = {f't{k}': float(v) for k, v in enumerate(np.random.default_rng(0).normal(size=54))}; "
+            "print(repr(rule_distance(c, {'t3': 1.0, 'x*y': -1.0})))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout for h in range(6)}
+    assert len(outs) == 1 and outs.pop().strip()

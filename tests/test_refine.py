@@ -85,10 +85,10 @@ def test_refine_on_the_pca_task_removes_a_do_nothing_term_from_rubner_tavan(tmp_
     spurious = {**known, "ff:x*w**2": -0.4}
     vector = np.array([spurious[t] for t in search.terms])
     with parallel.Evaluator(2) as evaluator:
-        out = search._refine(vector, evaluator)
+        refined, out = search._refine(vector, evaluator)
     assert "ff:x*w**2" in out["pruning"]["removed"]
     assert out["pruning"]["validation_loss_after"] <= 1.05 * out["pruning"]["validation_loss_before"]
-    rule = search.template.from_vector(out["vector"])
+    rule = search.template.from_vector(refined)
     theory = search.task.theory(rule)
     assert theory["is_oja+anti_hebbian"]
     assert {"ff:x*y", "ff:y**2*w", "lat:x*y"} <= {t for t, c in rule.as_dict().items() if c != 0.0}

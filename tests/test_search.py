@@ -171,7 +171,7 @@ def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_con
     search = Search(config, run_dir, progress=None)
     slow_oja = 0.15 * search.task.known_rule().to_vector()
     with parallel.Evaluator(1) as evaluator:
-        cal = search._refine(slow_oja, evaluator)["scale_calibration"]
+        cal = search._refine(slow_oja, evaluator)[1]["scale_calibration"]
     assert cal["factor"] > 2.0
     assert cal["validation_loss_calibrated"] < 0.5 * cal["validation_loss_found"]
     assert cal["eta"] == pytest.approx(config.rule.eta * cal["factor"])

@@ -4,7 +4,8 @@ A task class provides ``Config`` (the ``[task]`` section), ``families`` (support
 ``make_trials(seeds)``, ``evaluate(vectors, trials) -> (loss (K, D), status (K, D))``,
 ``metrics(vector, trials)``, ``summary(rule, trials)`` (``evoplast simulate``), ``known_rule()``,
 ``theory(rule, trials=None)``, ``penalty``, ``status_names`` and ``calibrate_scale``; optionally
-``check_search()`` (raise for settings that only ``evoplast simulate`` accepts). Trials objects
+``check_search()`` (raise for settings that only ``evoplast simulate`` accepts) and ``prune_terms``
+(True: the found rule's terms are pruned on validation trials, ``cmaes.prune_tol``). Trials objects
 derive from :class:`evoplast.tasks.base.TrialSet`.
 """
 
