@@ -1,8 +1,10 @@
 """Speed measurements printed by ``evoplast bench`` (one dict per line, ratios from one run).
 
-``spiking``: wall seconds per simulated second per candidate of the LIF task (shared inputs),
-against the numpy reference, and the cost of drawing inputs (paid once per trial, not per candidate).
-Brian2 is compared only where it is installed (it is not a dependency); otherwise that figure is null.
+``spiking``: milliseconds per simulated second per candidate of the LIF task on one thread, the
+kernel and the input generation (paid once per trial, shared by its candidates) apart and summed,
+at popsize 8 and 64; Brian2's batched model (cython, cpp_standalone) where a Python with Brian2 is
+found; the least favourable fair ratio; and one real generation of ``runs/istdp.toml`` split into
+inputs / kernel / other. See :func:`bench_spiking`.
 
 ``rate``: synapse-steps per second of the compiled rate kernel against the batched numpy
 reference, both on the same 512 runs (64 candidates x 8 trials, Oja's rule, N = 2, 10, 100), in the
@@ -11,9 +13,11 @@ same process. A synapse-step is one weight updated for one sample (22 flops in f
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -55,10 +59,32 @@ def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
                "cores": os.cpu_count()}
 
 
-def bench_spiking(quick: bool = False) -> Iterator[dict]:
-    """Wall seconds per simulated second per candidate of the LIF task (Vogels rule, pathway
-    inputs generated once and replayed for every candidate), against the numpy reference (64 copies
-    in lock-step) and, when it is installed, Brian2 on the same model."""
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def bench_spiking(quick: bool = False, brian2_python: str | None = None,
+                  config_path: str = "runs/istdp.toml") -> Iterator[dict]:
+    """Whole-generation cost of the LIF task per candidate per simulated second, one thread.
+
+    Rows ``spiking`` (per input mode and popsize K = 8, 64): the kernel's time per candidate (K
+    candidates on one trial) and the input generation's time per trial (paid once per trial and
+    shared by its K candidates), and their sum per candidate: ``kernel + inputs / K``; medians of 3.
+    Rows ``brian2`` (where a Python with Brian2 is found: this one, or ``brian2_python``): the
+    batched Brian2 model of :func:`evoplast.kernels.brian2_ref.build_batched` (K cells sharing
+    inputs Brian2 generates itself), cython and cpp_standalone, one thread, a second run of the
+    built network timed (build time apart). Row ``spiking_headline``: evoplast's total at popsize 8
+    against the best (fastest per candidate) Brian2 row of the same input mode: the least
+    favourable fair ratio. Row ``generation``: one real generation of ``config_path`` (default
+    ``runs/istdp.toml``) on 2 loky workers, end to end, median of 3 after a warm-up, split into
+    inputs / kernel (each timed alone on one thread over the generation's trials, divided by the
+    2 workers) / other (the rest: process communication, scheduling, loss).
+    """
     import numba
 
     from .kernels import lif
@@ -67,56 +93,136 @@ def bench_spiking(quick: bool = False) -> Iterator[dict]:
     p = lif.NeuronParams()
     rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3)
     duration = 5.0 if quick else 20.0
-    K, D = 64, 2
+    repeats = 2 if quick else 3
+    modes = ("pathways",) if quick else ("pathways", "poisson")
     rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    inputs = [lif.make_inputs(rng, duration, p, "pathways") for _ in range(D)]
-    t_inputs = (time.perf_counter() - t0) / (D * duration)
-    rules = np.repeat(rule.params()[None], K, axis=0)
-    rules[:, 2] *= np.linspace(0.8, 1.2, K)  # distinct candidates
-    W0 = np.full((D, inputs[0].n_inh), 0.1)
-    lif.simulate(inputs[:1], p, rules[:2], W0[:1], silent_s=1e9)  # compile / load the cache
-    t_fast = _best_time(lambda: lif.simulate(inputs, p, rules, W0, silent_s=1e9), 1 if quick else 3)
-    fast = t_fast / (K * D * duration)
-    ref_duration, ref_k = (0.2, 64) if quick else (1.0, 64)
-    short = lif.make_inputs(rng, ref_duration, p, "pathways")
-    t_ref = _best_time(lambda: lif.simulate_numpy(short, p, rules[:ref_k], W0[0]), 1)
-    ref = t_ref / (ref_k * ref_duration)
-    brian = _brian2_figures(inputs[0], p, rule, duration)
-    yield {"bench": "spiking", "s_per_bio_s_per_candidate": fast,
-           "numpy_reference_s_per_bio_s_per_candidate": ref, "speedup_vs_numpy": ref / fast,
-           **brian, "speedup_vs_brian2": (brian["brian2_s_per_bio_s_per_candidate"] / fast
-                                          if brian["brian2_s_per_bio_s_per_candidate"] else None),
-           "input_generation_s_per_bio_s_per_trial": t_inputs,
-           "candidates": K, "trials": D, "bio_s_per_trial": duration,
-           "threads": numba.get_num_threads(), "cores": os.cpu_count()}
-
-
-def _brian2_figures(inputs, neuron, rule, duration: float) -> dict:
-    """Brian2 (cython target, its default) on the same model, input and rule, one candidate per run:
-    wall seconds of ``Network.run`` per simulated second (after a short run that compiles Brian2's
-    code into its cache), and the output rate of both simulators on that trial. ``None`` figures
-    when Brian2 is not installed (``pip install "evoplast[brian2]"``)."""
-    figures = {"brian2_s_per_bio_s_per_candidate": None, "brian2_version": None}
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    totals = {}
     try:
-        import brian2
-    except ImportError:
-        return figures
-    from .kernels import brian2_ref, lif
+        for mode in modes:
+            lif.make_inputs(rng, 0.1, p, mode)  # compile / load the cache
+            t_in = _median_time(lambda mode=mode: lif.make_inputs(rng, duration, p, mode), repeats)
+            inputs = [lif.make_inputs(rng, duration, p, mode)]
+            for K in (8, 64):
+                rules = np.repeat(rule.params()[None], K, axis=0)
+                rules[:, 2] *= np.linspace(0.8, 1.2, K)  # distinct candidates
+                W0 = np.full((1, inputs[0].n_inh), 0.1)
+                lif.simulate(inputs, p, rules[:2], W0, silent_s=1e9)
+                t_k = _median_time(lambda x=inputs, r=rules, W0=W0: lif.simulate(x, p, r, W0,
+                                                                                  silent_s=1e9),
+                                   repeats)
+                kernel = t_k / (K * duration)
+                per_trial = t_in / duration
+                total = kernel + per_trial / K
+                totals[mode, K] = total
+                row = {"bench": "spiking", "setup": "evoplast", "mode": mode, "threads": 1,
+                       "candidates": K, "trials": 1, "bio_s": duration,
+                       "kernel_ms_per_bio_s_per_candidate": 1e3 * kernel,
+                       "input_ms_per_bio_s_per_trial": 1e3 * per_trial,
+                       "total_ms_per_bio_s_per_candidate": 1e3 * total,
+                       "input_fraction": per_trial / K / total}
+                if K == 64 and mode == "pathways":
+                    ref_duration = 0.2 if quick else 1.0
+                    short = lif.make_inputs(rng, ref_duration, p, mode)
+                    t_ref = _median_time(lambda x=short, r=rules, w=W0[0]: lif.simulate_numpy(x, p, r, w), 1)
+                    row["numpy_reference_ms_per_bio_s_per_candidate"] = 1e3 * t_ref / (K * ref_duration)
+                    row["kernel_speedup_vs_numpy"] = t_ref / (K * ref_duration) / kernel
+                yield row
+    finally:
+        numba.set_num_threads(threads)
+    best = {}
+    for row in _brian2_rows(modes, (8, 64), 2.0 if quick else 10.0, brian2_python):
+        yield row
+        if row.get("s_per_bio_s_per_candidate"):
+            b = 1e3 * row["s_per_bio_s_per_candidate"]
+            best[row["mode"]] = min(best.get(row["mode"], np.inf), b)
+    for mode in modes:
+        head = {"bench": "spiking_headline", "mode": mode, "threads": 1,
+                "evoplast_total_ms_per_bio_s_per_candidate_popsize_8": 1e3 * totals[mode, 8],
+                "best_brian2_ms_per_bio_s_per_candidate": best.get(mode),
+                "speedup_vs_best_brian2": (best[mode] / (1e3 * totals[mode, 8]) if mode in best
+                                           else None)}
+        yield head
+    yield bench_generation(config_path, repeats=2 if quick else 3)
 
-    w0 = 0.1
-    params = rule.params()
-    short = lif.make_inputs(np.random.default_rng(1), 0.05, neuron, "pathways")
-    brian2_ref.simulate_brian2(short, neuron, params, w0)  # code generation + compilation
-    b = brian2_ref.simulate_brian2(inputs, neuron, params, w0)
-    counts, _, W, _, _ = lif.simulate([inputs], neuron, params[None], np.full((1, inputs.n_inh), w0),
-                                      silent_s=1e9)
-    figures.update({
-        "brian2_s_per_bio_s_per_candidate": b["run_s"] / b["bio_s"], "brian2_build_s": b["build_s"],
-        "brian2_version": brian2.__version__, "brian2_rate_hz": b["rate_hz"],
-        "evoplast_rate_hz": float(counts.sum() / duration), "brian2_mean_w_final": b["mean_w_final"],
-        "evoplast_mean_w_final": float(W.mean())})
-    return figures
+
+def bench_generation(config_path: str = "runs/istdp.toml", n_jobs: int = 2, repeats: int = 3) -> dict:
+    """One real generation of a spiking config (its popsize x n_trials), see :func:`bench_spiking`."""
+    import numba
+
+    from . import parallel
+    from .config import load_config
+    from .tasks import make_task
+
+    config = load_config(config_path)
+    task = make_task(config)
+    K, D = config.cmaes.popsize, config.task.n_trials
+    rng = np.random.default_rng(0)
+    alpha = rng.uniform(-0.3, -0.1, K)  # candidates near the solution line (none silent)
+    X = np.column_stack([alpha, -alpha * 8.0 + rng.uniform(-0.05, 0.05, K)])
+    seeds = [parallel.trial_seeds(0, parallel.STREAM_TRAIN, g, D) for g in range(repeats + 1)]
+    times = []
+    with parallel.Evaluator(n_jobs, "loky") as ev:
+        for g, s in enumerate(seeds):
+            t0 = time.perf_counter()
+            ev.evaluate(task, X, seeds=s)
+            if g:
+                times.append(time.perf_counter() - t0)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        task.evaluate(X, task.make_trials(seeds[0]))  # warm-up here too (compile / cache load)
+        t0 = time.perf_counter()
+        trials = task.make_trials(seeds[-1])
+        t_inputs = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        task.evaluate(X, trials)
+        t_kernel = time.perf_counter() - t0
+    finally:
+        numba.set_num_threads(threads)
+    total = float(np.median(times))
+    inputs, kernel = t_inputs / n_jobs, t_kernel / n_jobs
+    return {"bench": "generation", "config": config_path, "workers": n_jobs, "candidates": K,
+            "trials": D, "bio_s_per_trial": config.task.duration_s, "generation_s": total,
+            "inputs_s": inputs, "kernel_s": kernel, "other_s": total - inputs - kernel,
+            "generations_timed": repeats, "cores": os.cpu_count()}
+
+
+def _brian2_python(explicit: str | None) -> str | None:
+    """A Python that imports Brian2: ``explicit``, else $EVOPLAST_BRIAN2_PYTHON, else this one."""
+    import subprocess
+    import sys
+
+    for candidate in (explicit, os.environ.get("EVOPLAST_BRIAN2_PYTHON"), sys.executable):
+        if candidate and subprocess.run([candidate, "-c", "import brian2"], capture_output=True
+                                        ).returncode == 0:
+            return candidate
+    return None
+
+
+def _brian2_rows(modes, popsizes, duration: float, python: str | None) -> Iterator[dict]:
+    """Brian2's batched rows, each in a fresh process of a Python with Brian2 (evoplast importable
+    there too); one row ``{"bench": "brian2", "available": False}`` when there is none
+    (``pip install "evoplast[brian2]"`` in a separate environment: Brian2 2.9 needs numpy < 2.4)."""
+    import subprocess
+
+    python = _brian2_python(python)
+    if python is None:
+        yield {"bench": "brian2", "available": False}
+        return
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    for mode in modes:
+        for target in ("cython", "cpp_standalone"):
+            for K in popsizes:
+                out = subprocess.run([python, "-m", "evoplast.kernels.brian2_ref", str(K),
+                                      str(duration), mode, target], capture_output=True, text=True,
+                                     env=env)
+                if out.returncode != 0:
+                    yield {"bench": "brian2", "mode": mode, "target": target, "candidates": K,
+                           "error": out.stderr.strip().splitlines()[-1:]}
+                    continue
+                yield {"bench": "brian2", **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
 def bench_pca(quick: bool = False) -> Iterator[dict]:
@@ -198,11 +304,12 @@ def bench_dask(quick: bool = False, n_jobs: int = 2, config_path: str = DASK_CON
            "workers": n_jobs, "generations_timed": repeats, "cores": os.cpu_count()}
 
 
-def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG) -> Iterator[dict]:
+def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG,
+        brian2_python: str | None = None) -> Iterator[dict]:
     if what in ("rate", "all"):
         yield from bench_rate(quick=quick)
     if what in ("spiking", "all"):
-        yield from bench_spiking(quick=quick)
+        yield from bench_spiking(quick=quick, brian2_python=brian2_python)
     if what in ("pca", "all"):
         yield from bench_pca(quick=quick)
     if what in ("dask", "all"):

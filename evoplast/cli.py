@@ -264,7 +264,8 @@ def cmd_report(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    for row in bench.run(args.what, quick=args.quick, dask_config=args.config):
+    for row in bench.run(args.what, quick=args.quick, dask_config=args.config,
+                         brian2_python=args.brian2_python):
         print(json.dumps(row), flush=True)
     return 0
 
@@ -349,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--config", default="runs/istdp_rate_only.toml",
                    help="spiking config whose generation the dask bench times (default %(default)s, "
                         "relative to the current directory)")
+    b.add_argument("--brian2-python", help="spiking: a Python with Brian2 installed for the Brian2 rows "
+                   "(default: $EVOPLAST_BRIAN2_PYTHON, else this one if it has Brian2)")
     b.set_defaults(func=cmd_bench)
     return p
 

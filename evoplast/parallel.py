@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import sqlite3
@@ -44,7 +45,11 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
-from .kernels.rate import BLOCK
+from .kernels import lif, rate
+
+# candidate slices sent to workers are multiples of every kernel's lock-step block, so a
+# candidate's result never depends on how a generation is split
+BLOCK = math.lcm(rate.BLOCK, lif.BLOCK)
 
 STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
 ERROR, TIMEOUT = 100, 101  # statuses of the evaluation machinery, shared by all tasks

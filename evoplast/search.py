@@ -108,9 +108,9 @@ class Search:
 
     def _load_state(self) -> dict:
         state = self.run_dir.load_checkpoint()
-        if state is None:
-            return self._new_state()
-        if state.get("format") != CHECKPOINT_FORMAT:
+        if state is None:  # nothing checkpointed (killed in the first generation): start over,
+            state = self._new_state()  # dropping the rows that generation may have logged
+        elif state.get("format") != CHECKPOINT_FORMAT:
             raise RunDirError(f"{self.run_dir.file('checkpoint.pkl')}: unsupported checkpoint format "
                               f"{state.get('format')!r}")
         last = state["generation"] - 1

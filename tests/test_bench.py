@@ -29,11 +29,22 @@ def test_bench_dask_config_path_is_checked(capsys):
     assert "config file not found: no/such.toml" in capsys.readouterr().err
 
 
-def test_bench_spiking_brian2_figures_are_null_without_brian2(monkeypatch):
+def test_bench_spiking_says_when_no_brian2_is_found(monkeypatch):
+    import evoplast.bench as bench
+
+    monkeypatch.setattr(bench, "_brian2_python", lambda explicit: None)
+    assert list(bench._brian2_rows(("pathways",), (8,), 1.0, None)) == [
+        {"bench": "brian2", "available": False}]
+
+
+def test_brian2_python_is_found_only_where_brian2_imports(tmp_path):
     import sys
 
-    from evoplast.bench import _brian2_figures
+    from evoplast.bench import _brian2_python
 
-    monkeypatch.setitem(sys.modules, "brian2", None)  # import brian2 -> ImportError
-    figures = _brian2_figures(None, None, None, 1.0)
-    assert figures == {"brian2_s_per_bio_s_per_candidate": None, "brian2_version": None}
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexit 1\n")  # a 'Python' on which `import brian2` fails
+    fake.chmod(0o755)
+    found = _brian2_python(str(fake))
+    assert found != str(fake)
+    assert found in (None, sys.executable) or "EVOPLAST_BRIAN2_PYTHON" in __import__("os").environ

@@ -90,6 +90,23 @@ def test_resume_after_interruption_reaches_the_uninterrupted_result(tiny_config,
     pd.testing.assert_frame_equal(e_full, pd.read_csv(tmp_path / "cut" / "evaluations.csv"))
 
 
+def test_resume_without_a_checkpoint_drops_the_logged_rows(tiny_config, tmp_path):
+    """Killed after logging generation 0 but before its checkpoint (or checkpoint.pkl deleted):
+    resume starts over and the CSVs hold each (generation, candidate) once, as uninterrupted."""
+    config = tiny_config.replace(cmaes=type(tiny_config.cmaes)(popsize=8, generations=3))
+    full = run(config, tmp_path / "full")
+    cut = tmp_path / "cut"
+    run(config, cut)
+    (cut / "checkpoint.pkl").unlink()
+    (cut / "result.json").unlink()
+    resumed = resume(cut)
+    assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
+    for name in ("history.csv", "evaluations.csv"):
+        a = pd.read_csv(tmp_path / "full" / name).drop(columns="elapsed_s", errors="ignore")
+        b = pd.read_csv(cut / name).drop(columns="elapsed_s", errors="ignore")
+        pd.testing.assert_frame_equal(a, b)
+
+
 def test_ipop_restart_doubles_population(tiny_config, tmp_path):
     config = tiny_config.replace(cmaes=type(tiny_config.cmaes)(popsize=8, generations=3, restarts=2))
     result = run(config, tmp_path / "r")

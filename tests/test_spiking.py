@@ -117,3 +117,60 @@ def test_vogels_rule_reproduces_reference_figures(mode, low, high):
     assert 45 < rate[:10].mean() < 65
     assert low <= rate[50:].mean() <= high
     assert 0.8 < W.mean() < 1.0
+
+
+def _trains(i_ptr, i_idx, n_aff):
+    steps = np.repeat(np.arange(i_ptr.size - 1), np.diff(i_ptr))
+    return [steps[i_idx == a] for a in range(n_aff)]
+
+
+@pytest.mark.parametrize("ref_steps", [0, 50])
+def test_input_spikes_match_the_per_step_bernoulli_formulation(ref_steps):
+    """The compiled generator (block-wise superposed events, one random word each) and the direct
+    formulation (a Bernoulli draw per afferent per step, dead time after a spike) give the same
+    process: same rate per pathway, no interval within the dead time, same interval statistics."""
+    rng = np.random.default_rng(7)
+    n_path, n_per, block, n_steps = 4, 50, 10, 30000
+    rates = np.abs(rng.normal(60.0, 60.0, (n_path, n_steps // block)))  # Hz, held per block
+    _, ptr, idx, counts = lif.afferent_spikes(np.random.default_rng(8), rates, P.dt, block, n_steps,
+                                              0, n_per, ref_steps, np.zeros(0))
+    ref = lif.afferent_spikes_numpy(np.random.default_rng(9), rates, P.dt, block, n_steps, n_per,
+                                    ref_steps)
+    assert ptr[-1] == idx.size == counts.sum()
+    np.testing.assert_array_equal(np.bincount(idx, minlength=n_path * n_per), counts)
+    new_trains = _trains(ptr, idx, n_path * n_per)
+    ref_trains = [np.flatnonzero(ref[:, a]) for a in range(n_path * n_per)]
+    for trains in (new_trains, ref_trains):
+        isi = np.concatenate([np.diff(t) for t in trains])
+        assert isi.min() > ref_steps
+    per_path_new = counts.reshape(n_path, n_per)
+    per_path_ref = ref.sum(axis=0).reshape(n_path, n_per)
+    for k in range(n_path):  # afferent counts are independent: compare means within 4 s.e.
+        a, b = per_path_new[k], per_path_ref[k]
+        se = np.sqrt(a.var(ddof=1) / n_per + b.var(ddof=1) / n_per)
+        assert abs(a.mean() - b.mean()) < 4 * se
+        assert a.mean() > 100  # enough spikes for the comparison to have power
+    isi_new = np.concatenate([np.diff(t) for t in new_trains])
+    isi_ref = np.concatenate([np.diff(t) for t in ref_trains])
+    assert isi_new.mean() == pytest.approx(isi_ref.mean(), rel=0.03)
+    assert isi_new.std() / isi_new.mean() == pytest.approx(isi_ref.std() / isi_ref.mean(), rel=0.05)
+
+
+def test_poisson_input_rate_is_the_per_step_hazard():
+    """Constant rate r, no refractoriness: each afferent fires in a step with probability
+    1 - exp(-r dt), so the mean rate is (1 - exp(-r dt)) / dt (39.92 Hz at 40 Hz)."""
+    x = lif.make_inputs(np.random.default_rng(2), 20.0, P, "poisson", rate_hz=40.0)
+    rates = np.concatenate([x.exc_rate_hz, x.inh_rate_per_afferent])
+    expected = (1 - np.exp(-40.0 * P.dt)) / P.dt
+    se = rates.std(ddof=1) / np.sqrt(rates.size)
+    assert abs(rates.mean() - expected) < 4 * se
+    # the excitatory drive is the tuned weights' jumps at the excitatory spikes
+    assert x.gE_in.sum() == pytest.approx(P.gbar_exc * np.sum(x.exc_weights * x.exc_rate_hz * 20.0))
+
+
+def test_inputs_are_reproducible_from_the_seed():
+    a = lif.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
+    b = lif.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
+    np.testing.assert_array_equal(a.gE_in, b.gE_in)
+    np.testing.assert_array_equal(a.i_idx, b.i_idx)
+    np.testing.assert_array_equal(a.i_ptr, b.i_ptr)

@@ -104,3 +104,131 @@ def simulate_brian2(inputs: Inputs, neuron: NeuronParams, rule: np.ndarray, w0: 
     return {"build_s": build, "run_s": run, "bio_s": bio, "rate_hz": spikes.num_spikes / bio,
             "mean_w_final": float(np.mean(syn.w[:])),
             "spike_times_s": np.asarray(spikes.t / b2.second, dtype=float)}
+
+
+# -- batched: how a Brian2 user scores K candidates at once ----------------------------------------
+BATCHED_CELL_EQS = """
+dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
+ge : 1 (linked)
+dgi/dt = -gi / tau_i : 1
+dxpost/dt = -xpost / tau_post : 1
+alpha : 1 (constant)
+beta : 1 (constant)
+"""
+
+
+def build_batched(b2, neuron: NeuronParams, rules: np.ndarray, mode: str, w0: float = 0.1,
+                  seed: int = 0, n_path: int = 8, n_exc_per: int = 100, n_inh_per: int = 25):
+    """The batched Brian2 model a user would write to score ``K = len(rules)`` candidates on one
+    trial: K cells (one per candidate) in one ``NeuronGroup`` sharing the inputs, which Brian2
+    generates itself.
+
+    Inputs: ``mode = "pathways"``: per pathway an Ornstein-Uhlenbeck signal s (tau 50 ms, sd 1,
+    Euler-Maruyama) and rate ``5 Hz + 150 Hz max(0, s)``; afferents fire with probability
+    ``rate dt`` per step with 5 ms refractoriness; ``"poisson"``: 40 Hz, no refractoriness. The
+    excitatory conductance is computed once, in a one-neuron hub with the 800 fixed tuned synapses,
+    and linked into every cell (shared: the cheapest layout for Brian2); each cell has its own 200
+    plastic inhibitory synapses and its candidate's alpha, beta (the other rule parameters are those
+    of ``rules[0]``). Returns the ``Network`` and the cells' ``SpikeMonitor``.
+    """
+    from .lif import tuned_exc_weights
+
+    b2.seed(seed)
+    K = len(rules)
+    p = neuron
+    dt = p.dt * b2.second
+    b2.defaultclock.dt = dt
+    ns = namespace(b2, p, rules[0])
+    ns.update({"tau_ou": 0.05 * b2.second, "bg": 5.0 * b2.Hz, "amp_ou": 150.0 * b2.Hz})
+    n_exc, n_inh = n_path * n_exc_per, n_path * n_inh_per
+    pathway = np.concatenate([np.repeat(np.arange(n_path), n_exc_per),
+                              np.repeat(np.arange(n_path), n_inh_per)])
+    paths = b2.NeuronGroup(n_path, "ds/dt = -s / tau_ou + sqrt(2 / tau_ou) * xi : 1\n"
+                                   "rate = bg + amp_ou * clip(s, 0, inf) : Hz", method="euler",
+                           namespace=ns)
+    paths.s = "randn()"
+    if mode not in ("pathways", "poisson"):
+        raise ValueError(f"unknown input mode {mode!r}")
+    groups = []
+    for n, idx in ((n_exc, pathway[:n_exc]), (n_inh, pathway[n_exc:])):
+        if mode == "pathways":
+            g = b2.NeuronGroup(n, "r : Hz (linked)", threshold="rand() < r * dt",
+                               refractory=0.005 * b2.second, namespace=ns)
+            g.r = b2.linked_var(paths, "rate", index=idx)
+        else:
+            g = b2.PoissonGroup(n, 40.0 * b2.Hz)
+        groups.append(g)
+    aff_e, aff_i = groups
+    objects = ([paths] if mode == "pathways" else []) + groups
+    hub = b2.NeuronGroup(1, "dge/dt = -ge / tau_e : 1", method="exact", namespace=ns)
+    exc = b2.Synapses(aff_e, hub, "w : 1", on_pre="ge_post += gbar_e * w", namespace=ns)
+    exc.connect()
+    exc.w = tuned_exc_weights(np.random.default_rng(seed), pathway[:n_exc])
+    cells = b2.NeuronGroup(K, BATCHED_CELL_EQS, threshold="v >= v_th",
+                           reset="v = v_reset; xpost += 1", refractory=p.t_ref * b2.second,
+                           method="euler", namespace=ns)
+    cells.v = p.v_rest * b2.mV
+    cells.ge = b2.linked_var(hub, "ge", index=np.zeros(K, dtype=int))
+    cells.alpha = rules[:, 2]
+    cells.beta = rules[:, 3]
+    inh = b2.Synapses(aff_i, cells, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
+                      on_pre="gi_post += gbar_i * w\n"
+                             "w = clip(w + eta * (alpha_post + kappa * xpost_post), 0, w_max)\n"
+                             "xpre += 1",
+                      on_post="w = clip(w + eta * (beta_post + gamma * xpre), 0, w_max)",
+                      namespace=ns)
+    inh.connect()
+    inh.w = w0
+    spikes = b2.SpikeMonitor(cells)
+    return b2.Network(*objects, hub, exc, cells, inh, spikes), spikes
+
+
+def time_batched(K: int, duration: float, mode: str = "pathways", target: str = "cython",
+                 seed: int = 0) -> dict:
+    """Wall seconds of the batched model (:func:`build_batched`, Vogels' rule with K slightly
+    different alphas) on one thread: ``build_s`` (objects, code generation, compilation and a first
+    run), ``run_s`` (a second run of the built network: ``Network.run`` again for the cython
+    target, the compiled binary run again for cpp_standalone), per candidate per simulated second
+    in ``s_per_bio_s_per_candidate``. Call in a fresh process (the device is global to Brian2)."""
+    import tempfile
+
+    import brian2 as b2
+
+    from ..rules.pre_post_trace import PrePostTraceRule
+
+    rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3).params()
+    rules = np.repeat(rule[None], K, axis=0)
+    rules[:, 2] *= np.linspace(0.8, 1.2, K)
+    t0 = time.perf_counter()
+    if target == "cpp_standalone":
+        directory = tempfile.mkdtemp(prefix="evoplast-brian2-")
+        b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
+        net.run(duration * b2.second, report=None)
+        b2.device.build(directory=directory, compile=True, run=True)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        b2.device.run(directory=directory, with_output=False)
+        run = time.perf_counter() - t0
+    else:
+        b2.prefs.codegen.target = target
+        net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
+        net.run(duration * b2.second, report=None)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        net.run(duration * b2.second, report=None)
+        run = time.perf_counter() - t0
+    monitored = duration if target == "cpp_standalone" else 2 * duration  # cython: both runs
+    return {"target": target, "candidates": K, "mode": mode, "bio_s": duration, "build_s": build,
+            "run_s": run, "s_per_bio_s_per_candidate": run / (K * duration),
+            "rate_hz": float(spikes.num_spikes / (K * monitored)), "threads": 1,
+            "brian2_version": b2.__version__}
+
+
+if __name__ == "__main__":  # python -m evoplast.kernels.brian2_ref K DURATION MODE TARGET
+    import json
+    import sys
+
+    k, dur, mode_, target_ = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
+    print(json.dumps(time_batched(k, dur, mode_, target_)))

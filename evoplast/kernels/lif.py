@@ -73,78 +73,113 @@ class Inputs:
 
 # -- input generation --------------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True)
-def _ou_rates(normals, dt, tau, background, amplitude):
-    """Exact OU update s(t+dt) = s a + sqrt(1-a^2) xi (mean 0, sd 1); rate = bg + amp * max(0, s)."""
-    n_path, n_steps = normals.shape
-    a = np.exp(-dt / tau)
+def _ou_rates(normals, block_s, tau, background, amplitude):
+    """Per pathway, an Ornstein-Uhlenbeck signal on the block grid, exact update
+    s(t + h) = s a + sqrt(1 - a^2) xi (a = exp(-h / tau); mean 0, sd 1), held over each block;
+    rate = background + amplitude * max(0, s)."""
+    n_path, n_blocks = normals.shape
+    a = np.exp(-block_s / tau)
     b = np.sqrt(1.0 - a * a)
-    rates = np.empty((n_path, n_steps))
+    rates = np.empty((n_path, n_blocks))
     for k in range(n_path):
         s = normals[k, 0]
-        for t in range(n_steps):
-            rates[k, t] = background + amplitude * max(0.0, s)
-            s = s * a + b * normals[k, t]
+        for m in range(n_blocks):
+            rates[k, m] = background + amplitude * max(0.0, s)
+            s = s * a + b * normals[k, m]
     return rates
 
 
-@numba.njit(cache=True)
-def _first_reaching(cum, start, target):
-    """Smallest t >= start with cum[t + 1] >= target (len(cum) - 1 if none): galloping search,
-    which stays near ``start`` (cache-friendly: spikes are a few hundred steps apart)."""
-    n = cum.shape[0] - 1
-    lo = start
-    step = 64
-    hi = start + step
-    while hi < n and cum[hi + 1] < target:
-        lo = hi + 1
-        step *= 2
-        hi = lo + step
-    if hi > n:
-        hi = n
-    while lo < hi:  # first t in [lo, hi) with cum[t + 1] >= target, else hi
-        mid = (lo + hi) // 2
-        if cum[mid + 1] >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+@numba.njit(cache=True, nogil=True)
+def _draw_spikes(words, n_events, rates, block_steps, n_steps, n_exc_per, n_inh_per, ref_steps,
+                 exc_jump, gE, i_ptr, i_idx, aff_counts):
+    """Every afferent's spikes, block by block, from 32-bit random words (one per event).
 
-
-@numba.njit(cache=True, parallel=True, nogil=True)
-def _all_spike_steps(cum, pathway, budgets, ref_steps):
-    """Time rescaling for every afferent, in parallel: the afferent fires at the first step where
-    its pathway's integrated rate has grown by the next Exp(1) budget since the end of its last
-    refractory period. Returns the concatenated spike steps, counts, and whether budgets sufficed."""
-    n_aff, n_budget = budgets.shape
-    n_steps = cum.shape[1] - 1
-    out2 = np.empty((n_aff, n_budget), dtype=np.int64)
-    counts = np.zeros(n_aff, dtype=np.int64)
-    ok = np.zeros(n_aff, dtype=np.bool_)
-    for a in numba.prange(n_aff):
-        c = cum[pathway[a]]
-        start = 0
-        n = 0
-        for i in range(n_budget):
-            if start >= n_steps:
-                break
-            t = _first_reaching(c, start, c[start] + budgets[a, i])
-            if t >= n_steps:
-                start = n_steps
-                break
-            out2[a, n] = t
-            n += 1
-            start = t + 1 + ref_steps
-        counts[a] = n
-        ok[a] = start >= n_steps
-    total = 0
-    for a in range(n_aff):
-        total += counts[a]
-    out = np.empty(total, dtype=np.int64)
+    Within a block of ``block_steps`` steps pathway k's rate r_k is constant and its
+    n = n_exc_per + n_inh_per afferents share it. The block's candidate events (all pathways
+    superposed: Poisson(n h sum_k r_k) in number, ``n_events[m]``, drawn by the caller) each take
+    one word u: x = u sum_k r_k picks the pathway (cumulative rates), the remainder within it the
+    afferent (uniform) and the step (uniform in the block). In step order, an event is a spike
+    unless its afferent spiked within the last ``ref_steps`` steps (at most one spike per step).
+    Per afferent and step that is the hazard 1 - exp(-r dt) when not refractory, as per-afferent
+    time rescaling gives. Excitatory spikes add their conductance jump to ``gE[step]``; inhibitory
+    ones fill the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx`` in step order. Returns the number of
+    inhibitory spikes.
+    """
+    n_path, n_blocks = rates.shape
+    n_grp = n_exc_per + n_inh_per
+    n_exc = n_path * n_exc_per
+    last = np.full(n_path * n_grp, -(ref_steps + 1), dtype=np.int64)
+    cum = np.empty(n_path)
+    lo = np.empty(n_path)
+    inv_r = np.empty(n_path)
+    cap = 1024
+    buf_g = np.empty(cap, dtype=np.int64)
+    buf_s = np.empty(cap, dtype=np.int64)
+    ord_g = np.empty(cap, dtype=np.int64)
+    ord_s = np.empty(cap, dtype=np.int64)
+    per_step = np.empty(block_steps + 1, dtype=np.int64)
     pos = 0
-    for a in range(n_aff):
-        out[pos:pos + counts[a]] = out2[a, :counts[a]]
-        pos += counts[a]
-    return out, counts, ok.all()
+    n_inh_ev = 0
+    for m in range(n_blocks):
+        t0 = m * block_steps
+        total = 0.0
+        for k in range(n_path):
+            r = rates[k, m]
+            lo[k] = total
+            total += r
+            cum[k] = total
+            inv_r[k] = n_grp / r if r > 0 else 0.0
+        n = n_events[m]
+        if n > cap:
+            cap = 2 * n
+            buf_g = np.empty(cap, dtype=np.int64)
+            buf_s = np.empty(cap, dtype=np.int64)
+            ord_g = np.empty(cap, dtype=np.int64)
+            ord_s = np.empty(cap, dtype=np.int64)
+        scale = total / 4294967296.0
+        for i in range(n):  # decode (no loop-carried dependency)
+            x = words[pos + i] * scale
+            k = 0
+            for q in range(n_path - 1):
+                k += x >= cum[q]
+            f = (x - lo[k]) * inv_r[k]
+            a = min(int(f), n_grp - 1)
+            buf_g[i] = (k << 32) | a
+            buf_s[i] = min(int((f - a) * block_steps), block_steps - 1)
+        pos += n
+        per_step[:] = 0
+        for i in range(n):
+            per_step[buf_s[i] + 1] += 1
+        for o in range(block_steps):  # counting sort by step (stable)
+            per_step[o + 1] += per_step[o]
+        for i in range(n):
+            o = buf_s[i]
+            ord_g[per_step[o]] = buf_g[i]
+            ord_s[per_step[o]] = t0 + o
+            per_step[o] += 1
+        for i in range(n):
+            st = ord_s[i]
+            if st >= n_steps:
+                break
+            ka = ord_g[i]
+            k = ka >> 32
+            a = ka & 0xFFFFFFFF
+            g = k * n_grp + a
+            if st - last[g] > ref_steps:
+                last[g] = st
+                if a < n_exc_per:
+                    aid = k * n_exc_per + a
+                    gE[st] += exc_jump[aid]
+                else:
+                    aid = k * n_inh_per + (a - n_exc_per)
+                    i_ptr[st + 1] += 1
+                    i_idx[n_inh_ev] = aid
+                    n_inh_ev += 1
+                    aid += n_exc
+                aff_counts[aid] += 1
+    for t in range(n_steps):
+        i_ptr[t + 1] += i_ptr[t]
+    return n_inh_ev
 
 
 def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarray:
@@ -154,17 +189,59 @@ def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarr
     return 0.3 + 1.1 / (1.0 + (k - 5.0) ** 4) + rng.uniform(0.0, 0.1, pathway.size)
 
 
+def afferent_spikes(rng: np.random.Generator, rates: np.ndarray, dt: float, block_steps: int,
+                    n_steps: int, n_exc_per: int, n_inh_per: int, ref_steps: int,
+                    exc_jump: np.ndarray):
+    """Spikes of ``n_exc_per + n_inh_per`` afferents per pathway whose rate is ``rates[k, m]`` (Hz)
+    over block m (``block_steps`` steps of ``dt``), refractory for ``ref_steps`` steps after a
+    spike (:func:`_draw_spikes`; the number of candidate events per block is drawn here).
+    Returns the summed excitatory conductance jumps per step (``exc_jump`` per excitatory
+    afferent, pathway-major), the inhibitory spikes as CSR (``i_ptr`` (n_steps + 1,), ``i_idx``)
+    and the spike count of every afferent (excitatory first, then inhibitory)."""
+    n_path = rates.shape[0]
+    n_events = rng.poisson((n_exc_per + n_inh_per) * block_steps * dt * rates.sum(axis=0))
+    n_total = int(n_events.sum())
+    words = rng.bit_generator.random_raw((n_total + 1) // 2).view(np.uint32)
+    gE_in = np.zeros(n_steps)
+    i_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    i_idx = np.empty(n_total, dtype=np.int64)
+    counts = np.zeros(n_path * (n_exc_per + n_inh_per), dtype=np.int64)
+    n_inh_ev = _draw_spikes(words, n_events, np.ascontiguousarray(rates, dtype=float), block_steps,
+                            n_steps, n_exc_per, n_inh_per, ref_steps,
+                            np.ascontiguousarray(exc_jump, dtype=float), gE_in, i_ptr, i_idx, counts)
+    return gE_in, i_ptr, i_idx[:n_inh_ev].copy(), counts
+
+
+def afferent_spikes_numpy(rng: np.random.Generator, rates: np.ndarray, dt: float, block_steps: int,
+                          n_steps: int, n_per: int, ref_steps: int) -> np.ndarray:
+    """Reference for :func:`afferent_spikes`, written the direct way: every step, every afferent
+    that is not refractory fires with probability ``1 - exp(-r dt)`` (one Bernoulli draw per
+    afferent per step). Returns spikes (n_steps, n_path * n_per), pathway-major."""
+    n_path = rates.shape[0]
+    spikes = np.zeros((n_steps, n_path * n_per), dtype=bool)
+    last = np.full(n_path * n_per, -(ref_steps + 1))
+    for t in range(n_steps):
+        p = np.repeat(1.0 - np.exp(-rates[:, t // block_steps] * dt), n_per)
+        fire = (rng.random(n_path * n_per) < p) & (t - last > ref_steps)
+        spikes[t] = fire
+        last[fire] = t
+    return spikes
+
+
 def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams, mode: str,
                 rate_hz: float = 40.0, n_path: int = 8, n_exc_per: int = 100, n_inh_per: int = 25,
                 input_refractory: float = 0.005, ou_tau: float = 0.05, background_hz: float = 5.0,
-                amplitude_hz: float = 150.0) -> Inputs:
-    """Draw one trial's input spikes.
+                amplitude_hz: float = 150.0, block_s: float = 0.001) -> Inputs:
+    """Draw one trial's input spikes (compiled: :func:`afferent_spikes`).
 
     ``mode = "pathways"``: per pathway rate ``background + amplitude * max(0, s(t))`` with s an
-    Ornstein-Uhlenbeck process (mean 0, sd 1, time constant ``ou_tau``), afferent refractoriness
-    ``input_refractory``, tuned excitatory weights ``0.3 + 1.1 / (1 + (k - 5)^4) + U(0, 0.1)``.
-    ``mode = "poisson"``: every afferent independent Poisson at ``rate_hz`` (no refractoriness),
-    same tuned excitatory weights.
+    Ornstein-Uhlenbeck process (mean 0, sd 1, time constant ``ou_tau``, exact update on a grid of
+    ``block_s`` and held over each block), afferent refractoriness ``input_refractory``.
+    ``mode = "poisson"``: every afferent independent Poisson at ``rate_hz`` (no refractoriness).
+    Both: tuned excitatory weights ``0.3 + 1.1 / (1 + (k - 5)^4) + U(0, 0.1)``; per step an
+    afferent that is not refractory fires with probability ``1 - exp(-rate dt)``.
+    Random numbers from ``rng``, in order: the weights, the OU normals, the number of candidate
+    events per block, one 32-bit word per event (from the bit generator's raw output).
     """
     dt = params.dt
     n_steps = int(round(duration / dt))
@@ -172,37 +249,20 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
     pathway_exc = np.repeat(np.arange(n_path), n_exc_per)
     pathway_inh = np.repeat(np.arange(n_path), n_inh_per)
     exc_w = tuned_exc_weights(rng, pathway_exc)
+    block_steps = max(1, int(round(block_s / dt)))
+    n_blocks = -(-n_steps // block_steps)
+    h = block_steps * dt
     if mode == "pathways":
-        rates = _ou_rates(rng.standard_normal((n_path, n_steps)), dt, ou_tau, background_hz,
+        rates = _ou_rates(rng.standard_normal((n_path, n_blocks)), h, ou_tau, background_hz,
                           amplitude_hz)
         ref_steps = int(round(input_refractory / dt))
     elif mode == "poisson":
-        rates = np.full((n_path, n_steps), float(rate_hz))
+        rates = np.full((n_path, n_blocks), float(rate_hz))
         ref_steps = 0
     else:
         raise ValueError(f"unknown input mode {mode!r}")
-    cum = np.zeros((n_path, n_steps + 1))
-    np.cumsum(rates * dt, axis=1, out=cum[:, 1:])
-
-    pathway = np.concatenate([pathway_exc, pathway_inh])
-    total = cum[:, -1].max()
-    n_budget = int(total + 10 * np.sqrt(total) + 20)
-    while True:
-        budgets = rng.exponential(1.0, (pathway.size, n_budget))
-        steps, counts, done = _all_spike_steps(cum, pathway, budgets, ref_steps)
-        if done:
-            break
-        n_budget *= 2  # budgets ran out before the end (practically never): draw more
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    exc_steps = steps[: offsets[n_exc]]
-    exc_ids = np.repeat(np.arange(n_exc), counts[:n_exc])
-    gE_in = np.bincount(exc_steps, weights=params.gbar_exc * exc_w[exc_ids], minlength=n_steps)
-    inh_steps = steps[offsets[n_exc]:]
-    inh_ids = np.repeat(np.arange(n_inh, dtype=np.int64), counts[n_exc:])
-    order = np.argsort(inh_steps, kind="stable")
-    i_idx = inh_ids[order]
-    i_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-    np.cumsum(np.bincount(inh_steps, minlength=n_steps), out=i_ptr[1:])
+    gE_in, i_ptr, i_idx, counts = afferent_spikes(rng, rates, dt, block_steps, n_steps, n_exc_per,
+                                                  n_inh_per, ref_steps, params.gbar_exc * exc_w)
     exc_counts = counts[:n_exc].astype(float)
     inh_counts = counts[n_exc:].astype(float)
     return Inputs(gE_in, i_ptr, i_idx, n_inh, float(inh_counts.mean() / duration), exc_w,
@@ -210,25 +270,48 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
 
 
 # -- the compiled kernel ------------------------------------------------------------------------
+TABLE_BITS = 8  # decay over g steps = LO[g & 255] * HI[g >> 8] for g < 2^16, else exp()
+
+
+@numba.njit(cache=True)
+def decay_tables(tau, dt):
+    """``exp(-g dt / tau)`` as two 256-entry tables: ``lo[g & 255] * hi[g >> 8]`` for g < 65536
+    steps (the lazily decayed presynaptic traces need it per event; a lookup costs less than exp)."""
+    n = 1 << TABLE_BITS
+    lo = np.empty(n)
+    hi = np.empty(n)
+    for i in range(n):
+        lo[i] = np.exp(-i * dt / tau)
+        hi[i] = np.exp(-(i << TABLE_BITS) * dt / tau)
+    return lo, hi
+
+
 @numba.njit(cache=True, inline="always")
-def on_pre(j, t, rule, w, x_pre, t_pre, x_post, t_post, dt):
-    """Presynaptic spike of synapse j at step t: dw = eta (alpha + kappa x_post); x_pre += 1."""
+def decay(lo, hi, gap, dt, tau):
+    """exp(-gap dt / tau) for an integer gap >= 0 (tables of :func:`decay_tables`)."""
+    if gap < (1 << (2 * TABLE_BITS)):
+        return lo[gap & ((1 << TABLE_BITS) - 1)] * hi[gap >> TABLE_BITS]
+    return np.exp(-gap * dt / tau)
+
+
+@numba.njit(cache=True, inline="always")
+def on_pre(j, t, rule, w, x_pre, t_pre, x_post, lo, hi, dt):
+    """Presynaptic spike of synapse j at step t: dw = eta (alpha + kappa x_post); x_pre += 1
+    (``x_post`` is current: the kernel decays it every step)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
-    xp = x_post * np.exp(-(t - t_post) * dt / tau_post)
-    w[j] = min(max(w[j] + eta * (alpha + kappa * xp), 0.0), w_max)
-    x_pre[j] = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre) + 1.0
+    w[j] = min(max(w[j] + eta * (alpha + kappa * x_post), 0.0), w_max)
+    x_pre[j] = x_pre[j] * decay(lo, hi, t - t_pre[j], dt, tau_pre) + 1.0
     t_pre[j] = t
 
 
 @numba.njit(cache=True, inline="always")
-def on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt):
-    """Postsynaptic spike at step t: dw = eta (beta + gamma x_pre) on every synapse.
-    Returns the new x_post (decayed to t, plus 1)."""
+def on_post(t, rule, w, x_pre, t_pre, lo, hi, dt):
+    """Postsynaptic spike at step t: dw = eta (beta + gamma x_pre) on every synapse (presynaptic
+    traces decayed lazily from their last update)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
     for j in range(w.shape[0]):
-        xq = x_pre[j] * np.exp(-(t - t_pre[j]) * dt / tau_pre)
+        xq = x_pre[j] * decay(lo, hi, t - t_pre[j], dt, tau_pre)
         w[j] = min(max(w[j] + eta * (beta + gamma * xq), 0.0), w_max)
-    return x_post * np.exp(-(t - t_post) * dt / tau_post) + 1.0
 
 
 @numba.njit(cache=True)
@@ -237,73 +320,166 @@ def plasticity_only(pre_ptr, pre_idx, post_spike, rule, w, dt):
     ``post_spike[t]`` True where the postsynaptic cell fires. Same update code as the neuron
     kernel. Updates w in place."""
     n_syn = w.shape[0]
+    lo, hi = decay_tables(rule[0], dt)
+    dec_post = np.exp(-dt / rule[1])
     x_pre = np.zeros(n_syn)
     t_pre = np.zeros(n_syn, dtype=np.int64)
     x_post = 0.0
-    t_post = 0
     for t in range(post_spike.shape[0]):
+        x_post *= dec_post
         for e in range(pre_ptr[t], pre_ptr[t + 1]):
-            on_pre(pre_idx[e], t, rule, w, x_pre, t_pre, x_post, t_post, dt)
+            on_pre(pre_idx[e], t, rule, w, x_pre, t_pre, x_post, lo, hi, dt)
         if post_spike[t]:
-            x_post = on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt)
-            t_post = t
+            on_post(t, rule, w, x_pre, t_pre, lo, hi, dt)
+            x_post += 1.0
+
+
+BLOCK = 8  # candidates simulated in lock-step on one trial (one AVX-512 vector of float64)
 
 
 @numba.njit(cache=True)
-def _run_one(gE_in, i_ptr, i_idx, neuron, rule, w, bin_steps, check_steps, runaway_hz, silent_steps,
-             counts, wmean):
-    """Simulate one copy; w (n_inh,) updated in place. Returns (status, steps simulated)."""
+def _run_block(gE_in, i_ptr, i_idx, neuron, rules, w0, bin_steps, check_steps, runaway_hz,
+               silent_steps, counts, wmean, w_out, status, steps):
+    """Simulate B = len(rules) candidates in lock-step on one trial.
+
+    What depends only on the input is computed once per step for the block: the excitatory
+    conductance and the last spike time of every inhibitory afferent; per candidate (inner loops of
+    length B, contiguous, vectorised): inhibitory conductance, membrane, traces, weights (laid out
+    synapse-major, ``w[j, k]``). The postsynaptic trace decays every step (one multiply), the
+    presynaptic ones lazily through decay tables. A candidate that escapes (silent, runaway, NaN) is
+    recorded at that step (status, steps run, weights) and no longer counted; the block stops when
+    every candidate has. Bins and escape checks count down (no division per step).
+    Fills counts (B, n_bins), wmean (B, n_bins), w_out (B, n_inh), status (B,), steps (B,).
+    """
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, gbar_e, gbar_i, dt = neuron
     n_steps = gE_in.shape[0]
-    n_inh = w.shape[0]
+    n_inh = w0.shape[0]
+    n_bins = counts.shape[1]
+    B = rules.shape[0]
+    tau_pre = rules[:, 0].copy()
+    alpha = rules[:, 2].copy()
+    beta = rules[:, 3].copy()
+    gamma = rules[:, 4].copy()
+    kappa = rules[:, 5].copy()
+    eta = rules[:, 6].copy()
+    w_max = rules[:, 7].copy()
+    dec_post = np.exp(-dt / rules[:, 1])
+    n_tab = 1 << TABLE_BITS
+    lo = np.empty((n_tab, B))
+    hi = np.empty((n_tab, B))
+    for k in range(B):
+        lo_k, hi_k = decay_tables(tau_pre[k], dt)
+        lo[:, k] = lo_k
+        hi[:, k] = hi_k
     dec_e = np.exp(-dt / tau_e)
     dec_i = np.exp(-dt / tau_i)
     k_m = dt / tau_m
     ref_steps = int(round(t_ref / dt))
-    x_pre = np.zeros(n_inh)
+    runaway_count = runaway_hz * check_steps * dt
+    w = np.empty((n_inh, B))
+    for j in range(n_inh):
+        w[j, :] = w0[j]
+    x_pre = np.zeros((n_inh, B))
     t_pre = np.zeros(n_inh, dtype=np.int64)
-    x_post = 0.0
-    t_post = 0
-    last_spike = 0
-    v = v_rest
+    x_post = np.zeros(B)
+    v = np.full(B, v_rest)
+    g_i = np.zeros(B)
+    ref = np.zeros(B, dtype=np.int64)
+    spiked = np.zeros(B, dtype=np.bool_)
+    window = np.zeros(B, dtype=np.int64)
+    last_spike = np.zeros(B, dtype=np.int64)
+    done = np.zeros(B, dtype=np.bool_)
+    n_done = 0
     g_e = 0.0
-    g_i = 0.0
-    ref = 0
-    window = 0
+    b = 0
+    bin_left = bin_steps
+    check_left = check_steps
     for t in range(n_steps):
         g_e = g_e * dec_e + gE_in[t]
-        g_i = g_i * dec_i
+        for k in range(B):
+            g_i[k] *= dec_i
+            x_post[k] *= dec_post[k]
         for e in range(i_ptr[t], i_ptr[t + 1]):
             j = i_idx[e]
-            g_i += gbar_i * w[j]
-            on_pre(j, t, rule, w, x_pre, t_pre, x_post, t_post, dt)
-        if ref > 0:
-            ref -= 1
-        else:
-            v += k_m * ((v_rest - v) + g_e * (e_exc - v) + g_i * (e_inh - v))
-            if v >= v_th:
-                v = v_reset
-                ref = ref_steps
-                x_post = on_post(t, rule, w, x_pre, t_pre, x_post, t_post, dt)
-                t_post = t
-                last_spike = t
-                if t // bin_steps < counts.shape[0]:
-                    counts[t // bin_steps] += 1
-                window += 1
-            elif not (v == v):
-                return NAN, t + 1
-        if (t + 1) % bin_steps == 0 and t // bin_steps < wmean.shape[0]:
-            acc = 0.0
-            for j in range(n_inh):
-                acc += w[j]
-            wmean[t // bin_steps] = acc / n_inh
-        if (t + 1) % check_steps == 0:
-            if window > runaway_hz * check_steps * dt:
-                return RUNAWAY, t + 1
-            window = 0
-            if t + 1 - last_spike >= silent_steps:
-                return SILENT, t + 1
-    return OK, n_steps
+            gap = t - t_pre[j]
+            t_pre[j] = t
+            if gap < (1 << (2 * TABLE_BITS)):
+                a = gap & (n_tab - 1)
+                h = gap >> TABLE_BITS
+                for k in range(B):
+                    wk = w[j, k]
+                    g_i[k] += gbar_i * wk
+                    w[j, k] = min(max(wk + eta[k] * (alpha[k] + kappa[k] * x_post[k]), 0.0), w_max[k])
+                    x_pre[j, k] = x_pre[j, k] * (lo[a, k] * hi[h, k]) + 1.0
+            else:
+                for k in range(B):
+                    wk = w[j, k]
+                    g_i[k] += gbar_i * wk
+                    w[j, k] = min(max(wk + eta[k] * (alpha[k] + kappa[k] * x_post[k]), 0.0), w_max[k])
+                    x_pre[j, k] = x_pre[j, k] * np.exp(-gap * dt / tau_pre[k]) + 1.0
+        n_spiked = 0
+        for k in range(B):
+            active = ref[k] == 0
+            vk = v[k] + k_m * ((v_rest - v[k]) + g_e * (e_exc - v[k]) + g_i[k] * (e_inh - v[k]))
+            fire = active and vk >= v_th
+            v[k] = v_reset if fire else (vk if active else v[k])
+            ref[k] = ref_steps if fire else (ref[k] if active else ref[k] - 1)
+            spiked[k] = fire
+            n_spiked += fire
+        if n_spiked:
+            for k in range(B):
+                if spiked[k]:
+                    for j in range(n_inh):
+                        gap = t - t_pre[j]
+                        if gap < (1 << (2 * TABLE_BITS)):
+                            f = lo[gap & (n_tab - 1), k] * hi[gap >> TABLE_BITS, k]
+                        else:
+                            f = np.exp(-gap * dt / tau_pre[k])
+                        w[j, k] = min(max(w[j, k] + eta[k] * (beta[k] + gamma[k] * x_pre[j, k] * f),
+                                          0.0), w_max[k])
+                    x_post[k] += 1.0
+                    last_spike[k] = t
+                    window[k] += 1
+                    if b < n_bins and not done[k]:
+                        counts[k, b] += 1
+        bin_left -= 1
+        if bin_left == 0:
+            if b < n_bins:
+                for k in range(B):
+                    if not done[k]:
+                        acc = 0.0
+                        for j in range(n_inh):
+                            acc += w[j, k]
+                        wmean[k, b] = acc / n_inh
+            b += 1
+            bin_left = bin_steps
+        check_left -= 1
+        if check_left == 0:
+            check_left = check_steps
+            for k in range(B):
+                if done[k]:
+                    continue
+                st = OK
+                if not (v[k] == v[k]):
+                    st = NAN
+                elif window[k] > runaway_count:
+                    st = RUNAWAY
+                elif t + 1 - last_spike[k] >= silent_steps:
+                    st = SILENT
+                window[k] = 0
+                if st != OK:
+                    done[k] = True
+                    n_done += 1
+                    status[k] = st
+                    steps[k] = t + 1
+                    w_out[k] = w[:, k]
+            if n_done == B:
+                return
+    for k in range(B):
+        if not done[k]:
+            status[k] = OK
+            steps[k] = n_steps
+            w_out[k] = w[:, k]
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -311,24 +487,24 @@ def _simulate(gE_all, i_ptr_all, i_idx_all, offsets_e, offsets_p, offsets_i, neu
               n_steps, bin_steps, check_steps, runaway_hz, silent_steps):
     K, D, n_inh = rules.shape[0], W0.shape[0], W0.shape[1]
     n_bins = n_steps // bin_steps
-    counts = np.zeros((K, D, n_bins))
-    wmean = np.full((K, D, n_bins), np.nan)
-    W = np.empty((K, D, n_inh))
-    status = np.zeros((K, D), dtype=np.int8)
-    steps = np.zeros((K, D), dtype=np.int64)
-    for p in numba.prange(K * D):
-        k = p // D
-        d = p - k * D
-        w = W0[d].copy()
+    n_blk = (K + BLOCK - 1) // BLOCK
+    counts = np.zeros((D, K, n_bins))
+    wmean = np.full((D, K, n_bins), np.nan)
+    W = np.empty((D, K, n_inh))
+    status = np.zeros((D, K), dtype=np.int8)
+    steps = np.zeros((D, K), dtype=np.int64)
+    for p in numba.prange(n_blk * D):
+        d = p // n_blk
+        k0 = (p - d * n_blk) * BLOCK
+        k1 = min(K, k0 + BLOCK)
         gE_in = gE_all[offsets_e[d]:offsets_e[d] + n_steps]
         i_ptr = i_ptr_all[offsets_p[d]:offsets_p[d] + n_steps + 1]
         i_idx = i_idx_all[offsets_i[d]:offsets_i[d + 1]]
-        st, ns = _run_one(gE_in, i_ptr, i_idx, neuron, rules[k], w, bin_steps, check_steps,
-                          runaway_hz, silent_steps, counts[k, d], wmean[k, d])
-        status[k, d] = st
-        steps[k, d] = ns
-        W[k, d] = w
-    return counts, wmean, W, status, steps
+        _run_block(gE_in, i_ptr, i_idx, neuron, rules[k0:k1], W0[d], bin_steps, check_steps,
+                   runaway_hz, silent_steps, counts[d, k0:k1], wmean[d, k0:k1], W[d, k0:k1],
+                   status[d, k0:k1], steps[d, k0:k1])
+    return (counts.transpose(1, 0, 2), wmean.transpose(1, 0, 2), W.transpose(1, 0, 2),
+            status.T, steps.T)
 
 
 def _pack(inputs: list[Inputs]):
