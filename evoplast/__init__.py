@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # 0.2.0: compiled spiking inputs (new random streams), rule.start
 
 from .config import Config, load_config
 from .errors import ConfigError, EvoplastError, RunDirError
@@ -41,12 +41,34 @@ def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
 
         numba.set_num_threads(threads)
     run_dir = RunDir(out)
+    config = load_config(config_path, list(overrides))
+    if run_dir.exists():
+        _same_run_or_refuse(run_dir, config)
     if not (Path(out) / "result.json").exists():
-        config = load_config(config_path, list(overrides))
         if not run_dir.exists():
             run_dir.create(config.to_dict(), source=str(config_path))
         Search(config, run_dir, progress=None).run()
     return str(run_dir.path)
+
+
+def _same_run_or_refuse(run_dir, config) -> None:
+    """A run directory is reused only for the same resolved config under the same evoplast
+    version: anything else would mix results of different settings or code in one table."""
+    import json
+
+    from .storage import RunDirError
+
+    meta = run_dir.meta()
+    if meta.get("evoplast_version") != __version__:
+        raise RunDirError(f"{run_dir.path} was run with evoplast {meta.get('evoplast_version')}, this "
+                          f"is {__version__}: move it away (or delete it) to rerun")
+    old, new = meta["config"], json.loads(json.dumps(config.to_dict()))
+    if old != new:
+        keys = sorted(f"{s}.{k}" for s in set(old) | set(new)
+                      for k in set(old.get(s, {})) | set(new.get(s, {}))
+                      if old.get(s, {}).get(k) != new.get(s, {}).get(k))
+        raise RunDirError(f"{run_dir.path} holds a run of another config (differs in "
+                          f"{', '.join(keys[:5])}): move it away or pick another directory")
 
 
 def resume(out, n_jobs: int | None = None, progress=None) -> dict:

@@ -101,10 +101,14 @@ class Search:
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> dict:
-        es = make_es(self.template.to_vector(), self.config, self.config.cmaes.popsize, 0)
+        es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0)
         return {"format": CHECKPOINT_FORMAT, "generation": 0, "evaluations": 0, "restart": 0,
                 "gen_in_restart": 0, "popsize": es.popsize, "es": es, "restart_results": [],
                 "done": False, "elapsed_s": 0.0}
+
+    def _start(self, restart: int) -> np.ndarray:
+        """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed)."""
+        return self.config.rule.start_vector(self.config.run.seed, restart)
 
     def _load_state(self) -> dict:
         state = self.run_dir.load_checkpoint()
@@ -163,7 +167,7 @@ class Search:
                 state["popsize"] *= 2
                 state["gen_in_restart"] = 0
                 state["restart_best_task_loss"] = np.inf
-                state["es"] = make_es(self.template.to_vector(), cfg, state["popsize"],
+                state["es"] = make_es(self._start(state["restart"]), cfg, state["popsize"],
                                       state["restart"])
                 self.progress(f"restart {state['restart']}: popsize {state['popsize']} "
                               f"(previous stopped on {', '.join(sorted(stop))})")
@@ -276,6 +280,7 @@ class Search:
             "family": cfg.rule.family,
             "coefficients": rule.as_dict(),
             "search_coefficients": searched.as_dict(),
+            "start": self.template.from_vector(self._start(chosen["restart"])).as_dict(),
             "normalized": rule.normalized(),
             "eta": rule.eta,
             "formula": rule.formula(prune=0.0, digits=6),

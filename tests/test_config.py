@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from evoplast import ConfigError, load_config
@@ -110,3 +111,43 @@ def test_cli_usage_error_via_subprocess_has_no_traceback():
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
     assert "cmaes.sigma0" in out.stderr
+
+
+def test_random_start_is_drawn_from_the_seed_in_the_box_with_its_hole():
+    config = load_config("runs/istdp_vary_rate.toml")
+    r = config.rule
+    starts = np.array([r.start_vector(seed, 0) for seed in range(200)])
+    alpha, beta = starts[:, 0], starts[:, 1]
+    assert ((-0.6 <= alpha) & (alpha <= 0.0)).all()
+    assert ((np.abs(beta) >= 0.3) & (np.abs(beta) <= 1.0)).all()
+    assert (beta > 0).mean() == pytest.approx(0.5, abs=0.12)  # both sides of the hole
+    np.testing.assert_array_equal(r.start_vector(3, 0), r.start_vector(3, 0))  # seeded
+    assert not np.array_equal(r.start_vector(3, 0), r.start_vector(3, 1))  # each restart its own
+    assert not np.array_equal(r.start_vector(3, 0), r.start_vector(4, 0))
+
+
+def test_point_start_is_the_configured_values_and_the_default_is_not_vogels():
+    config = load_config("runs/istdp.toml", ["rule.alpha=-0.3", "rule.beta=0.1"])
+    np.testing.assert_array_equal(config.rule.start_vector(0, 0), [-0.3, 0.1])
+    bare = load_config("runs/istdp.toml", ["rule.alpha=0.0"])  # like a config that names none
+    from evoplast.rules.pre_post_trace import PrePostTraceRule
+
+    assert PrePostTraceRule().alpha == 0.0 and PrePostTraceRule().beta == 0.0
+    assert bare.rule.start_vector(0, 0)[0] != -0.2  # Vogels' alpha for rho0 = 5 Hz
+
+
+def test_random_start_with_log_time_constants_stays_in_seconds():
+    config = load_config("runs/istdp_full.toml", ["rule.start=random"])
+    rule = config.rule.rule().from_vector(config.rule.start_vector(0, 0))
+    assert 0.005 <= rule.tau_pre <= 0.1 and 0.005 <= rule.tau_post <= 0.1
+
+
+@pytest.mark.parametrize("override,message", [
+    ("rule.start=somewhere", "rule.start must be 'point' or 'random'"),
+    ("rule.start_box={gamma=[0, 1]}", "'gamma' is not a searched parameter"),
+    ("rule.start_box={beta=[1, -1]}", "rule.start_box.beta must be [low, high]"),
+    ("rule.start_min_abs={beta=5}", "rule.start_min_abs.beta must be >= 0 and leave part"),
+])
+def test_bad_start_settings_are_refused(override, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config("runs/istdp_vary_rate.toml", [override])

@@ -217,3 +217,23 @@ def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
     else:
         assert coef == searched
         assert "scale_calibration" not in result and "heldout_search" not in result
+
+
+def test_ensure_run_reuses_only_the_same_config_and_version(tmp_path):
+    import evoplast
+    from evoplast import ensure_run
+    from tests.conftest import TINY
+
+    out = tmp_path / "r"
+    ensure_run("runs/oja.toml", TINY, out)
+    first = (out / "result.json").read_bytes()
+    assert ensure_run("runs/oja.toml", TINY, out) == str(out)  # reused, not rerun
+    assert (out / "result.json").read_bytes() == first
+    with pytest.raises(RunDirError, match="another config.*cmaes.l1"):
+        ensure_run("runs/oja.toml", [*TINY, "cmaes.l1=0.02"], out)
+    meta = json.loads((out / "config.json").read_text())
+    meta["evoplast_version"] = "0.0.1"
+    (out / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(RunDirError, match=f"evoplast 0.0.1, this is {evoplast.__version__}"):
+        ensure_run("runs/oja.toml", TINY, out)
+    assert (out / "result.json").read_bytes() == first  # nothing rewritten

@@ -33,8 +33,9 @@ def _run_dirs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 def load_results(paths) -> pd.DataFrame:
     """One row per finished run: config fields (``task.n_inputs``, ``run.seed``, ...), then
     ``loss``, ``generations``, ``evaluations``, ``elapsed_s``, ``theory.*``, ``heldout.*``,
-    ``heldout_search.*`` (the search's mean, before the scale refit), ``scale_calibration.*`` and
-    ``coef.<term>``. ``paths``: a directory, a glob (``"runs/out/oja-*"``) or a list of them.
+    ``heldout_search.*`` (the search's mean, before the scale refit), ``scale_calibration.*``,
+    ``coef.<term>``, ``start.<term>`` (the search's initial mean), ``evoplast_version`` and
+    ``git_revision``. ``paths``: a directory, a glob (``"runs/out/oja-*"``) or a list of them.
     Unfinished runs (no ``result.json``) are left out."""
     rows = []
     for d in _run_dirs(paths):
@@ -50,13 +51,17 @@ def load_results(paths) -> pd.DataFrame:
         flatten("scale_calibration", result.get("scale_calibration", {}), row)
         for term, value in result.get("coefficients", {}).items():
             row[f"coef.{term}"] = value
+        for term, value in (result.get("start") or {}).items():
+            row[f"start.{term}"] = value
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _config_row(d: Path) -> dict:
-    row: dict = {"run_dir": str(d)}
-    flatten("", json.loads((d / "config.json").read_text())["config"], row)
+    meta = json.loads((d / "config.json").read_text())
+    row: dict = {"run_dir": str(d), "evoplast_version": meta.get("evoplast_version"),
+                 "git_revision": meta.get("git_revision")}
+    flatten("", meta["config"], row)
     return row
 
 

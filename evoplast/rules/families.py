@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 from .pair import RulePair
 from .polynomial import PolynomialRule
@@ -47,6 +49,10 @@ class PolynomialRuleConfig:
                               f"(active: {', '.join(active)})")
         return PolynomialRule.from_terms(self.coefficients, self.max_power, mask, self.eta)
 
+    def start_vector(self, seed: int, restart: int) -> np.ndarray:
+        """The search's initial mean: ``coefficients`` (the same for every restart)."""
+        return self.rule().to_vector()
+
 
 @dataclass(frozen=True)
 class PolynomialPairConfig:
@@ -72,6 +78,10 @@ class PolynomialPairConfig:
 
     def rule(self) -> RulePair:
         return RulePair(self._sub("ff").rule(), self._sub("lat").rule())
+
+    def start_vector(self, seed: int, restart: int) -> np.ndarray:
+        """The search's initial mean: both rules' ``coefficients`` (the same for every restart)."""
+        return self.rule().to_vector()
 
 
 class PolynomialFamily:

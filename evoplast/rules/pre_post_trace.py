@@ -16,7 +16,8 @@ Units: time constants in seconds, alpha and beta dimensionless, gamma and kappa 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import sympy
@@ -29,9 +30,12 @@ LOG_PARAMS = ("tau_pre", "tau_post")
 
 @dataclass(frozen=True)
 class PrePostTraceRule:
+    """Defaults: Vogels' time constants and pair terms, but alpha = beta = 0 (no rate terms): not a
+    solution of the target-rate task, so a config that names no start does not start at one."""
+
     tau_pre: float = 0.02
     tau_post: float = 0.02
-    alpha: float = -0.2
+    alpha: float = 0.0
     beta: float = 0.0
     gamma: float = 1.0
     kappa: float = 1.0
@@ -103,18 +107,72 @@ class PrePostTraceRule:
                 + sympy.latex(e["on_post"]))
 
 
+#: default box of ``start = "random"``: rate and pair terms uniform, time constants log-uniform (s)
+START_BOX = {"alpha": (-1.0, 1.0), "beta": (-1.0, 1.0), "gamma": (-1.0, 1.0), "kappa": (-1.0, 1.0),
+             "tau_pre": (0.005, 0.1), "tau_post": (0.005, 0.1)}
+STREAM_START = 5  # SeedSequence stream of the random starts (the others are in evoplast.parallel)
+
+
 @dataclass(frozen=True)
 class PrePostTraceConfig(PrePostTraceRule):
     """``[rule]`` of the ``pre_post_trace`` family: the rule's fields (fixed values, and the start of
-    the searched ones) plus ``family``."""
+    the searched ones with ``start = "point"``) plus ``family`` and the start of the search.
+
+    ``start = "random"``: each restart r of the search starts at a point drawn from
+    ``SeedSequence(run.seed, spawn_key=(5, r))``: every searched parameter uniform in
+    ``start_box[name]`` (defaults :data:`START_BOX`; time constants log-uniform), redrawn until
+    ``|value| >= start_min_abs[name]`` for the parameters named there (a box with a hole, e.g. one
+    that excludes the Vogels ray beta = 0)."""
 
     family: str = "pre_post_trace"
+    start: str = "point"  # point | random
+    start_box: dict[str, Any] = field(default_factory=dict)
+    start_min_abs: dict[str, float] = field(default_factory=dict)
 
     def validate(self) -> None:
         if not self.eta > 0:
             raise ConfigError(f"rule.eta must be > 0, got {self.eta}")
         if not self.w_max > 0:
             raise ConfigError(f"rule.w_max must be > 0, got {self.w_max}")
+        if self.start not in ("point", "random"):
+            raise ConfigError(f"rule.start must be 'point' or 'random', got {self.start!r}")
+        for table in ("start_box", "start_min_abs"):
+            bad = [n for n in getattr(self, table) if n not in self.search]
+            if bad:
+                raise ConfigError(f"rule.{table}: {bad[0]!r} is not a searched parameter "
+                                  f"(rule.search = {list(self.search)})")
+        for name, box in self.start_box.items():
+            ok = (isinstance(box, list | tuple) and len(box) == 2
+                  and all(isinstance(v, int | float) and math.isfinite(v) for v in box) and box[0] < box[1])
+            if not ok or (name in LOG_PARAMS and box[0] <= 0):
+                raise ConfigError(f"rule.start_box.{name} must be [low, high] with low < high"
+                                  f"{' and low > 0 (seconds)' if name in LOG_PARAMS else ''}, got {box!r}")
+        for name, m in self.start_min_abs.items():
+            lo, hi = self._box(name)
+            if not (isinstance(m, int | float) and 0 <= m < max(abs(lo), abs(hi))) or name in LOG_PARAMS:
+                raise ConfigError(f"rule.start_min_abs.{name} must be >= 0 and leave part of the box "
+                                  f"[{lo}, {hi}] (not for time constants), got {m!r}")
+
+    def _box(self, name: str) -> tuple[float, float]:
+        return tuple(float(v) for v in self.start_box.get(name, START_BOX[name]))
+
+    def start_vector(self, seed: int, restart: int) -> np.ndarray:
+        """The search's initial mean for restart ``restart`` (the optimiser's vector: log time
+        constants): the configured values, or a random point of the start box (see the class)."""
+        rule = self.rule()
+        if self.start == "point":
+            return rule.to_vector()
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAM_START, restart)))
+        values = {}
+        for name in self.search:
+            lo, hi = self._box(name)
+            while True:
+                v = (math.exp(rng.uniform(math.log(lo), math.log(hi))) if name in LOG_PARAMS
+                     else float(rng.uniform(lo, hi)))
+                if abs(v) >= self.start_min_abs.get(name, 0.0):
+                    break
+            values[name] = v
+        return replace(rule, **values).to_vector()
 
     def rule(self) -> PrePostTraceRule:
         return PrePostTraceRule(**{f.name: getattr(self, f.name) for f in fields(PrePostTraceRule)})
