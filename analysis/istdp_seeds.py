@@ -38,7 +38,8 @@ def seed_table(out: Path):
     for name in ("alpha", "beta"):
         if f"start.{name}" not in df:
             df[f"start.{name}"] = float("nan")
-    cols = ["run.seed", "start.alpha", "start.beta", "coef.alpha", "coef.beta", "theory.nu_pre_hz", "theory.beta_line",
+    cols = ["run.seed", "start.alpha", "start.beta", "coef.alpha", "coef.beta", "theory.nu_pre_hz",
+            "theory.beta_line",
             "theory.distance", "theory.alpha_negative", "theory.fixed_point_rate_hz", "theory.target_hz",
             "held_out_within_10pct", "theory.vogels_ray_distance", "theory.K_s", "elapsed_s",
             "evoplast_version", "git_revision"]

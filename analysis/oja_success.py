@@ -5,12 +5,20 @@
                                    [--extra KEY=VALUE ...]
 
 Runs ``evoplast run CONFIG`` for every (N, distribution, seed) into OUT/<N>-<dist>-<seed> (a finished
-run is reused), then prints one row per (N, distribution): successes out of seeds, where success is
-the model-notes criterion (``theory.is_oja``) AND mean 1-|cos(w, PC1)| < 0.01 on the held-out
-datasets, for the reported rule (``success``: after the overall-scale refit on validation trials,
-``cmaes.calibrate_scale``) and for the search's own mean (``success_search_mean``), with the median
-wall time per run. Runs go
-in parallel (one joblib worker each, one numba thread per worker).
+run of the same config and evoplast version is reused), then prints one row per (N, distribution)
+with successes out of seeds under two criteria, both on the run's 32 held-out datasets, which are
+not filtered (``task.max_gap_ratio`` applies to the search's own datasets only):
+
+* ``success`` (the one the README quotes): the shape criterion of the model notes
+  (``theory.is_oja``) AND the rule's mean 1-|cos(w, PC1)| within 1.5x of Oja's own rule (same eta)
+  on the same datasets, or below 0.01 (``theory.rediscovered``);
+* ``success_abs``: the shape AND mean 1-|cos| < 0.01 (the old, absolute criterion);
+
+for the reported rule (after the overall-scale refit on validation trials,
+``cmaes.calibrate_scale``), and ``success_search_mean`` for the search's own mean against the same
+Oja score; with Oja's own median 1-|cos| and the median wall time per run. Runs go in parallel (one
+joblib worker each, one numba thread per worker). Writes one row per run (verdicts, times, evoplast
+version, git revision) to ``--csv`` (default ``analysis/results/oja_success.csv``).
 """
 
 from __future__ import annotations
@@ -31,22 +39,34 @@ def one_run(config_path: str, n: int, dist: str, seed: int, out: Path, extra=())
                                     f"run.seed={seed}"], out / f"{n}-{dist}-{seed}", threads=1)
 
 
-def success_table(out: Path):
+def run_table(out: Path):
+    """One row per finished run with its verdicts."""
     from evoplast.analysis import load_results
 
     df = load_results(str(out / "*"))
     is_oja = df["theory.is_oja"].astype(bool)
-    df["success"] = is_oja & (df["heldout.mean_one_minus_cos"] < 0.01)
+    oja = df["theory.heldout_oja_mean_one_minus_cos"]
+    limit = (1.5 * oja).clip(lower=0.01)
+    df["success"] = is_oja & (df["heldout.mean_one_minus_cos"] <= limit)
+    df["success_abs"] = is_oja & (df["heldout.mean_one_minus_cos"] < 0.01)
     search = df.get("heldout_search.mean_one_minus_cos", df["heldout.mean_one_minus_cos"])
-    df["success_search_mean"] = is_oja & (search.fillna(df["heldout.mean_one_minus_cos"]) < 0.01)
-    return (df.groupby(["task.n_inputs", "task.input_distribution"])
-              .agg(success=("success", "sum"),
-                   success_search_mean=("success_search_mean", "sum"),
-                   is_oja=("theory.is_oja", "sum"), runs=("success", "size"),
-                   median_time_s=("elapsed_s", "median"),
-                   median_one_minus_cos=("heldout.mean_one_minus_cos", "median"),
-                   median_max_other=("theory.max_other_over_xy", "median"))
-              .reset_index())
+    df["success_search_mean"] = is_oja & (search.fillna(df["heldout.mean_one_minus_cos"]) <= limit)
+    cols = ["task.n_inputs", "task.input_distribution", "run.seed", "success", "success_abs",
+            "success_search_mean", "theory.is_oja", "heldout.mean_one_minus_cos",
+            "theory.heldout_oja_mean_one_minus_cos", "theory.max_other_over_xy", "elapsed_s",
+            "generations", "evoplast_version", "git_revision"]
+    return df[cols].sort_values(cols[:3]).reset_index(drop=True)
+
+
+def success_table(runs):
+    return (runs.groupby(["task.n_inputs", "task.input_distribution"])
+                .agg(success=("success", "sum"), success_abs=("success_abs", "sum"),
+                     success_search_mean=("success_search_mean", "sum"),
+                     is_oja=("theory.is_oja", "sum"), runs=("success", "size"),
+                     median_one_minus_cos=("heldout.mean_one_minus_cos", "median"),
+                     oja_median_one_minus_cos=("theory.heldout_oja_mean_one_minus_cos", "median"),
+                     median_time_s=("elapsed_s", "median"))
+                .reset_index())
 
 
 def main(argv=None) -> int:
@@ -57,6 +77,7 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--config", default="runs/oja.toml")
     p.add_argument("--out", default="runs/out/oja_success")
+    p.add_argument("--csv", default=str(Path(__file__).parent / "results" / "oja_success.csv"))
     p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE",
                    help="further config overrides for every run")
     args = p.parse_args(argv)
@@ -67,8 +88,18 @@ def main(argv=None) -> int:
     for i, path in enumerate(Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(one_run)(args.config, n, d, s, out, args.extra) for n, d, s in jobs)):
         print(f"[{i + 1}/{len(jobs)}] {path}  ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
-    table = success_table(out)
-    print(table.to_string(index=False))
+    runs = run_table(out)
+    keys = {(n, d, s) for n, d, s in jobs}
+    runs = runs[[k in keys for k in zip(runs["task.n_inputs"], runs["task.input_distribution"],
+                                        runs["run.seed"])]]
+    print(success_table(runs).to_string(index=False))
+    print(f"total: success {int(runs.success.sum())}/{len(runs)}, "
+          f"success_abs {int(runs.success_abs.sum())}/{len(runs)}, "
+          f"search mean {int(runs.success_search_mean.sum())}/{len(runs)}, "
+          f"shape {int(runs['theory.is_oja'].sum())}/{len(runs)}")
+    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(args.csv, index=False)
+    print(f"wrote {args.csv}")
     return 0
 
 

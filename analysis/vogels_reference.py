@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     df.to_csv(args.csv, index=False)
     for mode, (lo, hi) in RANGES.items():
         g = df[df["mode"] == mode]
-        sem = lambda c: g[c].std(ddof=1) / np.sqrt(len(g))  # noqa: E731
+        sem = lambda c, g=g: g[c].std(ddof=1) / np.sqrt(len(g))  # noqa: E731
         print(f"{mode}: {len(g)} trials x {args.duration:g} s, status ok {int((g.status == 'ok').sum())}; "
               f"first 10 s {g.early_rate_hz.mean():.2f} +- {sem('early_rate_hz'):.2f} Hz; "
               f"last 50 s {g.late_rate_hz.mean():.3f} +- {sem('late_rate_hz'):.3f} Hz "

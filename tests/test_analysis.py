@@ -53,13 +53,15 @@ def test_success_table_script_on_tiny_runs(tmp_path, capsys):
     config.write_text(text)
     out = tmp_path / "table"
     code = module.main(["--sizes", "2", "3", "--dists", "gaussian", "--seeds", "2", "--jobs", "1",
-                        "--config", str(config), "--out", str(out), "--extra", *TINY])
+                        "--config", str(config), "--out", str(out), "--csv", str(tmp_path / "runs.csv"),
+                        "--extra", *TINY])
     assert code == 0
     printed = capsys.readouterr().out
     assert "success" in printed and "gaussian" in printed
-    table = module.success_table(out)
+    table = module.success_table(module.run_table(out))
     assert table["runs"].tolist() == [2, 2]
     assert set(table["task.n_inputs"]) == {2, 3}
+    assert len(__import__("pandas").read_csv(tmp_path / "runs.csv")) == 4
 
 
 def test_istdp_seed_table_script_on_tiny_runs(tmp_path, capsys):
@@ -67,7 +69,7 @@ def test_istdp_seed_table_script_on_tiny_runs(tmp_path, capsys):
     short = ["task.duration_s=3.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
              "cmaes.generations=2"]
     code = module.main(["runs/istdp_rate_only.toml", "--seeds", "2", "--jobs", "1",
-                        "--out", str(tmp_path / "t"), "--extra", *short])
+                        "--out", str(tmp_path / "t"), "--csv", str(tmp_path / "t.csv"), "--extra", *short])
     assert code == 0
     printed = capsys.readouterr().out
     assert "within 5% of the line" in printed and "theory.distance" in printed
@@ -104,3 +106,70 @@ def test_pca_seed_table_script_on_tiny_runs_reuses_finished_runs(tmp_path, capsy
     assert module.main(args) == 0  # finished runs are reused, not run again
     assert (tmp_path / "t" / "seed-1" / "result.json").read_bytes() == before
     assert len(module.seed_rows(tmp_path / "t")) == 2
+
+
+def _fake_run(path, config, result):
+    """A finished run directory with a chosen result (verdicts known by construction)."""
+    import json
+
+    import evoplast
+
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"config": config, "evoplast_version": evoplast.__version__,
+                                                  "git_revision": "test"}))
+    (path / "result.json").write_text(json.dumps(result))
+
+
+def test_oja_success_verdicts_on_synthetic_runs(tmp_path):
+    """Each case's verdict is known: a rule within 1.5x of Oja's own score counts, one 2.5x worse
+    does not, a wrong shape never does, and the absolute criterion differs on hard datasets."""
+    from evoplast import load_config
+
+    module = _script("oja_success")
+    cases = [  # is_oja, rule's mean 1-|cos|, Oja's -> success, success_abs
+        (True, 0.004, 0.003, True, True),
+        (True, 0.030, 0.025, True, False),   # hard held-out datasets: Oja itself is at 0.025
+        (True, 0.050, 0.020, False, False),  # 2.5x Oja's score: a known failure
+        (False, 0.001, 0.003, False, False),  # wrong shape
+        (True, 0.009, 0.001, True, True),     # 9x Oja's but below 0.01
+    ]
+    for seed, (is_oja, rule, oja, *_) in enumerate(cases):
+        config = load_config("runs/oja.toml", [f"run.seed={seed}"]).to_dict()
+        _fake_run(tmp_path / f"r{seed}", config, {
+            "elapsed_s": 1.0, "generations": 10,
+            "heldout": {"mean_one_minus_cos": rule},
+            "theory": {"is_oja": is_oja, "heldout_oja_mean_one_minus_cos": oja, "max_other_over_xy": 0.0}})
+    runs = module.run_table(tmp_path)
+    assert runs["success"].tolist() == [c[3] for c in cases]
+    assert runs["success_abs"].tolist() == [c[4] for c in cases]
+    table = module.success_table(runs)
+    assert table["success"].tolist() == [3] and table["runs"].tolist() == [5]
+
+
+def test_istdp_verdicts_on_synthetic_runs(tmp_path):
+    """On the line and held-out within 10% are counted jointly; beta within 3% of K nu_pre."""
+    from evoplast import load_config
+
+    module = _script("istdp_seeds")
+    K, nu = 0.04, 40.0
+    cases = [  # distance, alpha<0, within_10 of 4, beta -> on_line, heldout_ok, beta within 3%
+        (0.01, True, 4, 0.01, True, True, True),
+        (0.01, True, 3, 0.01, True, False, True),   # on the line, one held-out trial off: joint no
+        (0.20, True, 4, 0.10, False, True, False),  # off the line; beta 6% of K nu_pre
+        (0.01, False, 4, -0.04, False, True, True),  # unstable half
+    ]
+    for seed, (dist, neg, within, beta, *_) in enumerate(cases):
+        config = load_config("runs/istdp.toml", [f"run.seed={seed}"]).to_dict()
+        _fake_run(tmp_path / f"seed-{seed}", config, {
+            "elapsed_s": 1.0, "coefficients": {"alpha": -0.2, "beta": beta},
+            "start": {"alpha": 0.0, "beta": 0.5},
+            "heldout": {"within_10_percent": within, "n_trials": 4},
+            "theory": {"distance": dist, "alpha_negative": neg, "nu_pre_hz": nu, "beta_line": 0.0,
+                       "fixed_point_rate_hz": 5.0, "target_hz": 5.0, "vogels_ray_distance": 0.0,
+                       "K_s": K}})
+    t = module.add_verdicts(module.seed_table(tmp_path))
+    assert t["on_line"].tolist() == [c[4] for c in cases]
+    assert t["heldout_ok"].tolist() == [c[5] for c in cases]
+    assert (t["on_line"] & t["heldout_ok"]).sum() == 1
+    assert t["beta_within_3pct"].tolist() == [c[6] for c in cases]
+    assert t["start.beta"].tolist() == [0.5] * 4

@@ -10,7 +10,8 @@ def test_bench_rate_reports_both_implementations():
     (row,) = list(bench_rate(sizes=(3,), quick=True))
     assert row["n_inputs"] == 3 and row["runs"] == 512
     assert row["synapse_steps_per_s"] > 0 and row["numpy_reference_synapse_steps_per_s"] > 0
-    assert row["speedup_vs_numpy"] == row["synapse_steps_per_s"] / row["numpy_reference_synapse_steps_per_s"]
+    # both implementations ran the same work: the same final weights
+    assert row["max_abs_weight_difference_vs_numpy"] < 1e-9
 
 
 def test_bench_cli_prints_json_lines(capsys, monkeypatch):

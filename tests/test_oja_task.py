@@ -118,3 +118,31 @@ def test_rule_distance_is_the_same_in_every_process():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout for h in range(6)}
     assert len(outs) == 1 and outs.pop().strip()
+
+
+def test_heldout_datasets_are_not_filtered_and_rules_are_judged_against_oja():
+    """The gap filter applies to the search's own datasets only: held-out datasets (stream
+    STREAM_HELDOUT) are drawn as with max_gap_ratio = 1, hard draws included; a found rule's
+    held-out alignment is compared with Oja's own rule on those same datasets."""
+    from evoplast.parallel import STREAM_HELDOUT, STREAM_TRAIN
+
+    task = make_task(load_config("runs/oja.toml", ["task.input_distribution=laplace"]))
+    every = make_task(load_config("runs/oja.toml", ["task.input_distribution=laplace",
+                                                    "task.max_gap_ratio=1"]))
+    held = trial_seeds(9, STREAM_HELDOUT, 0, 64)
+    np.testing.assert_array_equal(task.make_trials(held).X, every.make_trials(held).X)
+    train = task.make_trials(trial_seeds(9, STREAM_TRAIN, 0, 64))
+    vals = np.linalg.eigvalsh(np.einsum("dsi,dsj->dij", train.X, train.X))
+    assert (vals[:, -2] / vals[:, -1]).max() <= 0.85
+    trials = task.make_trials(held)
+    oja = task.known_rule()
+    th = task.theory(oja, trials)
+    assert th["rediscovered"]
+    assert th["heldout_rule_mean_one_minus_cos"] == th["heldout_oja_mean_one_minus_cos"]
+    assert th["heldout_oja_mean_one_minus_cos"] > 0.01  # the unfiltered sets include hard draws
+    half = PolynomialRule.from_terms({"x*y": 1.0, "y**2*w": -0.5}, eta=oja.eta)  # ||w||^2 = 2
+    th2 = task.theory(half, trials)
+    assert th2["is_oja"] is False and th2["rediscovered"] is False
+    slow = PolynomialRule.from_terms({"x*y": 0.05, "y**2*w": -0.05}, eta=oja.eta)  # 20x too slow
+    th3 = task.theory(slow, trials)
+    assert th3["is_oja"] and not th3["heldout_vs_oja"]

@@ -40,27 +40,38 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 def simulate_numpy(A: np.ndarray, X: np.ndarray, W0: np.ndarray, n_passes: int,
                    bound: float = DEFAULT_BOUND):
-    """Reference implementation.
+    """Reference implementation: good batched numpy, all K x D runs advanced together per sample,
+    the rule in the same factored (Horner) form as the compiled kernel:
+    K_ac = sum_b A_abc y^b, M_a = sum_c K_ac w^c, dw = sum_a M_a x^a (array operations over
+    (K, D, ...), no Python loop over candidates or terms).
 
     A: (K, Px+1, Py+1, Pw+1) coefficient tensors with eta folded in; X: (D, S, N) samples;
     W0: (D, N) initial weights. Returns (W (K, D, N), status (K, D) int8).
     """
     K, D = A.shape[0], X.shape[0]
+    Pa, Pb, Pc = A.shape[1:]
     W = np.broadcast_to(W0, (K,) + W0.shape).astype(float).copy()
     status = np.zeros((K, D), dtype=np.int8)
     live = np.ones((K, D), dtype=bool)
-    idx = np.argwhere(A != 0.0)  # (n, 4): k, a, b, c
+    Ab = [A[:, None, :, b, :] for b in range(Pb)]  # (K, 1, Pa, Pc) each
     with np.errstate(all="ignore"):
         for _ in range(n_passes):
             for s in range(X.shape[1]):
-                x = X[:, s, :][None]  # (1, D, N)
-                y = np.einsum("kdn,dn->kd", W, X[:, s, :])
+                x = X[:, s, :]  # (D, N)
+                y = np.einsum("kdn,dn->kd", W, x)
                 bad = live & ~(np.abs(y) < bound)
                 status[bad] = np.where(np.isnan(y[bad]), NAN, DIVERGED)
                 live &= ~bad
-                dW = np.zeros_like(W)
-                for k, a, b, c in idx:
-                    dW[k] += A[k, a, b, c] * x[0] ** a * (y[k] ** b)[:, None] * W[k] ** c
+                yy = y[:, :, None, None]
+                Kc = Ab[-1]
+                for b in range(Pb - 2, -1, -1):
+                    Kc = Kc * yy + Ab[b]  # (K, D, Pa, Pc)
+                M = np.broadcast_to(Kc[..., -1:], Kc.shape[:3] + (W.shape[2],))
+                for c in range(Pc - 2, -1, -1):
+                    M = M * W[:, :, None, :] + Kc[..., c:c + 1]  # (K, D, Pa, N)
+                dW = M[:, :, -1]
+                for a in range(Pa - 2, -1, -1):
+                    dW = dW * x + M[:, :, a]
                 W = np.where(live[..., None], W + dW, W)
             big = live & ~(np.abs(W).max(axis=2) < bound)
             status[big] = np.where(np.isnan(W[big]).any(axis=1), NAN, DIVERGED)

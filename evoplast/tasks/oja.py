@@ -16,7 +16,11 @@ to that one, and with 100 samples it differs noticeably from the population PC1 
 ``lambda_2 / lambda_1`` is close to 1. A dataset needs a clear eigen-gap for PC1 to be learnable in
 the trial's time: 100 heavy-tailed (Laplace) samples of the N = 5 paper spectrum (population ratio
 0.7) reach a sample ratio above 0.9 in a few % of draws, where Oja's rule itself ends at
-1 - |cos| of 0.1-0.5. Such samples are redrawn (``max_gap_ratio``, default 0.85; 1 keeps all).
+1 - |cos| of 0.1-0.5. Such samples are redrawn (``max_gap_ratio``, default 0.85; 1 keeps all) for
+the search's own datasets (training and validation) only: held-out datasets (the seed stream
+``STREAM_HELDOUT`` of :mod:`evoplast.parallel`) are never filtered, so the held-out score includes
+the hard draws. A found rule's held-out alignment is judged against Oja's own rule (same eta) on
+the same datasets (:meth:`OjaTask.theory`).
 
 Loss (sign-invariant, pins the norm as well as the direction):
 
@@ -133,10 +137,11 @@ class OjaTask:
             rng = np.random.default_rng(seed)
             lo, hi = c.variance_range
             factor = np.exp(rng.uniform(np.log(lo), np.log(hi))) if hi > lo else lo
+            heldout = _is_heldout(seed)
             for _ in range(MAX_DRAWS):  # redraw samples whose top two eigenvalues nearly coincide
                 X[d], _ = sample_dataset(c.n_samples, factor * self.spectrum, c.input_distribution, rng)
                 vals, vecs = np.linalg.eigh(X[d].T @ X[d])
-                if vals[-2] <= c.max_gap_ratio * vals[-1]:
+                if heldout or vals[-2] <= c.max_gap_ratio * vals[-1]:
                     break
             else:
                 raise ConfigError(f"no dataset with sample lambda_2/lambda_1 <= task.max_gap_ratio = "
@@ -196,4 +201,31 @@ class OjaTask:
         return {**self.metrics(rule.to_vector(), trials), "theory": self.theory(rule)}
 
     def theory(self, rule: PolynomialRule, trials: OjaTrials | None = None) -> dict[str, Any]:
-        return theory.oja_comparison(rule.as_dict())
+        """The shape criterion (:func:`evoplast.theory.oja_comparison`) and, given trials, the
+        rule's mean 1-|cos(w, PC1)| on them beside Oja's rule with the same eta on the same
+        datasets: ``heldout_vs_oja`` is true when the rule's is at most
+        ``max(HELDOUT_VS_OJA * Oja's, HELDOUT_ABS)`` (within 1.5x of Oja's own score, or below 0.01),
+        and ``rediscovered`` when that and ``is_oja`` both hold."""
+        out = theory.oja_comparison(rule.as_dict())
+        if trials is not None:
+            both = np.stack([rule.to_vector(), self.known_rule().to_vector()])
+            W, status = self.simulate(both, trials)
+            with np.errstate(all="ignore"):
+                cos = np.abs(np.einsum("kdn,dn->kd", W, trials.U1)) / np.linalg.norm(W, axis=2)
+            omc = np.where((status == rate.OK) & np.isfinite(cos), 1.0 - cos, 1.0).mean(axis=1)
+            ok = bool(omc[0] <= max(HELDOUT_VS_OJA * omc[1], HELDOUT_ABS))
+            out.update({"heldout_rule_mean_one_minus_cos": float(omc[0]),
+                        "heldout_oja_mean_one_minus_cos": float(omc[1]),
+                        "heldout_vs_oja": ok, "rediscovered": ok and out["is_oja"]})
+        return out
+
+
+HELDOUT_VS_OJA, HELDOUT_ABS = 1.5, 0.01
+
+
+def _is_heldout(seed) -> bool:
+    """Whether a trial seed is one of the held-out stream's (never filtered, never searched)."""
+    from ..parallel import STREAM_HELDOUT
+
+    key = getattr(seed, "spawn_key", ())
+    return len(key) > 0 and key[0] == STREAM_HELDOUT
