@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import EvoplastError
+from .errors import ConfigError, EvoplastError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -163,6 +163,15 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _trials(given: int | None, default):
+    """``--trials``: the default when not given; a given value must be >= 1 (0 is not 'default')."""
+    if given is None:
+        return default
+    if given < 1:
+        raise EvoplastError(f"--trials must be >= 1, got {given}")
+    return given
+
+
 def cmd_simulate(args) -> int:
     from . import config as cfgmod
     from . import parallel
@@ -174,9 +183,7 @@ def cmd_simulate(args) -> int:
     out = Path(args.out)
     if (out / "summary.json").exists():
         raise EvoplastError(f"{out / 'summary.json'} exists; pass another --out")
-    n = args.trials or config.task.heldout_trials
-    if n < 1:
-        raise EvoplastError("--trials must be >= 1")
+    n = _trials(args.trials, config.task.heldout_trials)
     trials = task.make_trials(parallel.heldout_seeds(config, n))
     rule = task.rule_template
     summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
@@ -198,7 +205,8 @@ def cmd_landscape(args) -> int:
     from .analysis import landscape as ls
 
     config = cfgmod.load_config(args.config, args.set)
-    summary = ls.run_landscape(config, args.x, args.y, args.out, args.range, args.grid, args.trials,
+    summary = ls.run_landscape(config, args.x, args.y, args.out, args.range, args.grid,
+                               _trials(args.trials, None),
                                args.run, args.n_jobs, progress=print)
     fit = summary["measured_valley"]
     print(f"min loss {summary['min_loss']:.4g}; measured valley slope "
@@ -210,7 +218,6 @@ def cmd_landscape(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Re-score a run's found rule on new held-out trials, optionally under another config."""
-    import numpy as np
     import pandas as pd
 
     from . import config as cfgmod
@@ -225,15 +232,13 @@ def cmd_evaluate(args) -> int:
         raise EvoplastError(f"{run_dir.path} has no result yet; 'evoplast resume {run_dir.path}' finishes it")
     config = cfgmod.from_dict(cfgmod.apply_overrides(run_dir.meta()["config"], args.set))
     task = make_task(config)
-    coefficients = run_dir.result()["coefficients"]
-    terms = list(task.rule_template.terms)
-    missing = [t for t in terms if t not in coefficients]
-    if missing:
-        raise EvoplastError(f"the overridden rule has terms the run did not search: {missing[:3]}")
-    vector = np.array([coefficients[t] for t in terms])
-    n = args.trials or config.task.heldout_trials
-    if n < 1:
-        raise EvoplastError("--trials must be >= 1")
+    try:  # reported values (natural units), not the optimiser's vector (log time constants)
+        vector = task.rule_template.from_values(run_dir.result()["coefficients"]).to_vector()
+    except ConfigError as exc:
+        raise EvoplastError(f"the overridden rule does not fit the run's result: {exc}") from None
+    n = _trials(args.trials, config.task.heldout_trials)
+    if args.draw < 0:
+        raise EvoplastError(f"--draw must be >= 0 (which fresh set of held-out trials), got {args.draw}")
     # key 1 of the held-out stream: trials the run never saw, not even for its own held-out score
     seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_HELDOUT, 1 + args.draw, n)
     trials = task.make_trials(seeds)

@@ -173,3 +173,49 @@ def test_istdp_verdicts_on_synthetic_runs(tmp_path):
     assert (t["on_line"] & t["heldout_ok"]).sum() == 1
     assert t["beta_within_3pct"].tolist() == [c[6] for c in cases]
     assert t["start.beta"].tolist() == [0.5] * 4
+
+
+def test_evaluate_rebuilds_a_rule_with_searched_time_constants(tmp_path):
+    """istdp_full searches log time constants; result.json reports them in seconds. Re-scoring the
+    found rule on the run's own held-out trials gives the run's held-out loss (the rule is rebuilt
+    from its reported values, not read as an optimiser vector)."""
+    import numpy as np
+
+    from evoplast import load_config, make_task
+    from evoplast.parallel import heldout_seeds
+
+    config = load_config("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
+                                                  "task.heldout_trials=2", "cmaes.popsize=4",
+                                                  "cmaes.generations=2", "task.silent_s=100"])
+    result = run(config, tmp_path / "r")
+    task = make_task(config)
+    rule = task.rule_template.from_values(result["coefficients"])
+    assert rule.tau_pre == result["coefficients"]["tau_pre"] != config.rule.tau_pre
+    metrics = task.metrics(rule.to_vector(), task.make_trials(heldout_seeds(config)))
+    assert metrics["loss"] == result["heldout"]["loss"]
+    wrong = task.rule_template.from_vector([result["coefficients"][n] for n in task.rule_template.search])
+    assert not np.isclose(wrong.tau_pre, rule.tau_pre)  # the old bug: seconds read as log seconds
+
+
+def test_cli_trial_counts_and_draws_must_be_meaningful(tiny_config, tmp_path, capsys):
+    """--trials 0 and negative draws are refused with one line and exit 2 (0 used to mean
+    'the default', --draw -1 re-scored on the run's own held-out trials), and nothing is written."""
+    from evoplast.cli import main
+
+    run(tiny_config, tmp_path / "r")
+    before = sorted(p.name for p in (tmp_path / "r").iterdir())
+    cases = [
+        (["evaluate", str(tmp_path / "r"), "--trials", "0"], "--trials must be >= 1, got 0"),
+        (["evaluate", str(tmp_path / "r"), "--draw", "-1"], "--draw must be >= 0"),
+        (["evaluate", str(tmp_path / "r"), "--draw", "-2"], "--draw must be >= 0"),
+        (["simulate", "runs/oja.toml", "--out", str(tmp_path / "s"), "--trials", "0"],
+         "--trials must be >= 1"),
+        (["landscape", "runs/oja.toml", "--x", "x*y", "--y", "y**2*w", "--trials", "-2",
+          "--out", str(tmp_path / "l")], "--trials must be >= 1"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (argv, err)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before
+    assert not (tmp_path / "s").exists() and not (tmp_path / "l").exists()

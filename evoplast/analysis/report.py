@@ -19,7 +19,6 @@ the found rules on held-out trials); figures are PNG, rendered headless.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +61,7 @@ def load_run(run_dir: str | Path):
 
 def found_rule(task, result: dict):
     """The found rule as a rule object of the task's family (from ``result.json``)."""
-    template = task.rule_template
-    coefficients = result["coefficients"]
-    if hasattr(template, "search"):  # pre_post_trace: natural values, time constants not in log
-        return replace(template, **{n: coefficients[n] for n in template.search})
-    return template.from_vector([coefficients[t] for t in template.terms])
+    return task.rule_template.from_values(result["coefficients"])
 
 
 def ablation(run_dir: str | Path, trials: int | None = None, n_jobs: int = 1) -> pd.DataFrame:

@@ -63,6 +63,13 @@ class RulePair:
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.to_vector().tolist()))
 
+    def from_values(self, values: Mapping[str, float]) -> RulePair:
+        """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are
+        ``values``: the inverse of :meth:`as_dict` (no log scaling involved)."""
+        from .polynomial import _value
+
+        return self.from_vector([_value(values, t) for t in self.terms])
+
     def split(self, coefficients: Mapping[str, float]) -> dict[str, dict[str, float]]:
         """``{"ff:x*y": 1, "lat:x*y": -1}`` -> ``{"ff": {"x*y": 1}, "lat": {"x*y": -1}}``."""
         out: dict[str, dict[str, float]] = {p: {} for p in PREFIXES}

@@ -139,6 +139,11 @@ class PolynomialRule:
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.coefficients))
 
+    def from_values(self, values: Mapping[str, float]) -> PolynomialRule:
+        """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are
+        ``values``: the inverse of :meth:`as_dict` (no log scaling involved)."""
+        return self.from_vector([_value(values, t) for t in self.terms])
+
     # -- numeric view ---------------------------------------------------------------------------
     def coefficient_tensor(self, vectors: np.ndarray | None = None) -> np.ndarray:
         """Dense ``A[..., a, b, c]`` (masked terms 0), for one rule or a batch of vectors."""
@@ -220,3 +225,9 @@ class PolynomialRule:
 
 
 OJA_TERMS = {"x*y": 1.0, "y**2*w": -1.0}
+
+
+def _value(values: Mapping[str, float], term: str) -> float:
+    if term not in values:
+        raise ConfigError(f"reported values lack the term {term!r}")
+    return float(values[term])

@@ -83,6 +83,15 @@ class PrePostTraceRule:
     def as_dict(self) -> dict[str, float]:
         return {n: float(getattr(self, n)) for n in PARAMS}
 
+    def from_values(self, values) -> PrePostTraceRule:
+        """The rule whose reported values (``as_dict()``, natural units: seconds for the time
+        constants) are ``values``: the searched parameters taken from it, the rest kept. Unlike
+        :meth:`from_vector`, nothing is in log space."""
+        missing = [n for n in self.search if n not in values]
+        if missing:
+            raise ConfigError(f"reported values lack the searched parameter(s) {missing}")
+        return replace(self, **{n: float(values[n]) for n in self.search})
+
     def normalized(self) -> dict[str, float]:
         d = {n: getattr(self, n) for n in ("alpha", "beta", "gamma", "kappa")}
         scale = max(abs(v) for v in d.values())
