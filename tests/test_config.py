@@ -126,14 +126,13 @@ def test_random_start_is_drawn_from_the_seed_in_the_box_with_its_hole():
     assert not np.array_equal(r.start_vector(3, 0), r.start_vector(4, 0))
 
 
-def test_point_start_is_the_configured_values_and_the_default_is_not_vogels():
-    config = load_config("runs/istdp.toml", ["rule.alpha=-0.3", "rule.beta=0.1"])
+def test_point_start_is_the_configured_values_and_the_default_is_not_vogels(tmp_path):
+    config = load_config("runs/istdp.toml", ["rule.start=point", "rule.alpha=-0.3", "rule.beta=0.1"])
     np.testing.assert_array_equal(config.rule.start_vector(0, 0), [-0.3, 0.1])
-    bare = load_config("runs/istdp.toml", ["rule.alpha=0.0"])  # like a config that names none
-    from evoplast.rules.pre_post_trace import PrePostTraceRule
-
-    assert PrePostTraceRule().alpha == 0.0 and PrePostTraceRule().beta == 0.0
-    assert bare.rule.start_vector(0, 0)[0] != -0.2  # Vogels' alpha for rho0 = 5 Hz
+    # a config that names neither alpha nor beta starts at 0, 0, not at Vogels' (-0.2, 0)
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[task]\nname = "inhibitory_target_rate"\n[rule]\nfamily = "pre_post_trace"\n')
+    np.testing.assert_array_equal(load_config(bare).rule.start_vector(0, 0), [0.0, 0.0])
 
 
 def test_random_start_with_log_time_constants_stays_in_seconds():
