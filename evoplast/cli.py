@@ -72,9 +72,13 @@ def _print_result(run_dir, result: dict) -> None:
             extra = (", |cos(w_i, PC_i)| mean per output "
                      + " ".join(f"{c:.4f}" for c in held["mean_cos_per_output"])
                      + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
-                     + f"; lateral norm {held['mean_lateral_norm']:.4g}")
+                     + f"; lateral norm {_num(held['mean_lateral_norm'], '.4g')}")
         print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
               + extra)
+        if theory and "heldout_oja_mean_one_minus_cos" in theory:
+            print(f"  Oja's rule (same eta) on the same held-out datasets: mean 1-|cos(w, PC1)| = "
+                  f"{theory['heldout_oja_mean_one_minus_cos']:.2e}; within 1.5x of it (or < 0.01): "
+                  f"{theory['heldout_vs_oja']}; rediscovered: {theory['rediscovered']}")
     cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
     pruning = result.get("pruning")
     if held_search and (cal or pruning):
@@ -93,6 +97,11 @@ def _print_result(run_dir, result: dict) -> None:
                   f"{pruning['validation_loss_before']:.4g} -> {pruning['validation_loss_after']:.4g}, "
                   f"tolerance +{100 * pruning['tol']:.3g}%)")
         print(f"  the search's own mean scores held-out loss {held_search['loss']:.4g}{extra}")
+
+
+def _num(value, fmt: str) -> str:
+    """A number from result.json, where non-finite values are null."""
+    return "n/a" if value is None else format(value, fmt)
 
 
 def cmd_run(args) -> int:

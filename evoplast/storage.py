@@ -10,7 +10,8 @@ Files of a run directory::
     result.json        the found rule, its held-out score and its comparison with theory
     lock               present while a process works on the directory
 
-JSON and the checkpoint are written to a temporary file and renamed, so a kill never leaves a
+JSON files are standard JSON (a non-finite number is written as ``null``). JSON and the checkpoint
+are written to a temporary file and renamed, so a kill never leaves a
 half-written file; CSV rows are appended per generation and cut back to the checkpoint on resume.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import pickle
 import platform
@@ -76,7 +78,21 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n").encode())
+    """Standard JSON (RFC 8259): a non-finite number (inf, -inf, NaN) is written as ``null``."""
+    text = json.dumps(_finite(obj), indent=2, sort_keys=False, allow_nan=False)
+    write_atomic(path, (text + "\n").encode())
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and hasattr(obj, "dtype"):  # numpy scalar
+        return _finite(obj.item())
+    return obj
 
 
 def read_json(path: Path) -> Any:

@@ -237,3 +237,30 @@ def test_ensure_run_reuses_only_the_same_config_and_version(tmp_path):
     with pytest.raises(RunDirError, match=f"evoplast 0.0.1, this is {evoplast.__version__}"):
         ensure_run("runs/oja.toml", TINY, out)
     assert (out / "result.json").read_bytes() == first  # nothing rewritten
+
+
+def test_result_json_is_standard_json_for_every_task(tmp_path):
+    """A strict parser (no Infinity/NaN constants) reads result.json of each task; non-finite
+    values (e.g. a max relative rate error of inf when a trial escaped) are null."""
+    from evoplast import load_config
+    from evoplast.storage import write_json
+
+    def strict(path):
+        def refuse(name):
+            raise ValueError(f"non-standard constant {name}")
+        return json.loads(path.read_text(), parse_constant=refuse)
+
+    configs = [
+        ("runs/oja.toml", ["task.n_inputs=3", "task.n_trials=2", "task.n_samples=20", "task.n_passes=2",
+                           "task.heldout_trials=2", "cmaes.popsize=4", "cmaes.generations=2"]),
+        ("runs/pca.toml", ["task.n_trials=2", "task.n_passes=2", "task.heldout_trials=2",
+                           "cmaes.popsize=4", "cmaes.generations=2", "cmaes.restarts=0"]),
+        ("runs/istdp.toml", ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2",
+                             "cmaes.popsize=4", "cmaes.generations=2"]),
+    ]
+    for i, (path, overrides) in enumerate(configs):
+        run(load_config(path, overrides), tmp_path / f"r{i}")
+        for name in ("result.json", "config.json"):
+            assert isinstance(strict(tmp_path / f"r{i}" / name), dict)
+    write_json(tmp_path / "x.json", {"a": float("inf"), "b": [float("nan"), 1.0], "c": np.float64("-inf")})
+    assert strict(tmp_path / "x.json") == {"a": None, "b": [None, 1.0], "c": None}
