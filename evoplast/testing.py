@@ -5,7 +5,9 @@ a *triggering* candidate (coefficient ``index`` above ``threshold``) fails:
 
 * ``raise``: the evaluation raises ``RuntimeError("injected fault")``;
 * ``hang``: it sleeps ``hang_s`` seconds first (for timeouts);
-* ``kill``: the worker process kills itself with SIGKILL.
+* ``kill``: the worker process kills itself with SIGKILL;
+* ``interrupt``: a user's Ctrl-C arriving inside a compiled kernel, as numba reports it (a
+  ``SystemError`` whose cause is the ``KeyboardInterrupt``).
 
 With ``once_dir`` set, only the first triggering evaluation fails (a marker file created with
 ``O_EXCL`` in that directory records it, across processes), so a retry succeeds.
@@ -22,7 +24,7 @@ from pathlib import Path
 class FaultyTask:
     def __init__(self, task, mode: str, index: int = 0, threshold: float = float("-inf"),
                  once_dir: str | None = None, hang_s: float = 60.0):
-        if mode not in ("raise", "hang", "kill"):
+        if mode not in ("raise", "hang", "kill", "interrupt"):
             raise ValueError(f"unknown fault mode {mode!r}")
         self.task, self.mode, self.index, self.threshold = task, mode, index, threshold
         self.once_dir, self.hang_s = once_dir, hang_s
@@ -50,5 +52,10 @@ class FaultyTask:
                 raise RuntimeError("injected fault")
             if self.mode == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
+            if self.mode == "interrupt":
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt as exc:
+                    raise SystemError("<built-in function> returned a result with an exception set") from exc
             time.sleep(self.hang_s)
         return self.task.evaluate(vectors, trials)

@@ -164,3 +164,22 @@ def test_dask_scheduler_address_is_used_and_gives_the_same_losses():
             assert ev.n_jobs == 2 and ev._cluster is None  # the existing cluster, not a new one
             got = ev.evaluate(task, X, seeds=seeds)
     assert np.array_equal(ref.loss, got.loss) and np.array_equal(ref.status, got.status)
+
+
+def test_ctrl_c_inside_a_kernel_stops_the_run_and_resume_matches(clean, tmp_path):
+    """numba wraps a Ctrl-C in a SystemError; it must stop the run (not be retried or scored as
+    an 'error'), leave the last checkpoint, and resume must reach the uninterrupted result."""
+    from evoplast import resume
+
+    config, clean_result, clean_ev = clean
+    search = _search(config, tmp_path / "r", n_jobs=1)
+    search.task = FaultyTask(search.task, "interrupt", threshold=0.5, once_dir=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        search.run()
+    assert not (tmp_path / "r" / "result.json").exists()
+    assert not (tmp_path / "r" / "lock").exists()
+    resumed = resume(tmp_path / "r")
+    ev = pd.read_csv(tmp_path / "r" / "evaluations.csv", keep_default_na=False)
+    assert (ev.status != "error").all()
+    assert json.dumps(resumed["coefficients"]) == json.dumps(clean_result["coefficients"])
+    pd.testing.assert_frame_equal(ev, clean_ev)
