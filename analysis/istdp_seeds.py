@@ -38,8 +38,10 @@ def seed_table(out: Path):
     for name in ("alpha", "beta"):
         if f"start.{name}" not in df:
             df[f"start.{name}"] = float("nan")
-    cols = ["run.seed", "start.alpha", "start.beta", "coef.alpha", "coef.beta", "theory.nu_pre_hz",
-            "theory.beta_line",
+    searched = [c for c in ("coef.tau_pre", "coef.tau_post", "coef.gamma", "coef.kappa")
+                if c in df and df[c].nunique() > 1]  # the other searched parameters (istdp_full)
+    cols = ["run.seed", "start.alpha", "start.beta", "coef.alpha", "coef.beta", *searched,
+            "theory.nu_pre_hz", "theory.beta_line",
             "theory.distance", "theory.alpha_negative", "theory.fixed_point_rate_hz", "theory.target_hz",
             "held_out_within_10pct", "theory.vogels_ray_distance", "theory.K_s", "elapsed_s",
             "evoplast_version", "git_revision"]
