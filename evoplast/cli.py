@@ -49,11 +49,12 @@ def _print_result(run_dir, result: dict) -> None:
               f"   [eta_B = {result['eta']['lat']}]")
         theory = result.get("theory", {})
         if "ff" in theory:
-            print(f"  A vs Oja: y**2*w/x*y = {theory['ff']['ratio_yyw_to_xy']:.3f}, largest other/x*y = "
-                  f"{theory['ff']['max_other_over_xy']:.3f}, is_oja {theory['ff']['is_oja']}; "
-                  f"B: dominant term {theory['lat']['dominant_term']} "
-                  f"({theory['lat']['xy_normalized']:+.3f} for x*y), anti-Hebbian "
-                  f"{theory['lat']['is_anti_hebbian']}")
+            ff, lat = theory["ff"], theory["lat"]
+            print(f"  A vs Oja: y**2*w/x*y = {_num(ff['ratio_yyw_to_xy'], '.3f')}, largest other/x*y = "
+                  f"{_num(ff['max_other_over_xy'], '.3f')}, is_oja {ff['is_oja']}; "
+                  f"B: dominant term {lat['dominant_term']} "
+                  f"({_num(lat['xy_normalized'], '+.3f')} for x*y, largest other "
+                  f"{_num(lat.get('max_other_over_xy'), '.3f')}), anti-Hebbian {lat['is_anti_hebbian']}")
     else:
         print(f"  {result['formula_pruned']}   [eta = {result['eta']}]")
     print("  searched/normalised parameters:" if result.get("family") == "pre_post_trace"
@@ -63,7 +64,7 @@ def _print_result(run_dir, result: dict) -> None:
             print(f"    {term:>10s}  {value:+.4f}")
     if theory:
         known = theory.get("known_rule", "known rule")
-        print(f"  distance to {known} (normalised): {theory['distance']:.4f}"
+        print(f"  distance to {known} (normalised): {_num(theory['distance'], '.4f')}"
               + (f"   is_{known}: {theory.get('is_' + known)}" if f"is_{known}" in theory else ""))
     if held:
         extra = (f", mean 1-|cos(w, PC1)| = {held['mean_one_minus_cos']:.2e}"

@@ -133,3 +133,39 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
                    total_factor={g: cal["factor"] * f for g, f in second["rule_factors"].items()},
                    validation_loss_calibrated=second["validation_loss"])
     return v, records
+
+
+def validation_loss(config, task, evaluator) -> Loss:
+    """``loss(vectors, n)``: mean task loss of each vector on the first n of the run's validation
+    trials (``STREAM_VALIDATION`` key 1; all :data:`CALIBRATION_TRIALS` when ``n`` reaches it)."""
+    from . import parallel
+
+    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 1,
+                                 max(CALIBRATION_TRIALS, config.task.n_trials))
+
+    def loss(vectors: np.ndarray, n: int) -> np.ndarray:
+        use = seeds if n >= CALIBRATION_TRIALS else seeds[:n]
+        return evaluator.evaluate(task, vectors, seeds=use).loss.mean(axis=1)
+    return loss
+
+
+def refine_for(config, task, evaluator, vector: np.ndarray, prune: bool = True
+               ) -> tuple[np.ndarray, dict]:
+    """:func:`refine` with a run's settings: the scale refit where the task allows it and
+    ``cmaes.calibrate_scale`` asks for it, the pruning where the task has it, ``cmaes.prune_tol``
+    > 0 and ``prune``; one group per rule of a pair. Adds the refit learning rate(s) to
+    ``scale_calibration`` as ``eta``. Also used to give a known rule (a baseline) the same refit."""
+    template = task.rule_template
+    terms = list(template.terms)
+    calibrate = bool(task.calibrate_scale and config.cmaes.calibrate_scale)
+    prune_tol = config.cmaes.prune_tol if prune and getattr(task, "prune_terms", False) else 0.0
+    eta = template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
+    groups = ({g: np.array([t.startswith(f"{g}:") for t in terms]) for g in eta}
+              if isinstance(eta, dict) else None)
+    vector, records = refine(validation_loss(config, task, evaluator), vector, terms, calibrate,
+                             prune_tol, groups)
+    cal = records.get("scale_calibration")
+    if cal is not None:
+        cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
+                      else float(eta * cal["factor"]))
+    return vector, records

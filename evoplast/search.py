@@ -225,33 +225,9 @@ class Search:
                           f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
 
     # -- result -------------------------------------------------------------------------------------
-    def _validation_loss(self, evaluator: parallel.Evaluator):
-        """``loss(vectors, n)``: mean task loss of each vector on the first n validation trials."""
-        cfg = self.config
-        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 1,
-                                     max(refine.CALIBRATION_TRIALS, cfg.task.n_trials))
-
-        def loss(vectors: np.ndarray, n: int) -> np.ndarray:
-            use = seeds if n >= refine.CALIBRATION_TRIALS else seeds[:n]
-            return evaluator.evaluate(self.task, vectors, seeds=use).loss.mean(axis=1)
-        return loss
-
     def _refine(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> tuple[np.ndarray, dict]:
-        """:func:`evoplast.refine.refine` with this task's settings (see there); adds the refit
-        learning rate(s) to ``scale_calibration`` as ``eta``."""
-        cfg = self.config
-        calibrate = bool(self.task.calibrate_scale and cfg.cmaes.calibrate_scale)
-        prune_tol = cfg.cmaes.prune_tol if getattr(self.task, "prune_terms", False) else 0.0
-        eta = self.template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
-        groups = ({g: np.array([t.startswith(f"{g}:") for t in self.terms]) for g in eta}
-                  if isinstance(eta, dict) else None)
-        vector, records = refine.refine(self._validation_loss(evaluator), vector, self.terms,
-                                        calibrate, prune_tol, groups)
-        cal = records.get("scale_calibration")
-        if cal is not None:
-            cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
-                          else float(eta * cal["factor"]))
-        return vector, records
+        """:func:`evoplast.refine.refine_for` with this run's settings (see there)."""
+        return refine.refine_for(self.config, self.task, evaluator, vector)
 
     def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:
         cfg = self.config

@@ -67,21 +67,24 @@ def pca_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.15,
 
     Feed-forward: the Oja criterion of :func:`oja_comparison` with the issue's tolerances
     (``y**2*w / x*y`` in [-1.15, -0.85], others <= 0.15 of ``x*y``). Lateral: anti-Hebbian when
-    the largest-magnitude term is ``x*y`` and it is negative (``dL_ij = -mu y_i y_j``: lateral
-    weights decorrelate the outputs and decay to 0 once they are decorrelated).
+    the largest-magnitude term is ``x*y``, it is negative (``dL_ij = -mu y_i y_j``: lateral
+    weights decorrelate the outputs and decay to 0 once they are decorrelated), and every other
+    term is at most ``other_tol`` of it (the same limit as rule A's).
     """
     ff = {k[3:]: v for k, v in coefficients.items() if k.startswith("ff:")}
     lat = {k[4:]: v for k, v in coefficients.items() if k.startswith("lat:")}
     ffc = oja_comparison(ff, ratio_tol, other_tol)
     n_lat = normalize(lat)
     dominant = max(n_lat, key=lambda k: abs(n_lat[k])) if n_lat else None
-    is_anti = bool(dominant == "x*y" and n_lat["x*y"] < 0)
+    lat_other = max((abs(v) for k, v in n_lat.items() if k != "x*y"), default=0.0)
+    is_anti = bool(dominant == "x*y" and n_lat["x*y"] < 0 and lat_other <= other_tol)
     return {
         "known_rule": "oja+anti_hebbian",
         "distance": math.hypot(ffc["distance"], rule_distance(lat, {"x*y": -1.0})),
         "ff": ffc,
         "lat": {"distance": rule_distance(lat, {"x*y": -1.0}), "dominant_term": dominant,
-                "xy_normalized": n_lat.get("x*y", 0.0), "is_anti_hebbian": is_anti},
+                "xy_normalized": n_lat.get("x*y", 0.0), "max_other_over_xy": lat_other,
+                "is_anti_hebbian": is_anti},
         "is_oja+anti_hebbian": bool(ffc["is_oja"] and is_anti),
     }
 

@@ -98,10 +98,12 @@ def test_pca_seed_table_script_on_tiny_runs_reuses_finished_runs(tmp_path, capsy
     module = _script("pca_seeds")
     tiny = ["task.n_trials=2", "task.n_passes=2", "task.heldout_trials=2", "cmaes.popsize=4",
             "cmaes.generations=2"]
-    args = ["runs/pca.toml", "--seeds", "2", "--jobs", "1", "--out", str(tmp_path / "t"), "--extra", *tiny]
+    args = ["runs/pca.toml", "--seeds", "2", "--jobs", "1", "--out", str(tmp_path / "t"),
+            "--csv", str(tmp_path / "t.csv"), "--extra", *tiny]
     assert module.main(args) == 0
     printed = capsys.readouterr().out
     assert "shape (A Oja, B anti-Hebbian):" in printed and "rt_mean_cos" in printed
+    assert "rt_refit_mean_cos" in printed and (tmp_path / "t.csv").exists()
     before = (tmp_path / "t" / "seed-1" / "result.json").read_bytes()
     assert module.main(args) == 0  # finished runs are reused, not run again
     assert (tmp_path / "t" / "seed-1" / "result.json").read_bytes() == before

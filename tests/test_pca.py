@@ -161,3 +161,15 @@ def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys):
         assert result["coefficients"][term] == pytest.approx(expected, rel=1e-12, abs=0)
     assert "overall scale refit" in shown and "pruned on validation trials" in shown
     assert "the search's own mean scores held-out loss" in shown
+
+
+def test_rule_b_is_judged_with_rule_a_s_limit_on_other_terms():
+    """B anti-Hebbian: dominant negative x*y AND every other term <= 0.15 of it (as for A)."""
+    from evoplast.theory import pca_comparison
+
+    oja = {"ff:x*y": 1.0, "ff:y**2*w": -1.0}
+    clean = pca_comparison({**oja, "lat:x*y": -1.0, "lat:w": 0.1})
+    loose = pca_comparison({**oja, "lat:x*y": -1.0, "lat:w": 0.5})  # dominant x*y, but 0.5 of it
+    assert clean["lat"]["is_anti_hebbian"] and clean["is_oja+anti_hebbian"]
+    assert not loose["lat"]["is_anti_hebbian"] and not loose["is_oja+anti_hebbian"]
+    assert loose["lat"]["max_other_over_xy"] == 0.5

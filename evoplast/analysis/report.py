@@ -36,7 +36,8 @@ def require_plots() -> None:
         import matplotlib  # noqa: F401
         import seaborn  # noqa: F401
     except ImportError:
-        raise EvoplastError("figures need matplotlib and seaborn (evoplast dependencies): pip install evoplast") from None
+        raise EvoplastError("figures need matplotlib and seaborn (dependencies of evoplast): "
+                            "pip install evoplast") from None
 
 
 def _plt():
