@@ -6,7 +6,8 @@ Files of a run directory::
     history.csv        one row per generation (loss statistics, sigma, status counts, formula)
     evaluations.csv    one row per evaluation (generation, candidate, coefficients by term, loss,
                        status)
-    checkpoint.pkl     the search state after the last finished generation (pycma object included)
+    checkpoint.pkl     the search state after the last finished generation (pycma object included),
+                       signed with this user's key (see :func:`checkpoint_key`)
     result.json        the found rule, its held-out score and its comparison with theory
     lock               present while a process works on the directory
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -104,6 +106,45 @@ def read_json(path: Path) -> Any:
         raise RunDirError(f"{path} is unreadable: {exc}") from None
 
 
+MAGIC = b"evoplast-checkpoint-v2\n"
+
+
+def checkpoint_key_path() -> Path:
+    """Where this user's checkpoint key lives: $EVOPLAST_KEY_FILE, else
+    $XDG_CONFIG_HOME/evoplast/checkpoint.key (default ~/.config/evoplast/checkpoint.key)."""
+    if os.environ.get("EVOPLAST_KEY_FILE"):
+        return Path(os.environ["EVOPLAST_KEY_FILE"])
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "evoplast" / "checkpoint.key"
+
+
+def checkpoint_key() -> bytes:
+    """This user's 32-byte key for signing checkpoints, created (mode 0600) on first use. It lives
+    outside every run directory, so whoever can write a run directory cannot forge a checkpoint."""
+    path = checkpoint_key_path()
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise RunDirError(f"cannot read the checkpoint key {path}: {exc}") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(32))
+    except FileExistsError:  # another process made it first
+        pass
+    except OSError as exc:
+        raise RunDirError(f"cannot create the checkpoint key {path} ({exc}); set EVOPLAST_KEY_FILE "
+                          "to a writable path") from None
+    return path.read_bytes()
+
+
+def _mac(data: bytes) -> bytes:
+    return hmac.new(checkpoint_key(), data, hashlib.sha256).digest()
+
+
 class RunDir:
     """A run directory (see the module docstring for its files)."""
 
@@ -187,14 +228,27 @@ class RunDir:
 
     # -- checkpoint -------------------------------------------------------------------------------
     def save_checkpoint(self, state: dict) -> None:
-        write_atomic(self.file(CHECKPOINT), pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        """The search state, pickled (pycma's object included) and signed: ``MAGIC``, an
+        HMAC-SHA256 of the pickle under this user's key (:func:`checkpoint_key`), the pickle."""
+        data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomic(self.file(CHECKPOINT), MAGIC + _mac(data) + data)
 
     def load_checkpoint(self) -> dict | None:
+        """The signed search state; a checkpoint whose signature does not verify under this user's
+        key (tampered, written by another user or machine, or by evoplast < 0.2) is refused before
+        anything in it is unpickled: a pickle can run code."""
         path = self.file(CHECKPOINT)
         if not path.exists():
             return None
+        blob = path.read_bytes()
+        head, mac, data = blob[:len(MAGIC)], blob[len(MAGIC):len(MAGIC) + 32], blob[len(MAGIC) + 32:]
+        if head != MAGIC or not hmac.compare_digest(mac, _mac(data)):
+            raise RunDirError(f"checkpoint {path} is not signed with this user's key "
+                              f"({checkpoint_key_path()}): refused unread (a checkpoint can run code); "
+                              "it may be tampered with, or from another user, machine or an evoplast "
+                              "before 0.2 -- start a new run")
         try:
-            state = pickle.loads(path.read_bytes())
+            state = pickle.loads(data)
         except Exception as exc:  # any unpickling failure means the file is unusable
             raise RunDirError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); "
                               "earlier logs are intact, start a new run with --out") from None

@@ -77,7 +77,7 @@ def test_resume_after_interruption_reaches_the_uninterrupted_result(tiny_config,
     assert not (tmp_path / "cut" / "result.json").exists()
     assert not (tmp_path / "cut" / "lock").exists()
     # a half-logged generation (rows written, checkpoint not) is cut back on resume
-    state = pickle.loads((tmp_path / "cut" / "checkpoint.pkl").read_bytes())
+    state = RunDir(tmp_path / "cut").load_checkpoint()
     with open(tmp_path / "cut" / "history.csv", "a") as fh:
         fh.write(f"{state['generation']},0,8,99,0.1,0.1")  # partial row, no newline
     resumed = resume(tmp_path / "cut")
@@ -264,3 +264,33 @@ def test_result_json_is_standard_json_for_every_task(tmp_path):
             assert isinstance(strict(tmp_path / f"r{i}" / name), dict)
     write_json(tmp_path / "x.json", {"a": float("inf"), "b": [float("nan"), 1.0], "c": np.float64("-inf")})
     assert strict(tmp_path / "x.json") == {"a": None, "b": [None, 1.0], "c": None}
+
+
+def test_a_crafted_checkpoint_is_refused_before_it_can_run_code(tiny_config, tmp_path, capsys):
+    """A pickle that would run code when loaded, put in place of checkpoint.pkl (with or without
+    the magic header), is refused with one line; the code never runs."""
+    import os
+
+    from evoplast.cli import main
+    from evoplast.storage import MAGIC
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    run(tiny_config, tmp_path / "r")
+    (tmp_path / "r" / "result.json").unlink()
+    genuine = (tmp_path / "r" / "checkpoint.pkl").read_bytes()
+    evil = pickle.dumps({"generation": 1, "x": Payload()})
+    forged = genuine[:len(MAGIC) + 32] + evil  # a genuine signature over another pickle
+    for blob in (evil, MAGIC + b"\0" * 32 + evil, forged):
+        (tmp_path / "r" / "checkpoint.pkl").write_bytes(blob)
+        assert main(["resume", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not signed with this user's key" in err[0]
+        assert not marker.exists()
+    (tmp_path / "r" / "checkpoint.pkl").write_bytes(genuine)  # the genuine one still resumes
+    assert main(["resume", str(tmp_path / "r"), "--quiet"]) == 0
+    assert (tmp_path / "r" / "result.json").exists() and not marker.exists()
