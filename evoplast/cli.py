@@ -228,12 +228,11 @@ def cmd_landscape(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Re-score a run's found rule on new held-out trials, optionally under another config."""
-    import pandas as pd
 
     from . import config as cfgmod
     from . import parallel
     from .analysis.runs import flatten
-    from .storage import RunDir, write_atomic
+    from .storage import RunDir
     from .tasks import make_task
 
     run_dir = RunDir(args.dir)
@@ -255,11 +254,7 @@ def cmd_evaluate(args) -> int:
     metrics = task.metrics(vector, trials)
     row = {"overrides": " ".join(args.set), "draw": args.draw}
     flatten("", metrics, row)
-    path = run_dir.file("generalisation.csv")
-    table = pd.DataFrame([row])
-    if path.exists():
-        table = pd.concat([pd.read_csv(path, keep_default_na=False), table], ignore_index=True)
-    write_atomic(path, table.to_csv(index=False).encode())
+    path = run_dir.append_table("generalisation.csv", row)
     key = next((k for k in ("mean_one_minus_cos", "min_cos", "max_relative_rate_error") if k in metrics),
                None)
     print(f"{run_dir.path} [{row['overrides'] or 'as run'}]: {metrics['n_ok']}/{metrics['n_trials']} "

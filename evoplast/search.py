@@ -22,6 +22,8 @@ search never saw.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 import warnings
@@ -68,6 +70,18 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
     return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
 
 
+#: run settings that do not change results (resume may override them)
+EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
+
+
+def config_hash(config: Config) -> str:
+    """SHA-256 of the resolved config, less the execution settings of ``[run]``: what a checkpoint
+    was made with, so that a hand-edited config.json is not resumed as if nothing changed."""
+    d = config.to_dict()
+    d["run"] = {k: v for k, v in d["run"].items() if k not in EXECUTION_KEYS}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def l1_penalty(X: np.ndarray, c, mask: np.ndarray | None = None) -> np.ndarray:
     """Sparsity penalty ``l1 * sum_i mask_i |theta_i|`` per row of X (mask: all ones by default;
     rule families with log-scaled time constants leave those out)."""
@@ -104,7 +118,7 @@ class Search:
         es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0)
         return {"format": CHECKPOINT_FORMAT, "generation": 0, "evaluations": 0, "restart": 0,
                 "gen_in_restart": 0, "popsize": es.popsize, "es": es, "restart_results": [],
-                "done": False, "elapsed_s": 0.0}
+                "done": False, "elapsed_s": 0.0, "config_sha256": config_hash(self.config)}
 
     def _start(self, restart: int) -> np.ndarray:
         """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed)."""
@@ -117,6 +131,9 @@ class Search:
         elif state.get("format") != CHECKPOINT_FORMAT:
             raise RunDirError(f"{self.run_dir.file('checkpoint.pkl')}: unsupported checkpoint format "
                               f"{state.get('format')!r}")
+        elif state.get("config_sha256") != config_hash(self.config):
+            raise RunDirError(f"{self.run_dir.file('config.json')} no longer matches the config the "
+                              "checkpoint was made with (edited by hand?); restore it or start a new run")
         last = state["generation"] - 1
         self.run_dir.truncate_rows(HISTORY, last)
         self.run_dir.truncate_rows(EVALUATIONS, last)

@@ -171,14 +171,20 @@ class RunDir:
             raise RunDirError(f"cannot create run directory {self.path}: {exc}") from None
         from . import __version__
 
-        write_json(self.file(CONFIG), {
-            "config": config_dict,
-            "evoplast_version": __version__,
-            "git_revision": git_revision(),
-            "python": platform.python_version(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "source": source,
-        })
+        meta = {"config": config_dict, "evoplast_version": __version__, "git_revision": git_revision(),
+                "python": platform.python_version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "source": source}
+        # claim the directory atomically: link a complete config.json into place, which fails if
+        # another process got there first (two runs into one --out: one wins, nothing mixed)
+        tmp = self.path / f".{CONFIG}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(_finite(meta), indent=2, allow_nan=False) + "\n")
+        try:
+            os.link(tmp, self.file(CONFIG))
+        except FileExistsError:
+            raise RunDirError(f"{self.path} already holds a run (another process created it just "
+                              f"now); pass another --out") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def lock(self) -> None:
         """Take the directory's lock file; refuse if a live process holds it."""
@@ -257,6 +263,27 @@ class RunDir:
         return state
 
     # -- logs -------------------------------------------------------------------------------------
+    def append_table(self, name: str, row: dict) -> Path:
+        """Append one row to a CSV of the run directory (e.g. ``generalisation.csv``) under an
+        exclusive lock, so concurrent writers keep every row; a new column widens the table."""
+        import fcntl
+
+        import pandas as pd
+
+        path = self.file(name)
+        with open(self.file(f".{name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            table = pd.DataFrame([row])
+            if path.exists():
+                try:
+                    old = pd.read_csv(path, keep_default_na=False)
+                except (ValueError, OSError) as exc:
+                    raise RunDirError(f"{path} is unreadable ({exc}); move it away to start a new "
+                                      "table") from None
+                table = pd.concat([old, table], ignore_index=True)
+            write_atomic(path, table.to_csv(index=False).encode())
+        return path
+
     def append_rows(self, name: str, rows: Iterable[dict]) -> None:
         rows = list(rows)
         if not rows:

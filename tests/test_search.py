@@ -294,3 +294,59 @@ def test_a_crafted_checkpoint_is_refused_before_it_can_run_code(tiny_config, tmp
     (tmp_path / "r" / "checkpoint.pkl").write_bytes(genuine)  # the genuine one still resumes
     assert main(["resume", str(tmp_path / "r"), "--quiet"]) == 0
     assert (tmp_path / "r" / "result.json").exists() and not marker.exists()
+
+
+def test_two_runs_into_one_directory_one_wins_cleanly(tmp_path):
+    """Two `evoplast run` processes started together on one --out: exactly one runs; the other
+    exits 2 with one line; config.json and result.json belong to the same run."""
+    import subprocess
+    import sys
+
+    from tests.conftest import TINY
+
+    out = tmp_path / "r"
+    procs = []
+    for l1 in ("0.01", "0.02"):
+        args = [a for t in [*TINY, f"cmaes.l1={l1}"] for a in ("--set", t)]
+        procs.append(subprocess.Popen([sys.executable, "-m", "evoplast.cli", "run", "runs/oja.toml",
+                                       "--out", str(out), "--quiet", *args],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    codes = [p.wait(timeout=300) for p in procs]
+    errs = [p.stderr.read() for p in procs]
+    assert sorted(codes) == [0, 2], (codes, errs)
+    loser = errs[codes.index(2)].strip().splitlines()
+    assert len(loser) == 1 and loser[0].startswith("evoplast: error:")
+    winner_l1 = ("0.01", "0.02")[codes.index(0)]
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert str(config["cmaes"]["l1"]) == winner_l1
+    assert (out / "result.json").exists()
+
+
+def test_concurrent_evaluates_keep_every_row(tiny_config, tmp_path):
+    import subprocess
+    import sys
+
+    run(tiny_config, tmp_path / "r")
+    procs = [subprocess.Popen([sys.executable, "-m", "evoplast.cli", "evaluate", str(tmp_path / "r"),
+                               "--trials", "2", "--draw", str(i)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for i in range(4)]
+    assert [p.wait(timeout=300) for p in procs] == [0] * 4
+    table = pd.read_csv(tmp_path / "r" / "generalisation.csv", keep_default_na=False)
+    assert sorted(table["draw"]) == [0, 1, 2, 3]
+
+
+def test_resume_refuses_a_hand_edited_config(tiny_config, tmp_path, capsys):
+    from evoplast.cli import main
+
+    run(tiny_config, tmp_path / "r")
+    (tmp_path / "r" / "result.json").unlink()
+    meta = json.loads((tmp_path / "r" / "config.json").read_text())
+    meta["config"]["cmaes"]["l1"] = 0.5
+    (tmp_path / "r" / "config.json").write_text(json.dumps(meta))
+    assert main(["resume", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no longer matches the config the checkpoint was made with" in err[0]
+    assert not (tmp_path / "r" / "result.json").exists()
+    meta["config"]["cmaes"]["l1"] = tiny_config.cmaes.l1  # restored: resumes
+    (tmp_path / "r" / "config.json").write_text(json.dumps(meta))
+    assert main(["resume", str(tmp_path / "r"), "--quiet", "--n-jobs", "2"]) == 0
