@@ -97,26 +97,40 @@ def _draw_spikes(words, n_events, rates, block_steps, n_steps, n_exc_per, n_inh_
     Within a block of ``block_steps`` steps pathway k's rate r_k is constant and its
     n = n_exc_per + n_inh_per afferents share it. The block's candidate events (all pathways
     superposed: Poisson(n h sum_k r_k) in number, ``n_events[m]``, drawn by the caller) each take
-    one word u: x = u sum_k r_k picks the pathway (cumulative rates), the remainder within it the
-    afferent (uniform) and the step (uniform in the block). In step order, an event is a spike
-    unless its afferent spiked within the last ``ref_steps`` steps (at most one spike per step).
-    Per afferent and step that is the hazard 1 - exp(-r dt) when not refractory, as per-afferent
-    time rescaling gives. Excitatory spikes add their conductance jump to ``gE[step]``; inhibitory
-    ones fill the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx`` in step order. Returns the number of
+    one word u: x = u sum_k r_k picks the pathway (cumulative rates), the remainder within it one
+    of the n x block_steps (afferent, step) cells uniformly. In step order (a counting sort), an
+    event is a spike unless its afferent spiked within the last ``ref_steps`` steps (at most one
+    spike per step). Per afferent and step that is the hazard 1 - exp(-r dt) when not refractory,
+    as per-afferent time rescaling gives. Excitatory spikes add their conductance jump to
+    ``gE[step]``; inhibitory ones fill the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx`` in step order.
+    ``aff_counts`` gets every afferent's spike count (excitatory first). Returns the number of
     inhibitory spikes.
     """
     n_path, n_blocks = rates.shape
     n_grp = n_exc_per + n_inh_per
+    n_aff = n_path * n_grp
     n_exc = n_path * n_exc_per
-    last = np.full(n_path * n_grp, -(ref_steps + 1), dtype=np.int64)
+    jump = np.zeros(n_aff)  # per superposed index g = k n_grp + a
+    is_inh = np.zeros(n_aff, dtype=np.bool_)
+    ident = np.empty(n_aff, dtype=np.int64)  # index into aff_counts
+    for k in range(n_path):
+        for a in range(n_grp):
+            g = k * n_grp + a
+            if a < n_exc_per:
+                jump[g] = exc_jump[k * n_exc_per + a]
+                ident[g] = k * n_exc_per + a
+            else:
+                is_inh[g] = True
+                ident[g] = n_exc + k * n_inh_per + (a - n_exc_per)
+    last = np.full(n_aff, -(ref_steps + 1), dtype=np.int64)
     cum = np.empty(n_path)
     lo = np.empty(n_path)
-    inv_r = np.empty(n_path)
+    cells = np.empty(n_path)  # cells per unit of x in pathway k
+    n_cells = n_grp * block_steps
+    inv_bs = 1.0 / block_steps
     cap = 1024
-    buf_g = np.empty(cap, dtype=np.int64)
-    buf_s = np.empty(cap, dtype=np.int64)
-    ord_g = np.empty(cap, dtype=np.int64)
-    ord_s = np.empty(cap, dtype=np.int64)
+    keys = np.empty(cap, dtype=np.int64)
+    order = np.empty(cap, dtype=np.int64)
     per_step = np.empty(block_steps + 1, dtype=np.int64)
     pos = 0
     n_inh_ev = 0
@@ -128,55 +142,46 @@ def _draw_spikes(words, n_events, rates, block_steps, n_steps, n_exc_per, n_inh_
             lo[k] = total
             total += r
             cum[k] = total
-            inv_r[k] = n_grp / r if r > 0 else 0.0
+            cells[k] = n_cells / r if r > 0 else 0.0
         n = n_events[m]
         if n > cap:
             cap = 2 * n
-            buf_g = np.empty(cap, dtype=np.int64)
-            buf_s = np.empty(cap, dtype=np.int64)
-            ord_g = np.empty(cap, dtype=np.int64)
-            ord_s = np.empty(cap, dtype=np.int64)
+            keys = np.empty(cap, dtype=np.int64)
+            order = np.empty(cap, dtype=np.int64)
         scale = total / 4294967296.0
-        for i in range(n):  # decode (no loop-carried dependency)
+        for i in range(n):  # decode: no loop-carried dependency
             x = words[pos + i] * scale
             k = 0
             for q in range(n_path - 1):
                 k += x >= cum[q]
-            f = (x - lo[k]) * inv_r[k]
-            a = min(int(f), n_grp - 1)
-            buf_g[i] = (k << 32) | a
-            buf_s[i] = min(int((f - a) * block_steps), block_steps - 1)
+            c = min(int((x - lo[k]) * cells[k]), n_cells - 1)
+            a = int((c + 0.5) * inv_bs)  # c // block_steps, without an integer division
+            keys[i] = ((c - a * block_steps) << 32) | (k * n_grp + a)
         pos += n
-        per_step[:] = 0
+        per_step[:] = 0  # counting sort by step (stable)
         for i in range(n):
-            per_step[buf_s[i] + 1] += 1
-        for o in range(block_steps):  # counting sort by step (stable)
+            per_step[(keys[i] >> 32) + 1] += 1
+        for o in range(block_steps):
             per_step[o + 1] += per_step[o]
         for i in range(n):
-            o = buf_s[i]
-            ord_g[per_step[o]] = buf_g[i]
-            ord_s[per_step[o]] = t0 + o
+            o = keys[i] >> 32
+            order[per_step[o]] = keys[i]
             per_step[o] += 1
+        if t0 + block_steps > n_steps:  # the last block may reach past the trial
+            n = per_step[n_steps - t0 - 1] if n_steps > t0 else 0
         for i in range(n):
-            st = ord_s[i]
-            if st >= n_steps:
-                break
-            ka = ord_g[i]
-            k = ka >> 32
-            a = ka & 0xFFFFFFFF
-            g = k * n_grp + a
+            key = order[i]
+            st = t0 + (key >> 32)
+            g = key & 0xFFFFFFFF
             if st - last[g] > ref_steps:
                 last[g] = st
-                if a < n_exc_per:
-                    aid = k * n_exc_per + a
-                    gE[st] += exc_jump[aid]
-                else:
-                    aid = k * n_inh_per + (a - n_exc_per)
+                aff_counts[ident[g]] += 1
+                if is_inh[g]:
                     i_ptr[st + 1] += 1
-                    i_idx[n_inh_ev] = aid
+                    i_idx[n_inh_ev] = ident[g] - n_exc
                     n_inh_ev += 1
-                    aid += n_exc
-                aff_counts[aid] += 1
+                else:
+                    gE[st] += jump[g]
     for t in range(n_steps):
         i_ptr[t + 1] += i_ptr[t]
     return n_inh_ev
