@@ -143,12 +143,13 @@ def build_batched(b2, neuron: NeuronParams, rules: np.ndarray, mode: str, w0: fl
     n_exc, n_inh = n_path * n_exc_per, n_path * n_inh_per
     pathway = np.concatenate([np.repeat(np.arange(n_path), n_exc_per),
                               np.repeat(np.arange(n_path), n_inh_per)])
-    paths = b2.NeuronGroup(n_path, "ds/dt = -s / tau_ou + sqrt(2 / tau_ou) * xi : 1\n"
-                                   "rate = bg + amp_ou * clip(s, 0, inf) : Hz", method="euler",
-                           namespace=ns)
-    paths.s = "randn()"
     if mode not in ("pathways", "poisson"):
         raise ValueError(f"unknown input mode {mode!r}")
+    if mode == "pathways":  # (an unused group would break cpp_standalone's bookkeeping)
+        paths = b2.NeuronGroup(n_path, "ds/dt = -s / tau_ou + sqrt(2 / tau_ou) * xi : 1\n"
+                                       "rate = bg + amp_ou * clip(s, 0, inf) : Hz", method="euler",
+                               namespace=ns)
+        paths.s = "randn()"
     groups = []
     for n, idx in ((n_exc, pathway[:n_exc]), (n_inh, pathway[n_exc:])):
         if mode == "pathways":
