@@ -33,76 +33,22 @@ def _printer(quiet: bool):
     return lambda line: print(line, flush=True)
 
 
-def _print_result(run_dir, result: dict) -> None:
-    theory = result.get("theory", {})
-    held = result.get("heldout", {})
+def _print_result(run_dir, result: dict, config) -> None:
+    """What ``evoplast show`` prints: the rule family and the task describe their parts."""
+    from .tasks import make_task
+
+    task = make_task(config)
+    rule = task.rule_template
     print(f"run directory: {run_dir}")
     print(f"found rule ({result['task']}, {result['generations']} generations, "
           f"{result['evaluations']} evaluations):")
-    if result.get("family") == "polynomial":
-        print(f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]")
-    elif result.get("family") == "polynomial_pair":
-        ff, lat = result["formula_pruned"].split(" ; ")
-        print(f"  feed-forward (pre x_j, post y_i, w = W_ij): {ff.replace('dW = ', 'dW = eta_A * (')})"
-              f"   [eta_A = {result['eta']['ff']}]")
-        print(f"  lateral (pre y_j, post y_i, w = L_ij):      {lat.replace('dL = ', 'dL = eta_B * (')})"
-              f"   [eta_B = {result['eta']['lat']}]")
-        theory = result.get("theory", {})
-        if "ff" in theory:
-            ff, lat = theory["ff"], theory["lat"]
-            print(f"  A vs Oja: y**2*w/x*y = {_num(ff['ratio_yyw_to_xy'], '.3f')}, largest other/x*y = "
-                  f"{_num(ff['max_other_over_xy'], '.3f')}, is_oja {ff['is_oja']}; "
-                  f"B: dominant term {lat['dominant_term']} "
-                  f"({_num(lat['xy_normalized'], '+.3f')} for x*y, largest other "
-                  f"{_num(lat.get('max_other_over_xy'), '.3f')}), anti-Hebbian {lat['is_anti_hebbian']}")
-    else:
-        print(f"  {result['formula_pruned']}   [eta = {result['eta']}]")
-    print("  searched/normalised parameters:" if result.get("family") == "pre_post_trace"
-          else "  normalised coefficients (|c| >= 0.01):")
+    for line in [*rule.describe(result), *task.describe_head(result), rule.normalized_heading]:
+        print(line)
     for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):
         if abs(value) >= 0.01:
             print(f"    {term:>10s}  {value:+.4f}")
-    if theory:
-        known = theory.get("known_rule", "known rule")
-        print(f"  distance to {known} (normalised): {_num(theory['distance'], '.4f')}"
-              + (f"   is_{known}: {theory.get('is_' + known)}" if f"is_{known}" in theory else ""))
-    if held:
-        extra = (f", mean 1-|cos(w, PC1)| = {held['mean_one_minus_cos']:.2e}"
-                 if "mean_one_minus_cos" in held else "")
-        if "mean_cos_per_output" in held:
-            extra = (", |cos(w_i, PC_i)| mean per output "
-                     + " ".join(f"{c:.4f}" for c in held["mean_cos_per_output"])
-                     + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
-                     + f"; lateral norm {_num(held['mean_lateral_norm'], '.4g')}")
-        print(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss {held['loss']:.4g}"
-              + extra)
-        if theory and "heldout_oja_mean_one_minus_cos" in theory:
-            print(f"  Oja's rule (same eta) on the same held-out datasets: mean 1-|cos(w, PC1)| = "
-                  f"{theory['heldout_oja_mean_one_minus_cos']:.2e}; within 1.5x of it (or < 0.01): "
-                  f"{theory['heldout_vs_oja']}; rediscovered: {theory['rediscovered']}")
-    cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
-    pruning = result.get("pruning")
-    if held_search and (cal or pruning):
-        extra = ""
-        if "mean_one_minus_cos" in held_search:
-            extra = f", mean 1-|cos(w, PC1)| = {held_search['mean_one_minus_cos']:.2e}"
-        elif "mean_cos_per_output" in held_search:
-            extra = f", mean |cos(w_i, PC_i)| {[round(c, 4) for c in held_search['mean_cos_per_output']]}"
-        if cal:
-            rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
-                            if f != 1.0)
-            print(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the search's mean"
-                  + rules)
-        if pruning:
-            print(f"  pruned on validation trials: {len(pruning['removed'])} terms removed (loss "
-                  f"{pruning['validation_loss_before']:.4g} -> {pruning['validation_loss_after']:.4g}, "
-                  f"tolerance +{100 * pruning['tol']:.3g}%)")
-        print(f"  the search's own mean scores held-out loss {held_search['loss']:.4g}{extra}")
-
-
-def _num(value, fmt: str) -> str:
-    """A number from result.json, where non-finite values are null."""
-    return "n/a" if value is None else format(value, fmt)
+    for line in task.describe(result):
+        print(line)
 
 
 def cmd_run(args) -> int:
@@ -117,7 +63,7 @@ def cmd_run(args) -> int:
     run_dir.create(plain, source=str(args.config))
     _print_header(run_dir, config)
     result = Search(config, run_dir, progress=_printer(args.quiet), progress_interval=1.0).run()
-    _print_result(run_dir.path, result)
+    _print_result(run_dir.path, result, config)
     return 0
 
 
@@ -157,11 +103,12 @@ def cmd_resume(args) -> int:
     _print_header(run_dir, config)
     result = Search(config, run_dir, progress=_printer(args.quiet),
                     progress_interval=1.0).run()
-    _print_result(run_dir.path, result)
+    _print_result(run_dir.path, result, config)
     return 0
 
 
 def cmd_show(args) -> int:
+    from . import config as cfgmod
     from .storage import RunDir
 
     run_dir = RunDir(args.dir)
@@ -169,7 +116,11 @@ def cmd_show(args) -> int:
     if not run_dir.file("result.json").exists():
         raise EvoplastError(f"{run_dir.path} has no result yet (unfinished run? "
                             f"'evoplast resume {run_dir.path}' continues it)")
-    _print_result(run_dir.path, run_dir.result())
+    try:
+        config = cfgmod.from_dict(run_dir.meta()["config"])
+    except EvoplastError as exc:
+        raise EvoplastError(f"{run_dir.file('config.json')}: {exc}") from None
+    _print_result(run_dir.path, run_dir.result(), config)
     return 0
 
 

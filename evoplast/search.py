@@ -101,13 +101,12 @@ class Search:
         self.config = config
         self.run_dir = run_dir
         self.task = make_task(config)
-        if hasattr(self.task, "check_search"):  # settings a task accepts for simulate, not for a search
-            self.task.check_search()
+        self.task.check_search()  # settings a task accepts for simulate, not for a search
         self.template = self.task.rule_template
         self.terms = self.template.terms
         self.l1_mask = self.template.l1_mask()
         self.status_names = {**self.task.status_names, **parallel.FAULT_NAMES}
-        self._prefix = "dw = " if config.rule.family == "polynomial" else ""
+        self._prefix = self.template.formula_prefix
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
         self.progress = progress or (lambda line: None)
         self.progress_interval = progress_interval  # seconds between progress lines (0: every one)

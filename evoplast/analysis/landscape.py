@@ -75,25 +75,8 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
 
 
 def analytic_manifold(config, x: str, y: str, xs: np.ndarray) -> dict | None:
-    """The task's predicted zero-loss set over (x, y), as {"label", "x", "y", "stable"} or None."""
-    if config.task.name == "oja" and {x, y} == {"x*y", "y**2*w"}:
-        # the line c[y**2*w] = -c[x*y] reads the same with the axes swapped; x*y > 0 is its stable side
-        return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": -xs,
-                "stable": (xs > 0) if x == "x*y" else (xs < 0), "slope": -1.0}
-    if config.task.name == "inhibitory_target_rate" and (x, y) == ("alpha", "beta"):
-        from .. import theory
-
-        task = make_task(config)
-        r = task.rule_template
-        nu_pre, target = task.nu_pre(), config.task.target_rate_hz
-        beta = theory.istdp_line_beta(xs, r.gamma, r.kappa, r.tau_pre, r.tau_post, nu_pre, target)
-        K = theory.istdp_K(r.gamma, r.kappa, r.tau_pre, r.tau_post)
-        out = {"label": f"mean field: beta = -(nu_pre/nu*) alpha - K nu_pre (nu_pre = {nu_pre:.2f} Hz)",
-               "x": xs, "y": beta, "stable": beta + K * nu_pre > 0, "slope": -nu_pre / target}
-        if config.task.vary_input_rate and K > 0:  # only beta = 0 holds nu* for every input rate
-            out["point"] = (-K * target, 0.0, "Vogels ray: beta = 0, alpha = -K nu* (input rate varies)")
-        return out
-    return None
+    """The task's predicted zero-loss set over (x, y) (:meth:`evoplast.tasks.base.Task.analytic_manifold`)."""
+    return make_task(config).analytic_manifold(x, y, xs)
 
 
 def valley_fit(df: pd.DataFrame, max_loss: float | None = None) -> dict:

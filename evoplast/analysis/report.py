@@ -150,82 +150,11 @@ def fig_ablation(df: pd.DataFrame, out: Path, top: int = 15) -> Path:
     return out
 
 
-def _oja_trajectory(rule, X, w0, n_passes):
-    w = w0.copy()
-    path = [w.copy()]
-    for _ in range(n_passes):
-        for x in X:
-            y = float(w @ x)
-            w = w + rule.update(x, y, w)
-            if not np.all(np.isfinite(w)) or np.abs(w).max() > 1e6:
-                return np.array(path)
-        path.append(w.copy())
-    return np.array(path)
-
-
 def fig_task(config, result: dict, out: Path) -> Path:
+    """The task's own picture of the found rule (:meth:`evoplast.tasks.base.Task.plot`)."""
     plt = _plt()
     task = make_task(config)
-    rule = found_rule(task, result)
-    trials = task.make_trials(parallel.heldout_seeds(config, 4))
-    name = config.task.name
-    if name == "oja":
-        X, U1 = trials.X[0], trials.U1[0]
-        _, vecs = np.linalg.eigh(X.T @ X)
-        u1, u2 = U1, vecs[:, -2]
-        path = _oja_trajectory(rule, X, trials.W0[0], config.task.n_passes)
-        fig, ax = plt.subplots(figsize=(5.2, 5))
-        ax.scatter(X @ u1, X @ u2, s=6, alpha=0.4, label="inputs (held-out dataset)")
-        for s in (1, -1):
-            ax.plot([0, s * 1.0], [0, 0], "k-", lw=2, label="unit PC1" if s == 1 else None)
-        ax.plot(path @ u1, path @ u2, "r.-", ms=3, lw=1, label="weights w, one point per pass")
-        ax.plot(path[-1] @ u1, path[-1] @ u2, "r*", ms=12, label="final w")
-        ax.set_xlabel("projection on PC1 (input units)")
-        ax.set_ylabel("projection on PC2 (input units)")
-        ax.set_title("Oja task: inputs, PC1 and the weight trajectory")
-        ax.axis("equal")
-        ax.legend(fontsize=7)
-    elif name == "pca_network":
-        held = result["heldout"]
-        held_trials = task.make_trials(parallel.heldout_seeds(config))  # those of result["heldout"]
-        W, _, _ = task.run_baseline("rubner_tavan", held_trials)
-        base = task.alignment(W, held_trials.U).mean(axis=0)
-        m = len(held["mean_cos_per_output"])
-        fig, ax = plt.subplots(figsize=(6, 4))
-        xs = np.arange(m)
-        ax.bar(xs - 0.2, held["mean_cos_per_output"], 0.4, label="found rules (mean)")
-        ax.plot(xs - 0.2, held["min_cos_per_output"], "kv", label="found rules (min)")
-        ax.bar(xs + 0.2, base, 0.4, label="Rubner-Tavan (mean)", alpha=0.7)
-        ax.axhline(0.99, color="r", ls="--", lw=1, label="0.99")
-        ax.set_ylim(max(0.0, min(held["min_cos_per_output"] + [0.9]) - 0.05), 1.005)
-        ax.set_xticks(xs, [f"output {i + 1}" for i in xs])
-        ax.set_ylabel("|cos(w_i, PC_i)| on held-out datasets")
-        ax.set_title("PCA network: alignment of each output with its PC")
-        ax.legend(fontsize=7)
-    elif name == "inhibitory_target_rate":
-        s = task.summary(rule, trials)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-        t = (np.arange(len(s["rate_hz"])) + 0.5) * s["bin_s"]
-        a1.plot(t, s["rate_hz"], label="output rate")
-        a1.axhline(config.task.target_rate_hz, color="r", ls="--", label="target")
-        a1.set_xlabel("time (s)")
-        a1.set_ylabel("output rate (Hz)")
-        b = a1.twinx()
-        b.plot(t, s["mean_inh_weight"], color="C2", label="mean inhibitory weight")
-        b.set_ylabel("mean inhibitory weight (unitless)")
-        a1.set_title("rate and inhibitory weight vs time (held-out trial)")
-        a1.legend(loc="upper right", fontsize=7)
-        b.legend(loc="center right", fontsize=7)
-        k = np.arange(1, len(s["exc_conductance_per_pathway"]) + 1)
-        a2.plot(k, s["exc_conductance_per_pathway"], "k-o", label="excitatory")
-        a2.plot(k, s["inh_conductance_per_pathway_before"], "b--s", label="inhibitory, before")
-        a2.plot(k, s["inh_conductance_per_pathway_after"], "b-s", label="inhibitory, after")
-        a2.set_xlabel("pathway")
-        a2.set_ylabel("mean conductance per afferent (x g_L)")
-        a2.set_title("E and I input per pathway (co-tuning)")
-        a2.legend(fontsize=7)
-    else:
-        raise EvoplastError(f"no task figure for task {name!r}")
+    fig = task.plot(plt, found_rule(task, result), result, config)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from .base import Rule
 from .polynomial import PolynomialRule
 
 PREFIXES = ("ff", "lat")
 
 
 @dataclass(frozen=True)
-class RulePair:
+class RulePair(Rule):
+    family = "polynomial_pair"
     ff: PolynomialRule
     lat: PolynomialRule
 
@@ -62,6 +64,13 @@ class RulePair:
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.to_vector().tolist()))
+
+    def describe(self, result) -> list[str]:
+        ff, lat = result["formula_pruned"].split(" ; ")
+        return [f"  feed-forward (pre x_j, post y_i, w = W_ij): {ff.replace('dW = ', 'dW = eta_A * (')})"
+                f"   [eta_A = {result['eta']['ff']}]",
+                f"  lateral (pre y_j, post y_i, w = L_ij):      {lat.replace('dL = ', 'dL = eta_B * (')})"
+                f"   [eta_B = {result['eta']['lat']}]"]
 
     def from_values(self, values: Mapping[str, float]) -> RulePair:
         """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are

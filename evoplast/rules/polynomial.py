@@ -27,6 +27,7 @@ import numpy as np
 import sympy
 
 from ..errors import ConfigError
+from .base import Rule
 
 VARIABLES = ("x", "y", "w")
 SYMBOLS = sympy.symbols("x y w", real=True)
@@ -49,7 +50,7 @@ def all_exponents(max_power: Sequence[int]) -> list[tuple[int, int, int]]:
 
 
 @dataclass(frozen=True)
-class PolynomialRule:
+class PolynomialRule(Rule):
     """A polynomial rate rule: named terms, coefficients and a learning rate.
 
     Attributes
@@ -63,6 +64,9 @@ class PolynomialRule:
     eta:
         Learning rate multiplying the whole polynomial.
     """
+
+    family = "polynomial"
+    formula_prefix = "dw = "
 
     coefficients: tuple[float, ...]
     max_power: tuple[int, int, int] = (2, 2, 2)
@@ -138,6 +142,9 @@ class PolynomialRule:
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.coefficients))
+
+    def describe(self, result) -> list[str]:
+        return [f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]"]
 
     def from_values(self, values: Mapping[str, float]) -> PolynomialRule:
         """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are

@@ -23,15 +23,19 @@ import numpy as np
 import sympy
 
 from ..errors import ConfigError
+from .base import Rule
 
 PARAMS = ("tau_pre", "tau_post", "alpha", "beta", "gamma", "kappa")
 LOG_PARAMS = ("tau_pre", "tau_post")
 
 
 @dataclass(frozen=True)
-class PrePostTraceRule:
+class PrePostTraceRule(Rule):
     """Defaults: Vogels' time constants and pair terms, but alpha = beta = 0 (no rate terms): not a
     solution of the target-rate task, so a config that names no start does not start at one."""
+
+    family = "pre_post_trace"
+    normalized_heading = "  searched/normalised parameters:"
 
     tau_pre: float = 0.02
     tau_post: float = 0.02

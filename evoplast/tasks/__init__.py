@@ -1,12 +1,9 @@
 """Task registry: ``task.name`` -> task class.
 
-A task class provides ``Config`` (the ``[task]`` section), ``families`` (supported rule families),
-``make_trials(seeds)``, ``evaluate(vectors, trials) -> (loss (K, D), status (K, D))``,
-``metrics(vector, trials)``, ``summary(rule, trials)`` (``evoplast simulate``), ``known_rule()``,
-``theory(rule, trials=None)``, ``penalty``, ``status_names`` and ``calibrate_scale``; optionally
-``check_search()`` (raise for settings that only ``evoplast simulate`` accepts) and ``prune_terms``
-(True: the found rule's terms are pruned on validation trials, ``cmaes.prune_tol``). Trials objects
-derive from :class:`evoplast.tasks.base.TrialSet`.
+A task subclasses :class:`evoplast.tasks.base.Task`, whose docstring lists the contract (what the
+rest of evoplast may call) and the hooks with defaults; rule families subclass
+:class:`evoplast.rules.base.Rule`. ``tests/test_contracts.py`` checks every registered task with
+each of its families. Adding a task: one module here and one entry in ``TASKS``.
 """
 
 from .inhibitory import InhibitoryTask

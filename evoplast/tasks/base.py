@@ -31,3 +31,86 @@ class TrialSet:
 
     def __sizeof__(self) -> int:
         return object.__sizeof__(self) + nbytes(self)
+
+
+def num(value, fmt: str) -> str:
+    """A number from result.json, where non-finite values are null."""
+    return "n/a" if value is None else format(value, fmt)
+
+
+class Task:
+    """The contract every task fulfils, written once; tasks subclass it.
+
+    Required (no default): ``name``, ``Config`` (the ``[task]`` section), ``families`` (rule
+    families it supports), ``default_family``, ``penalty`` (finite loss of a failed trial),
+    ``status_names`` (status code -> name), ``make_trials(seeds)``, ``evaluate(vectors, trials) ->
+    (loss (K, D), status (K, D))``, ``metrics(vector, trials)`` (held-out score), ``summary(rule,
+    trials)`` (``evoplast simulate``), ``known_rule()``, ``theory(rule, trials=None)``; its trials
+    object derives from :class:`TrialSet`. Hooks with defaults, overridden where a task needs them:
+    :attr:`calibrate_scale`, :attr:`prune_terms`, :meth:`check_search`, :meth:`analytic_manifold`,
+    :meth:`plot`, :meth:`describe_head`, :meth:`describe`. Code outside ``evoplast/tasks`` calls
+    only these, never a task's name.
+    """
+
+    name: str = ""
+    families: tuple[str, ...] = ()
+    default_family: str = ""
+    #: only eta * theta matters: the found rule's overall scale is refit after the search
+    calibrate_scale: bool = False
+    #: the found rule's terms are pruned on validation trials (``cmaes.prune_tol``)
+    prune_terms: bool = False
+
+    def check_search(self) -> None:
+        """Raise for settings that ``evoplast simulate`` accepts but a search must not use."""
+
+    def analytic_manifold(self, x: str, y: str, xs: np.ndarray) -> dict | None:
+        """The predicted zero-loss set over two searched parameters (x, y), as ``{"label", "x",
+        "y", "stable", "slope"}`` (optionally ``"point"``: (x, y, label)), or None."""
+        return None
+
+    def plot(self, plt, rule, result: dict, config):
+        """The task's picture of a found rule (``evoplast report``): a matplotlib figure."""
+        raise NotImplementedError(f"task {self.name!r} draws no figure")
+
+    def describe_head(self, result: dict) -> list[str]:
+        """``evoplast show`` lines right after the rule's formula (default none)."""
+        return []
+
+    def heldout_extra(self, held: dict, search: bool = False) -> str:
+        """What follows the held-out loss in ``evoplast show`` (task-specific alignment figures)."""
+        return ""
+
+    def describe(self, result: dict) -> list[str]:
+        """``evoplast show`` lines after the coefficient table: distance to the known rule, the
+        held-out score, and the post-search refit and pruning."""
+        lines = []
+        theory, held = result.get("theory", {}), result.get("heldout", {})
+        if theory:
+            known = theory.get("known_rule", "known rule")
+            lines.append(f"  distance to {known} (normalised): {num(theory['distance'], '.4f')}"
+                         + (f"   is_{known}: {theory.get('is_' + known)}" if f"is_{known}" in theory
+                            else ""))
+        if held:
+            lines.append(f"  held-out ({held['n_trials']} trials, {held['n_ok']} ok): loss "
+                         f"{held['loss']:.4g}" + self.heldout_extra(held))
+            lines += self.describe_heldout_theory(theory)
+        cal, held_search = result.get("scale_calibration"), result.get("heldout_search")
+        pruning = result.get("pruning")
+        if held_search and (cal or pruning):
+            if cal:
+                rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
+                                if f != 1.0)
+                lines.append(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the "
+                             "search's mean" + rules)
+            if pruning:
+                lines.append(f"  pruned on validation trials: {len(pruning['removed'])} terms removed "
+                             f"(loss {pruning['validation_loss_before']:.4g} -> "
+                             f"{pruning['validation_loss_after']:.4g}, tolerance "
+                             f"+{100 * pruning['tol']:.3g}%)")
+            lines.append(f"  the search's own mean scores held-out loss {held_search['loss']:.4g}"
+                         + self.heldout_extra(held_search, search=True))
+        return lines
+
+    def describe_heldout_theory(self, theory: dict) -> list[str]:
+        """Lines after the held-out score comparing it with the known rule's (default none)."""
+        return []

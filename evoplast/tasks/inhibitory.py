@@ -33,7 +33,7 @@ import numpy as np
 from .. import theory
 from ..errors import ConfigError
 from ..kernels import lif
-from .base import TrialSet
+from .base import Task, TrialSet
 
 NOMINAL_RATE_HZ = 40.0
 
@@ -95,7 +95,7 @@ class InhibitoryTrials(TrialSet):
     rate_factor: np.ndarray  # (D,) input rate relative to nominal
 
 
-class InhibitoryTask:
+class InhibitoryTask(Task):
     """Experiment 3. See the module docstring for the equations."""
 
     name = "inhibitory_target_rate"
@@ -225,6 +225,50 @@ class InhibitoryTask:
             "conductance_unit": "mean conductance per afferent, x g_L (gbar * w * rate * tau_syn)",
             "theory": self.theory(rule, trials),
         }
+
+    # -- descriptions and pictures -------------------------------------------------------------------
+    def analytic_manifold(self, x: str, y: str, xs: np.ndarray) -> dict | None:
+        """The mean-field line over (alpha, beta), its stable half and, when the input rate varies,
+        the Vogels ray (the one point of the line that holds nu* for every input rate)."""
+        if (x, y) != ("alpha", "beta"):
+            return None
+        r = self.rule_template
+        nu_pre, target = self.nu_pre(), self.cfg.target_rate_hz
+        beta = theory.istdp_line_beta(xs, r.gamma, r.kappa, r.tau_pre, r.tau_post, nu_pre, target)
+        K = theory.istdp_K(r.gamma, r.kappa, r.tau_pre, r.tau_post)
+        out = {"label": f"mean field: beta = -(nu_pre/nu*) alpha - K nu_pre (nu_pre = {nu_pre:.2f} Hz)",
+               "x": xs, "y": beta, "stable": beta + K * nu_pre > 0, "slope": -nu_pre / target}
+        if self.cfg.vary_input_rate and K > 0:
+            out["point"] = (-K * target, 0.0, "Vogels ray: beta = 0, alpha = -K nu* (input rate varies)")
+        return out
+
+    def plot(self, plt, rule, result: dict, config):
+        """Rate and mean inhibitory weight vs time on a held-out trial; E and I input per pathway
+        before and after learning (co-tuning)."""
+        from .. import parallel
+
+        s = self.summary(rule, self.make_trials(parallel.heldout_seeds(config, 4)))
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+        t = (np.arange(len(s["rate_hz"])) + 0.5) * s["bin_s"]
+        a1.plot(t, s["rate_hz"], label="output rate")
+        a1.axhline(self.cfg.target_rate_hz, color="r", ls="--", label="target")
+        a1.set_xlabel("time (s)")
+        a1.set_ylabel("output rate (Hz)")
+        b = a1.twinx()
+        b.plot(t, s["mean_inh_weight"], color="C2", label="mean inhibitory weight")
+        b.set_ylabel("mean inhibitory weight (unitless)")
+        a1.set_title("rate and inhibitory weight vs time (held-out trial)")
+        a1.legend(loc="upper right", fontsize=7)
+        b.legend(loc="center right", fontsize=7)
+        k = np.arange(1, len(s["exc_conductance_per_pathway"]) + 1)
+        a2.plot(k, s["exc_conductance_per_pathway"], "k-o", label="excitatory")
+        a2.plot(k, s["inh_conductance_per_pathway_before"], "b--s", label="inhibitory, before")
+        a2.plot(k, s["inh_conductance_per_pathway_after"], "b-s", label="inhibitory, after")
+        a2.set_xlabel("pathway")
+        a2.set_ylabel("mean conductance per afferent (x g_L)")
+        a2.set_title("E and I input per pathway (co-tuning)")
+        a2.legend(fontsize=7)
+        return fig
 
     def known_rule(self):
         t = self.rule_template

@@ -42,7 +42,7 @@ from .. import theory
 from ..errors import ConfigError
 from ..kernels import rate
 from ..rules import OJA_TERMS, PolynomialRule
-from .base import TrialSet
+from .base import Task, TrialSet
 from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
 
 PENALTY = 10.0
@@ -107,7 +107,7 @@ class OjaTrials(TrialSet):
 MAX_DRAWS = 100
 
 
-class OjaTask:
+class OjaTask(Task):
     """Experiment 1. See the module docstring for the equations."""
 
     name = "oja"
@@ -199,6 +199,59 @@ class OjaTask:
     def summary(self, rule: PolynomialRule, trials: OjaTrials) -> dict[str, Any]:
         """``evoplast simulate`` output: the held-out metrics of the config's rule."""
         return {**self.metrics(rule.to_vector(), trials), "theory": self.theory(rule)}
+
+    # -- descriptions and pictures -------------------------------------------------------------------
+    def heldout_extra(self, held: dict, search: bool = False) -> str:
+        return f", mean 1-|cos(w, PC1)| = {held['mean_one_minus_cos']:.2e}"
+
+    def describe_heldout_theory(self, theory: dict) -> list[str]:
+        if "heldout_oja_mean_one_minus_cos" not in theory:
+            return []
+        return [f"  Oja's rule (same eta) on the same held-out datasets: mean 1-|cos(w, PC1)| = "
+                f"{theory['heldout_oja_mean_one_minus_cos']:.2e}; within 1.5x of it (or < 0.01): "
+                f"{theory['heldout_vs_oja']}; rediscovered: {theory['rediscovered']}"]
+
+    def analytic_manifold(self, x: str, y: str, xs: np.ndarray) -> dict | None:
+        """Oja's valley c[y**2*w] = -c[x*y] (the same with the axes swapped; x*y > 0 is stable)."""
+        if {x, y} != {"x*y", "y**2*w"}:
+            return None
+        return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": -xs,
+                "stable": (xs > 0) if x == "x*y" else (xs < 0), "slope": -1.0}
+
+    def plot(self, plt, rule, result: dict, config):
+        """Inputs of a held-out dataset on (PC1, PC2), unit PC1, and the weight trajectory."""
+        from .. import parallel
+
+        trials = self.make_trials(parallel.heldout_seeds(config, 4))
+        X, u1 = trials.X[0], trials.U1[0]
+        _, vecs = np.linalg.eigh(X.T @ X)
+        u2 = vecs[:, -2]
+        path = self.trajectory(rule, X, trials.W0[0])
+        fig, ax = plt.subplots(figsize=(5.2, 5))
+        ax.scatter(X @ u1, X @ u2, s=6, alpha=0.4, label="inputs (held-out dataset)")
+        for s in (1, -1):
+            ax.plot([0, s * 1.0], [0, 0], "k-", lw=2, label="unit PC1" if s == 1 else None)
+        ax.plot(path @ u1, path @ u2, "r.-", ms=3, lw=1, label="weights w, one point per pass")
+        ax.plot(path[-1] @ u1, path[-1] @ u2, "r*", ms=12, label="final w")
+        ax.set_xlabel("projection on PC1 (input units)")
+        ax.set_ylabel("projection on PC2 (input units)")
+        ax.set_title("Oja task: inputs, PC1 and the weight trajectory")
+        ax.axis("equal")
+        ax.legend(fontsize=7)
+        return fig
+
+    def trajectory(self, rule: PolynomialRule, X: np.ndarray, w0: np.ndarray) -> np.ndarray:
+        """Weights after each pass of one run (numpy, for the figure); stops if they blow up."""
+        w = w0.astype(float).copy()
+        path = [w.copy()]
+        for _ in range(self.cfg.n_passes):
+            for x in X:
+                y = float(w @ x)
+                w = w + rule.update(x, y, w)
+                if not np.all(np.isfinite(w)) or np.abs(w).max() > 1e6:
+                    return np.array(path)
+            path.append(w.copy())
+        return np.array(path)
 
     def theory(self, rule: PolynomialRule, trials: OjaTrials | None = None) -> dict[str, Any]:
         """The shape criterion (:func:`evoplast.theory.oja_comparison`) and, given trials, the

@@ -37,7 +37,7 @@ from .. import theory
 from ..errors import ConfigError, EvoplastError
 from ..kernels import pca, rate
 from ..rules.pair import RulePair
-from .base import TrialSet
+from .base import Task, TrialSet, num
 from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
 
 BASELINES = ("", "rubner_tavan", "foldiak", "oja_subspace", "sanger")
@@ -126,7 +126,7 @@ def known_pair(template: RulePair) -> RulePair:
                     PolynomialRule.from_terms({"x*y": -1.0}, lat.max_power, lat.mask, lat.eta))
 
 
-class PCANetworkTask:
+class PCANetworkTask(Task):
     name = "pca_network"
     Config = PCAConfig
     families = ("polynomial_pair",)
@@ -261,6 +261,48 @@ class PCANetworkTask:
         """The task's metrics (|cos| per output, lateral norm, ...) of a known algorithm on trials."""
         W, L, status = self.run_baseline(kind, trials)
         return self._metrics_from(W, L, status, trials)
+
+    # -- descriptions and pictures -------------------------------------------------------------------
+    def describe_head(self, result: dict) -> list[str]:
+        theory = result.get("theory", {})
+        if "ff" not in theory:
+            return []
+        ff, lat = theory["ff"], theory["lat"]
+        return [f"  A vs Oja: y**2*w/x*y = {num(ff['ratio_yyw_to_xy'], '.3f')}, largest other/x*y = "
+                f"{num(ff['max_other_over_xy'], '.3f')}, is_oja {ff['is_oja']}; "
+                f"B: dominant term {lat['dominant_term']} "
+                f"({num(lat['xy_normalized'], '+.3f')} for x*y, largest other "
+                f"{num(lat.get('max_other_over_xy'), '.3f')}), anti-Hebbian {lat['is_anti_hebbian']}"]
+
+    def heldout_extra(self, held: dict, search: bool = False) -> str:
+        if search:
+            return f", mean |cos(w_i, PC_i)| {[round(c, 4) for c in held['mean_cos_per_output']]}"
+        return (", |cos(w_i, PC_i)| mean per output "
+                + " ".join(f"{c:.4f}" for c in held["mean_cos_per_output"])
+                + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
+                + f"; lateral norm {num(held['mean_lateral_norm'], '.4g')}")
+
+    def plot(self, plt, rule, result: dict, config):
+        """|cos(w_i, PC_i)| per output on the held-out datasets, beside Rubner-Tavan's."""
+        from .. import parallel
+
+        held = result["heldout"]
+        held_trials = self.make_trials(parallel.heldout_seeds(config))  # those of result["heldout"]
+        W, _, _ = self.run_baseline("rubner_tavan", held_trials)
+        base = self.alignment(W, held_trials.U).mean(axis=0)
+        m = len(held["mean_cos_per_output"])
+        fig, ax = plt.subplots(figsize=(6, 4))
+        xs = np.arange(m)
+        ax.bar(xs - 0.2, held["mean_cos_per_output"], 0.4, label="found rules (mean)")
+        ax.plot(xs - 0.2, held["min_cos_per_output"], "kv", label="found rules (min)")
+        ax.bar(xs + 0.2, base, 0.4, label="Rubner-Tavan (mean)", alpha=0.7)
+        ax.axhline(0.99, color="r", ls="--", lw=1, label="0.99")
+        ax.set_ylim(max(0.0, min(held["min_cos_per_output"] + [0.9]) - 0.05), 1.005)
+        ax.set_xticks(xs, [f"output {i + 1}" for i in xs])
+        ax.set_ylabel("|cos(w_i, PC_i)| on held-out datasets")
+        ax.set_title("PCA network: alignment of each output with its PC")
+        ax.legend(fontsize=7)
+        return fig
 
     def known_rule(self) -> RulePair:
         return known_pair(self.rule_template)

@@ -1,0 +1,77 @@
+"""Every registered task with each of its rule families fulfils the contracts of
+:class:`evoplast.tasks.base.Task` and :class:`evoplast.rules.base.Rule` (a new task or family is
+tested here by adding it to the registry)."""
+
+import numpy as np
+import pytest
+
+from evoplast import TASKS, load_config, make_task, run
+from evoplast.parallel import STREAM_TRAIN, heldout_seeds, trial_seeds
+from evoplast.rules.base import Rule
+from evoplast.tasks.base import Task
+
+# a config file per task, and the overrides that make a run of it take seconds
+TINY = {
+    "oja": ("runs/oja.toml", ["task.n_inputs=3", "task.n_trials=3", "task.n_samples=20",
+                              "task.n_passes=3", "task.heldout_trials=3", "cmaes.popsize=4",
+                              "cmaes.generations=2"]),
+    "pca_network": ("runs/pca.toml", ["task.n_trials=2", "task.n_passes=2", "task.heldout_trials=2",
+                                      "cmaes.popsize=4", "cmaes.generations=2", "cmaes.restarts=0"]),
+    "inhibitory_target_rate": ("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
+                                                        "task.heldout_trials=2", "cmaes.popsize=4",
+                                                        "cmaes.generations=2", "task.silent_s=100"]),
+}
+PAIRS = [(name, family) for name, cls in TASKS.items() for family in cls.families]
+
+
+def test_every_registered_task_has_a_tiny_config():
+    assert set(TINY) == set(TASKS)
+
+
+def _config(name, family):
+    path, overrides = TINY[name]
+    return load_config(path, [*overrides, f"rule.family={family}"] if family != TASKS[name].default_family
+                       else overrides)
+
+
+@pytest.mark.parametrize("name,family", PAIRS)
+def test_trials_evaluation_and_rule_views(name, family):
+    config = _config(name, family)
+    task = make_task(config)
+    assert isinstance(task, Task) and task.name == name
+    rule = task.rule_template
+    assert isinstance(rule, Rule) and rule.family == family
+    trials = task.make_trials(trial_seeds(0, STREAM_TRAIN, 0, 2))
+    assert len(trials) == 2
+    v = rule.to_vector()
+    V = np.stack([v, v + 0.05 * np.arange(1, v.size + 1) / v.size])
+    loss, status = task.evaluate(V, trials)
+    assert loss.shape == status.shape == (2, 2)
+    assert np.isfinite(loss).all() and set(np.unique(status)) <= set(task.status_names)
+    # vector <-> reported values <-> symbolic views, from one definition
+    again = rule.from_vector(V[1])
+    np.testing.assert_allclose(again.to_vector(), V[1], rtol=1e-12)
+    np.testing.assert_allclose(rule.from_values(again.as_dict()).to_vector(), V[1], rtol=1e-12)
+    assert len(again.terms) == again.n_params == v.size == rule.l1_mask().size
+    assert again.to_sympy() is not None and isinstance(again.latex(), str) and again.formula()
+    assert isinstance(task.theory(again), dict)
+
+
+@pytest.mark.parametrize("name,family", PAIRS)
+def test_a_finished_run_is_described_drawn_and_rescored(name, family, tmp_path, capsys):
+    from evoplast.analysis.report import fig_task
+    from evoplast.cli import main
+
+    config = _config(name, family)
+    result = run(config, tmp_path / "r")
+    task = make_task(config)
+    rule = task.rule_template.from_values(result["coefficients"])
+    # the reported values rebuild the rule that scored the run's held-out loss
+    metrics = task.metrics(rule.to_vector(), task.make_trials(heldout_seeds(config)))
+    assert metrics["loss"] == result["heldout"]["loss"]
+    lines = task.rule_template.describe(result) + task.describe(result)
+    assert lines and all(isinstance(line, str) and line for line in lines)
+    assert main(["show", str(tmp_path / "r")]) == 0
+    assert "held-out" in capsys.readouterr().out
+    out = fig_task(config, result, tmp_path / "task.png")
+    assert out.stat().st_size > 1000
