@@ -211,9 +211,19 @@ def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
         assert set(result["heldout_search"]) == set(result["heldout"])
         if factor == 1.0:
             assert result["heldout_search"] == result["heldout"]
-        # the refit scale is the best of the grid on validation trials: never worse than the search's
+        # the recorded validation losses are those of the reported rule and of the search's mean,
+        # re-scored independently on the run's validation trials
+        from evoplast import make_task, parallel, refine
+
         cal = result["scale_calibration"]
-        assert cal["validation_loss_calibrated"] <= cal["validation_loss_found"]
+        task = make_task(config)
+        with parallel.Evaluator(1) as ev:
+            loss = refine.validation_loss(config, task, ev)
+            both = np.stack([task.rule_template.from_values(coef).to_vector(),
+                             task.rule_template.from_values(searched).to_vector()])
+            again = loss(both, refine.CALIBRATION_TRIALS)
+        assert again[0] == pytest.approx(cal["validation_loss_calibrated"], rel=1e-12)
+        assert again[1] == pytest.approx(cal["validation_loss_found"], rel=1e-12)
     else:
         assert coef == searched
         assert "scale_calibration" not in result and "heldout_search" not in result
