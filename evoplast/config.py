@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tomllib
 import types
 import typing
@@ -82,6 +83,10 @@ class RunConfig:
                "must be one of loky, threading, sequential, dask")
         _check(not self.scheduler or self.backend == "dask", "run.scheduler",
                "is only used with run.backend = 'dask'")
+        scheme, sep, rest = self.scheduler.partition("://")
+        _check(not self.scheduler or (sep and scheme in SCHEDULER_SCHEMES and rest), "run.scheduler",
+               f"must be an address SCHEME://HOST:PORT with SCHEME in {', '.join(SCHEDULER_SCHEMES)} "
+               f"(e.g. tcp://host:8786), got {self.scheduler!r}")
         _check(self.eval_timeout_s >= 0, "run.eval_timeout_s", "must be >= 0 (0: no limit)")
         _check(self.eval_timeout_s == 0 or self.backend == "dask"
                or (self.n_jobs != 1 and self.backend == "loky"), "run.eval_timeout_s",
@@ -111,6 +116,9 @@ def _to_plain(obj):
     return obj
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")  # what dask.distributed connects to
+
+
 def _check(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"{key} {message}")
@@ -130,7 +138,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             try:
                 return _coerce(value, arg, key)
             except ConfigError as exc:
-                errors.append(str(exc))
+                # the error of the alternative of the value's own kind says what is wrong with it
+                kind = typing.get_origin(arg) or arg
+                same_kind = ((isinstance(value, (list, tuple)) and kind is tuple)
+                             or (isinstance(value, Mapping) and kind is dict))
+                errors.insert(0, str(exc)) if same_kind else errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{key} has an invalid value {value!r}")
     if hint is bool:
         if not isinstance(value, bool):
@@ -216,6 +228,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 def read_toml(path: str | Path) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a config file (e.g. {path / 'oja.toml'})")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -264,7 +278,33 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     run = build_section(RunConfig, data.get("run", {}), "run")
     config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
     task_cls.check_config(config)
+    check_memory(config, task_cls)
     return config
+
+
+def memory_limit() -> int:
+    """Bytes a run may plan to hold: half of this machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def check_memory(config: Config, task_cls) -> None:
+    """Refuse, before anything is written, a config whose trials or population cannot fit: the
+    task's estimate for the largest trial set it holds (:meth:`Task.estimate_bytes`) plus the
+    largest population (popsize doubled per IPOP restart) x searched parameters."""
+    c = config.cmaes
+    n = config.rule.rule().n_params
+    restarts = min(c.restarts, 62)
+    popsize = (c.popsize or 4 + int(3 * math.log(n))) << restarts
+    need = task_cls.estimate_bytes(config, popsize) + popsize * (n + 4 * config.task.n_trials) * 8 * 8
+    limit = memory_limit()
+    if need > limit:
+        raise ConfigError(f"this config needs about {need / 2**30:.3g} GiB (trials and a population of "
+                          f"up to {popsize} candidates), more than half of this machine's memory "
+                          f"({2 * limit / 2**30:.3g} GiB): reduce the problem size, popsize, restarts "
+                          "or trials")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

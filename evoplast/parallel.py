@@ -52,6 +52,7 @@ from .kernels import lif, rate
 BLOCK = math.lcm(rate.BLOCK, lif.BLOCK)
 
 STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
+CONNECT_TIMEOUT_S = 10  # seconds to reach a Dask scheduler
 ERROR, TIMEOUT = 100, 101  # statuses of the evaluation machinery, shared by all tasks
 FAULT_NAMES = {ERROR: "error", TIMEOUT: "timeout"}
 _TIMEOUTS = (TimeoutError, multiprocessing.TimeoutError)  # joblib raises the latter
@@ -231,7 +232,15 @@ class Evaluator:
         import joblib
 
         if self.scheduler:
-            self._client = Client(self.scheduler)
+            from .errors import EvoplastError
+
+            try:
+                self._client = Client(self.scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise EvoplastError(f"cannot reach the Dask scheduler {self.scheduler!r} within "
+                                    f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc}); is it running? "
+                                    "(resume with --scheduler ADDRESS, or --scheduler '' and "
+                                    "--backend loky to run locally)") from None
             self.n_jobs = max(1, sum(self._client.nthreads().values()))
             self.threads_per_job = 1
         else:

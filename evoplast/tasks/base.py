@@ -60,6 +60,12 @@ class Task:
     #: the found rule's terms are pruned on validation trials (``cmaes.prune_tol``)
     prune_terms: bool = False
 
+    @classmethod
+    def estimate_bytes(cls, config, popsize: int) -> int:
+        """Memory the task's largest trial set and one generation's simulation outputs need, for
+        ``popsize`` candidates (default 0: small)."""
+        return 0
+
     def check_search(self) -> None:
         """Raise for settings that ``evoplast simulate`` accepts but a search must not use."""
 

@@ -83,6 +83,26 @@ class InhibitoryConfig:
         bad = sorted(set(self.neuron) - known)
         if bad:
             raise ConfigError(f"unknown task.neuron key {bad[0]!r} (known: {', '.join(sorted(known))})")
+        p = self.neuron_params()
+        for key in ("tau_m", "tau_exc", "tau_inh", "dt"):
+            if not getattr(p, key) > 0:
+                raise ConfigError(f"task.neuron.{key} must be > 0 (seconds), got {getattr(p, key)}")
+        for key in ("t_ref", "gbar_exc", "gbar_inh"):
+            if not getattr(p, key) >= 0:
+                raise ConfigError(f"task.neuron.{key} must be >= 0, got {getattr(p, key)}")
+        if not p.v_reset < p.v_th:
+            raise ConfigError(f"task.neuron.v_reset ({p.v_reset}) must be below v_th ({p.v_th})")
+        if not p.dt <= min(p.tau_m, p.tau_exc, p.tau_inh) / 10:
+            raise ConfigError(f"task.neuron.dt = {p.dt} s is too coarse for the time constants "
+                              "(at most a tenth of tau_m, tau_exc and tau_inh)")
+        if self.duration_s < p.dt:
+            raise ConfigError("task.duration_s must be at least task.neuron.dt")
+        if not self.runaway_hz > self.target_rate_hz:
+            raise ConfigError(f"task.runaway_hz ({self.runaway_hz}) must be above task.target_rate_hz "
+                              f"({self.target_rate_hz})")
+        if self.target_rate_hz < 0.01:
+            raise ConfigError(f"task.target_rate_hz must be >= 0.01 Hz (a measurable rate), got "
+                              f"{self.target_rate_hz}")
 
     def neuron_params(self) -> lif.NeuronParams:
         return lif.NeuronParams(**self.neuron)
@@ -114,6 +134,17 @@ class InhibitoryTask(Task):
         self.penalty = 2.0 * self.cap
         self.seed = config.run.seed
         self._nu_pre: float | None = None
+
+    @classmethod
+    def estimate_bytes(cls, config, popsize: int) -> int:
+        """Input trains of the largest trial set (conductance and spike pointers per step, about
+        40 spikes/s per afferent, 1000 afferents) and a generation's recordings and weights."""
+        c = config.task
+        dt = c.neuron_params().dt
+        n_steps = c.duration_s / dt
+        per_trial = n_steps * 16 + 1000 * 60 * c.duration_s * 8
+        outputs = popsize * c.n_trials * (2 * c.duration_s / c.bin_s + 200) * 8
+        return int(max(c.n_trials, c.heldout_trials, c.theory_trials) * per_trial + outputs)
 
     @staticmethod
     def check_config(config) -> None:

@@ -123,6 +123,14 @@ class OjaTask(Task):
         self.rule_template: PolynomialRule = config.rule.rule()
         self.spectrum = make_spectrum(self.cfg.n_inputs, self.cfg.spectrum)
 
+    @classmethod
+    def estimate_bytes(cls, config, popsize: int) -> int:
+        """Datasets (samples, the N x N rotation that draws them) of the largest trial set (the
+        256 validation trials of the refit), and the final weights of a generation."""
+        c = config.task
+        per_trial = (c.n_samples * c.n_inputs + c.n_inputs**2 + 3 * c.n_inputs) * 8
+        return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * c.n_inputs * 8
+
     @staticmethod
     def check_config(config) -> None:
         """Cross-section checks (none beyond the sections' own for this task)."""

@@ -141,6 +141,15 @@ class PCANetworkTask(Task):
         self.spectrum = make_spectrum(self.cfg.n_inputs, self.cfg.spectrum)
         self.penalty = 10.0 * self.cfg.n_outputs
 
+    @classmethod
+    def estimate_bytes(cls, config, popsize: int) -> int:
+        """Datasets of the largest trial set (the refit's 256 validation trials) and a
+        generation's final weights (feed-forward and lateral)."""
+        c = config.task
+        n, m = c.n_inputs, c.n_outputs
+        per_trial = (c.n_samples * n + n * n + 2 * m * n + m * m) * 8
+        return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * (m * n + m * m) * 8
+
     @staticmethod
     def check_config(config) -> None:
         """No cross-section constraints beyond the sections' own."""
