@@ -55,15 +55,17 @@ def build_cell(b2, neuron: NeuronParams, ns: dict):
     return cell
 
 
-def plastic_inhibition(b2, afferents, cell, ns: dict, w0: float):
-    """All-to-one inhibitory synapses under the pre/post trace rule, weights starting at ``w0``."""
-    syn = b2.Synapses(afferents, cell, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
+def plastic_inhibition(b2, afferents, cells, ns: dict, w0: float, per_cell: bool = False):
+    """All-to-all inhibitory synapses onto ``cells`` under the pre/post trace rule, weights starting
+    at ``w0``; ``per_cell``: alpha and beta are the postsynaptic cell's (one candidate per cell)."""
+    alpha, beta = ("alpha_post", "beta_post") if per_cell else ("alpha", "beta")
+    syn = b2.Synapses(afferents, cells, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
                       on_pre="gi_post += gbar_i * w\n"
-                             "w = clip(w + eta * (alpha + kappa * xpost_post), 0, w_max)\n"
+                             f"w = clip(w + eta * ({alpha} + kappa * xpost_post), 0, w_max)\n"
                              "xpre += 1",
-                      on_post="w = clip(w + eta * (beta + gamma * xpre), 0, w_max)",
+                      on_post=f"w = clip(w + eta * ({beta} + gamma * xpre), 0, w_max)",
                       namespace=ns)
-    syn.connect(i=np.arange(len(afferents)), j=0)
+    syn.connect()
     syn.w = w0
     return syn
 
@@ -172,14 +174,7 @@ def build_batched(b2, neuron: NeuronParams, rules: np.ndarray, mode: str, w0: fl
     cells.ge = b2.linked_var(hub, "ge", index=np.zeros(K, dtype=int))
     cells.alpha = rules[:, 2]
     cells.beta = rules[:, 3]
-    inh = b2.Synapses(aff_i, cells, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)",
-                      on_pre="gi_post += gbar_i * w\n"
-                             "w = clip(w + eta * (alpha_post + kappa * xpost_post), 0, w_max)\n"
-                             "xpre += 1",
-                      on_post="w = clip(w + eta * (beta_post + gamma * xpre), 0, w_max)",
-                      namespace=ns)
-    inh.connect()
-    inh.w = w0
+    inh = plastic_inhibition(b2, aff_i, cells, ns, w0, per_cell=True)
     spikes = b2.SpikeMonitor(cells)
     return b2.Network(*objects, hub, exc, cells, inh, spikes), spikes
 
