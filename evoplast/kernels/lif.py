@@ -8,18 +8,23 @@ Units: time in seconds, voltage in mV, conductances in units of the leak conduct
     \frac{dg_{E,I}}{dt} = -\frac{g_{E,I}}{\tau_{E,I}} + \sum_{\text{spikes}} \bar g_{E,I}\, w
 
 Spike when V >= V_th, then V = V_reset for the refractory period. Forward Euler, dt = 0.1 ms.
-Each step: conductances decay and receive the step's input spikes, the inhibitory synapses that
-spike apply the rule's presynaptic branch, V integrates; an output spike applies the postsynaptic
-branch to every inhibitory synapse (traces decayed lazily from their last update).
+Each step: conductances and the postsynaptic trace decay, the step's input spikes arrive, the
+inhibitory synapses that spike apply the rule's presynaptic branch, V integrates; an output spike
+applies the postsynaptic branch to every inhibitory synapse (presynaptic traces decayed lazily from
+their last spike through decay tables).
 
 Inputs are shared by all candidates of a generation (common random numbers): per trial,
 ``gE_in[t]`` (summed excitatory conductance jumps of step t, fixed weights) and the inhibitory
 spikes as CSR (``i_ptr[t]:i_ptr[t+1]`` index ``i_idx``, the afferents spiking at step t).
-Input spike trains are drawn by time rescaling: an afferent of a pathway with integrated rate
-Lambda(t) fires when Lambda has grown by an Exp(1) budget since the end of its refractory period.
+Input spike trains (:func:`make_inputs`, :func:`afferent_spikes`) are drawn per 1-ms block in
+which each pathway's rate is constant: all pathways' candidate events superposed, one random word
+each for pathway, afferent and step, then in step order an event is a spike unless its afferent is
+refractory -- per afferent and step the hazard 1 - exp(-r dt) of a non-refractory afferent, as
+the direct per-step Bernoulli formulation (:func:`afferent_spikes_numpy`) has it.
 
-:func:`simulate` (compiled, parallel over candidates x trials) and :func:`simulate_numpy` (plain
-numpy, batched over copies; the reference for short runs) have the same semantics.
+:func:`simulate` (compiled: 8 candidates of a trial in lock-step, parallel over candidate blocks x
+trials) and :func:`simulate_numpy` (plain numpy, batched over copies; the reference for short
+runs) have the same semantics.
 """
 
 from __future__ import annotations
@@ -322,8 +327,9 @@ def on_post(t, rule, w, x_pre, t_pre, lo, hi, dt):
 @numba.njit(cache=True)
 def plasticity_only(pre_ptr, pre_idx, post_spike, rule, w, dt):
     """The rule alone, driven by given spike trains (no neuron): pre spikes as CSR per step,
-    ``post_spike[t]`` True where the postsynaptic cell fires. Same update code as the neuron
-    kernel. Updates w in place."""
+    ``post_spike[t]`` True where the postsynaptic cell fires. The same updates as the neuron
+    kernel (which writes them out for 8 candidates in lock-step), one synapse set at a time, for
+    the mean-field drift test. Updates w in place."""
     n_syn = w.shape[0]
     lo, hi = decay_tables(rule[0], dt)
     dec_post = np.exp(-dt / rule[1])
