@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import RunDirError
 
 CONFIG, HISTORY, EVALUATIONS, CHECKPOINT, RESULT, LOCK = (
@@ -92,7 +94,7 @@ def _finite(obj: Any) -> Any:
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_finite(v) for v in obj]
-    if hasattr(obj, "item") and hasattr(obj, "dtype"):  # numpy scalar
+    if isinstance(obj, np.generic):  # numpy scalar
         return _finite(obj.item())
     return obj
 
