@@ -27,13 +27,15 @@ from .rules import OJA_TERMS, PolynomialRule
 from .tasks.datasets import make_spectrum, sample_dataset
 
 
-def _best_time(fn, repeats: int) -> float:
-    best = np.inf
+def _time(fn, repeats: int, reduce=min) -> float:
+    """Wall seconds of ``fn()``, ``repeats`` times, reduced (best by default; medians where the
+    bench says so)."""
+    times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(time.perf_counter() - t0)
+    return float(reduce(times))
 
 
 def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
@@ -50,8 +52,8 @@ def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
         X = np.stack([sample_dataset(S, spectrum, "gaussian", rng)[0] for _ in range(D)])
         W0 = 0.1 * rng.standard_normal((D, n)) / np.sqrt(n)
         rate.simulate(A, X, W0, 1)  # compile / load the cache
-        t_fast = _best_time(lambda X=X, W0=W0: rate.simulate(A, X, W0, passes), 2 if quick else 5)
-        t_ref = _best_time(lambda X=X, W0=W0: rate.simulate_numpy(A, X, W0, ref_passes), 1 if quick else 2)
+        t_fast = _time(lambda X=X, W0=W0: rate.simulate(A, X, W0, passes), 2 if quick else 5)
+        t_ref = _time(lambda X=X, W0=W0: rate.simulate_numpy(A, X, W0, ref_passes), 1 if quick else 2)
         fast = K * D * S * passes * n / t_fast
         ref = K * D * S * ref_passes * n / t_ref
         diff = float(np.abs(rate.simulate(A, X, W0, ref_passes)[0]
@@ -61,15 +63,6 @@ def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
                "max_abs_weight_difference_vs_numpy": diff,
                "flop_rate_gflops": 22 * fast / 1e9, "threads": numba.get_num_threads(),
                "cores": os.cpu_count()}
-
-
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def bench_spiking(quick: bool = False, brian2_python: str | None = None,
@@ -106,16 +99,15 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
     try:
         for mode in modes:
             lif.make_inputs(rng, 0.1, p, mode)  # compile / load the cache
-            t_in = _median_time(lambda mode=mode: lif.make_inputs(rng, duration, p, mode), repeats)
+            t_in = _time(lambda mode=mode: lif.make_inputs(rng, duration, p, mode), repeats, np.median)
             inputs = [lif.make_inputs(rng, duration, p, mode)]
             for K in (8, 64):
                 rules = np.repeat(rule.params()[None], K, axis=0)
                 rules[:, 2] *= np.linspace(0.8, 1.2, K)  # distinct candidates
                 W0 = np.full((1, inputs[0].n_inh), 0.1)
                 lif.simulate(inputs, p, rules[:2], W0, silent_s=1e9)
-                t_k = _median_time(lambda x=inputs, r=rules, W0=W0: lif.simulate(x, p, r, W0,
-                                                                                  silent_s=1e9),
-                                   repeats)
+                t_k = _time(lambda x=inputs, r=rules, W0=W0: lif.simulate(x, p, r, W0, silent_s=1e9),
+                            repeats, np.median)
                 kernel = t_k / (K * duration)
                 per_trial = t_in / duration
                 total = kernel + per_trial / K
@@ -129,7 +121,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
                 if K == 64 and mode == "pathways":
                     ref_duration = 0.2 if quick else 1.0
                     short = lif.make_inputs(rng, ref_duration, p, mode)
-                    t_ref = _median_time(lambda x=short, r=rules, w=W0[0]: lif.simulate_numpy(x, p, r, w), 1)
+                    t_ref = _time(lambda x=short, r=rules, w=W0[0]: lif.simulate_numpy(x, p, r, w), 1)
                     row["numpy_reference_ms_per_bio_s_per_candidate"] = 1e3 * t_ref / (K * ref_duration)
                     row["kernel_speedup_vs_numpy"] = t_ref / (K * ref_duration) / kernel
                 yield row
@@ -250,8 +242,8 @@ def bench_pca(quick: bool = False) -> Iterator[dict]:
         L0 = np.zeros((D, m, m))
         pca.simulate(A[:1], B[:1], X[:1], W0[:1], L0[:1], 1)  # compile / load the cache
         args = (A, B, X, W0, L0)
-        t_fast = _best_time(lambda args=args, p=passes: pca.simulate(*args, p), 2 if quick else 3)
-        t_ref = _best_time(lambda args=args: pca.simulate_numpy(*args, 1), 1)
+        t_fast = _time(lambda args=args, p=passes: pca.simulate(*args, p), 2 if quick else 3)
+        t_ref = _time(lambda args=args: pca.simulate_numpy(*args, 1), 1)
         syn = m * n + m * (m - 1) // 2
         fast = K * D * S * passes * syn / t_fast
         ref = K * D * S * syn / t_ref

@@ -160,8 +160,7 @@ def refine_for(config, task, evaluator, vector: np.ndarray, prune: bool = True
     calibrate = bool(task.calibrate_scale and config.cmaes.calibrate_scale)
     prune_tol = config.cmaes.prune_tol if prune and task.prune_terms else 0.0
     eta = template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
-    groups = ({g: np.array([t.startswith(f"{g}:") for t in terms]) for g in eta}
-              if isinstance(eta, dict) else None)
+    groups = template.groups()
     vector, records = refine(validation_loss(config, task, evaluator), vector, terms, calibrate,
                              prune_tol, groups)
     cal = records.get("scale_calibration")

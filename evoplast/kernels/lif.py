@@ -284,33 +284,41 @@ TABLE_BITS = 8  # decay over g steps = LO[g & 255] * HI[g >> 8] for g < 2^16, el
 
 
 @numba.njit(cache=True)
-def decay_tables(tau, dt):
-    """``exp(-g dt / tau)`` as two 256-entry tables: ``lo[g & 255] * hi[g >> 8]`` for g < 65536
-    steps (the lazily decayed presynaptic traces need it per event; a lookup costs less than exp)."""
+def decay_tables(taus, dt):
+    """``exp(-g dt / tau)`` for each tau of ``taus`` as two tables of shape (256, len(taus)):
+    ``lo[g & 255, k] * hi[g >> 8, k]`` for g < 65536 steps (the lazily decayed presynaptic traces
+    need it per event; a lookup costs less than exp)."""
     n = 1 << TABLE_BITS
-    lo = np.empty(n)
-    hi = np.empty(n)
-    for i in range(n):
-        lo[i] = np.exp(-i * dt / tau)
-        hi[i] = np.exp(-(i << TABLE_BITS) * dt / tau)
+    lo = np.empty((n, taus.shape[0]))
+    hi = np.empty((n, taus.shape[0]))
+    for k in range(taus.shape[0]):
+        for i in range(n):
+            lo[i, k] = np.exp(-i * dt / taus[k])
+            hi[i, k] = np.exp(-(i << TABLE_BITS) * dt / taus[k])
     return lo, hi
 
 
 @numba.njit(cache=True, inline="always")
-def decay(lo, hi, gap, dt, tau):
-    """exp(-gap dt / tau) for an integer gap >= 0 (tables of :func:`decay_tables`)."""
+def decay(lo, hi, k, gap, dt, tau):
+    """exp(-gap dt / tau) for an integer gap >= 0 (column k of :func:`decay_tables`)."""
     if gap < (1 << (2 * TABLE_BITS)):
-        return lo[gap & ((1 << TABLE_BITS) - 1)] * hi[gap >> TABLE_BITS]
+        return lo[gap & ((1 << TABLE_BITS) - 1), k] * hi[gap >> TABLE_BITS, k]
     return np.exp(-gap * dt / tau)
+
+
+@numba.njit(cache=True, inline="always")
+def clipped(w, dw, w_max):
+    """The weight after a change, clipped to [0, w_max]."""
+    return min(max(w + dw, 0.0), w_max)
 
 
 @numba.njit(cache=True, inline="always")
 def on_pre(j, t, rule, w, x_pre, t_pre, x_post, lo, hi, dt):
     """Presynaptic spike of synapse j at step t: dw = eta (alpha + kappa x_post); x_pre += 1
-    (``x_post`` is current: the kernel decays it every step)."""
+    (``x_post`` is current: it decays every step)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
-    w[j] = min(max(w[j] + eta * (alpha + kappa * x_post), 0.0), w_max)
-    x_pre[j] = x_pre[j] * decay(lo, hi, t - t_pre[j], dt, tau_pre) + 1.0
+    w[j] = clipped(w[j], eta * (alpha + kappa * x_post), w_max)
+    x_pre[j] = x_pre[j] * decay(lo, hi, 0, t - t_pre[j], dt, tau_pre) + 1.0
     t_pre[j] = t
 
 
@@ -320,8 +328,8 @@ def on_post(t, rule, w, x_pre, t_pre, lo, hi, dt):
     traces decayed lazily from their last update)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
     for j in range(w.shape[0]):
-        xq = x_pre[j] * decay(lo, hi, t - t_pre[j], dt, tau_pre)
-        w[j] = min(max(w[j] + eta * (beta + gamma * xq), 0.0), w_max)
+        xq = x_pre[j] * decay(lo, hi, 0, t - t_pre[j], dt, tau_pre)
+        w[j] = clipped(w[j], eta * (beta + gamma * xq), w_max)
 
 
 @numba.njit(cache=True)
@@ -331,7 +339,7 @@ def plasticity_only(pre_ptr, pre_idx, post_spike, rule, w, dt):
     kernel (which writes them out for 8 candidates in lock-step), one synapse set at a time, for
     the mean-field drift test. Updates w in place."""
     n_syn = w.shape[0]
-    lo, hi = decay_tables(rule[0], dt)
+    lo, hi = decay_tables(rule[:1].copy(), dt)
     dec_post = np.exp(-dt / rule[1])
     x_pre = np.zeros(n_syn)
     t_pre = np.zeros(n_syn, dtype=np.int64)
@@ -375,13 +383,8 @@ def _run_block(gE_in, i_ptr, i_idx, neuron, rules, w0, bin_steps, check_steps, r
     eta = rules[:, 6].copy()
     w_max = rules[:, 7].copy()
     dec_post = np.exp(-dt / rules[:, 1])
-    n_tab = 1 << TABLE_BITS
-    lo = np.empty((n_tab, B))
-    hi = np.empty((n_tab, B))
-    for k in range(B):
-        lo_k, hi_k = decay_tables(tau_pre[k], dt)
-        lo[:, k] = lo_k
-        hi[:, k] = hi_k
+    lo, hi = decay_tables(tau_pre, dt)
+    fac = np.empty(B)  # a spiking afferent's trace decay, per candidate
     dec_e = np.exp(-dt / tau_e)
     dec_i = np.exp(-dt / tau_i)
     k_m = dt / tau_m
@@ -414,20 +417,13 @@ def _run_block(gE_in, i_ptr, i_idx, neuron, rules, w0, bin_steps, check_steps, r
             j = i_idx[e]
             gap = t - t_pre[j]
             t_pre[j] = t
-            if gap < (1 << (2 * TABLE_BITS)):
-                a = gap & (n_tab - 1)
-                h = gap >> TABLE_BITS
-                for k in range(B):
-                    wk = w[j, k]
-                    g_i[k] += gbar_i * wk
-                    w[j, k] = min(max(wk + eta[k] * (alpha[k] + kappa[k] * x_post[k]), 0.0), w_max[k])
-                    x_pre[j, k] = x_pre[j, k] * (lo[a, k] * hi[h, k]) + 1.0
-            else:
-                for k in range(B):
-                    wk = w[j, k]
-                    g_i[k] += gbar_i * wk
-                    w[j, k] = min(max(wk + eta[k] * (alpha[k] + kappa[k] * x_post[k]), 0.0), w_max[k])
-                    x_pre[j, k] = x_pre[j, k] * np.exp(-gap * dt / tau_pre[k]) + 1.0
+            for k in range(B):
+                fac[k] = decay(lo, hi, k, gap, dt, tau_pre[k])
+            for k in range(B):
+                wk = w[j, k]
+                g_i[k] += gbar_i * wk
+                w[j, k] = clipped(wk, eta[k] * (alpha[k] + kappa[k] * x_post[k]), w_max[k])
+                x_pre[j, k] = x_pre[j, k] * fac[k] + 1.0
         n_spiked = 0
         for k in range(B):
             active = ref[k] == 0
@@ -441,13 +437,9 @@ def _run_block(gE_in, i_ptr, i_idx, neuron, rules, w0, bin_steps, check_steps, r
             for k in range(B):
                 if spiked[k]:
                     for j in range(n_inh):
-                        gap = t - t_pre[j]
-                        if gap < (1 << (2 * TABLE_BITS)):
-                            f = lo[gap & (n_tab - 1), k] * hi[gap >> TABLE_BITS, k]
-                        else:
-                            f = np.exp(-gap * dt / tau_pre[k])
-                        w[j, k] = min(max(w[j, k] + eta[k] * (beta[k] + gamma[k] * x_pre[j, k] * f),
-                                          0.0), w_max[k])
+                        f = decay(lo, hi, k, t - t_pre[j], dt, tau_pre[k])
+                        w[j, k] = clipped(w[j, k], eta[k] * (beta[k] + gamma[k] * x_pre[j, k] * f),
+                                          w_max[k])
                     x_post[k] += 1.0
                     last_spike[k] = t
                     window[k] += 1

@@ -39,6 +39,11 @@ class Rule:
     def from_vector(self, vector: Sequence[float]) -> Rule:
         raise NotImplementedError
 
+    def groups(self) -> dict[str, np.ndarray] | None:
+        """The family's sub-rules as masks over the vector (each with its own learning rate and
+        scale refit), or None for a single rule."""
+        return None
+
     def l1_mask(self) -> np.ndarray:
         """Which vector entries the L1 penalty applies to (default: all)."""
         return np.ones(self.n_params)

@@ -65,6 +65,11 @@ class RulePair(Rule):
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.to_vector().tolist()))
 
+    def groups(self) -> dict[str, np.ndarray]:
+        """``ff`` and ``lat``: which vector entries belong to each rule."""
+        n = self.ff.n_params
+        return {"ff": np.arange(self.n_params) < n, "lat": np.arange(self.n_params) >= n}
+
     def describe(self, result) -> list[str]:
         ff, lat = result["formula_pruned"].split(" ; ")
         return [f"  feed-forward (pre x_j, post y_i, w = W_ij): {ff.replace('dW = ', 'dW = eta_A * (')})"
