@@ -1,6 +1,7 @@
 """Success table of experiment 1: rediscovery of Oja's rule vs N and input distribution.
 
     python analysis/oja_success.py [--sizes 2 5 10 20] [--dists gaussian laplace] [--seeds 10]
+                                   [--first-seed 0]
                                    [--jobs 2] [--out runs/out/oja_success] [--config runs/oja.toml]
                                    [--extra KEY=VALUE ...]
 
@@ -73,7 +74,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[2, 5, 10, 20])
     p.add_argument("--dists", nargs="+", default=["gaussian", "laplace"])
-    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--seeds", type=int, default=10, help="how many seeds")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="seeds FIRST_SEED .. FIRST_SEED+SEEDS-1 (10 for the fresh-seed confirmation)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--config", default="runs/oja.toml")
     p.add_argument("--out", default="runs/out/oja_success")
@@ -83,7 +86,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(n, d, s) for n in args.sizes for d in args.dists for s in range(args.seeds)]
+    jobs = [(n, d, s) for n in args.sizes for d in args.dists for s in range(args.first_seed, args.first_seed + args.seeds)]
     t0 = time.time()
     for i, path in enumerate(Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(one_run)(args.config, n, d, s, out, args.extra) for n, d, s in jobs)):
