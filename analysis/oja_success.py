@@ -86,7 +86,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(n, d, s) for n in args.sizes for d in args.dists for s in range(args.first_seed, args.first_seed + args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(n, d, s) for n in args.sizes for d in args.dists for s in seeds]
     t0 = time.time()
     for i, path in enumerate(Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
             delayed(one_run)(args.config, n, d, s, out, args.extra) for n, d, s in jobs)):
