@@ -43,7 +43,7 @@ def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = F
 def seed_rows(out: Path) -> list[dict]:
     import numpy as np
 
-    from evoplast import make_task, parallel
+    from evoplast import make_task, parallel, seeding
     from evoplast.analysis.report import load_run
     from evoplast.refine import refine_for
     from evoplast.storage import RunDir
@@ -55,7 +55,7 @@ def seed_rows(out: Path) -> list[dict]:
             continue
         config, r = load_run(d)
         task = make_task(config)
-        held = task.make_trials(parallel.heldout_seeds(config))  # the datasets of r["heldout"]
+        held = task.make_trials(seeding.heldout_seeds(config))  # the datasets of r["heldout"]
         rt = task.baseline_metrics("rubner_tavan", held)
         with parallel.Evaluator(1) as ev:
             rt_vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)

@@ -33,6 +33,7 @@ def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
     ``threads``: numba threads for this process (1 when sweeps run one process per core)."""
     from pathlib import Path
 
+    from . import storage
     from .search import Search
     from .storage import RunDir
 
@@ -44,7 +45,7 @@ def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
     config = load_config(config_path, list(overrides))
     if run_dir.exists():
         _same_run_or_refuse(run_dir, config)
-    if not (Path(out) / "result.json").exists():
+    if not (Path(out) / storage.RESULT).exists():
         if not run_dir.exists():
             run_dir.create(config.to_dict(), source=str(config_path))
         Search(config, run_dir, progress=None).run()

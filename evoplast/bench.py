@@ -147,7 +147,7 @@ def bench_generation(config_path: str = "runs/istdp.toml", n_jobs: int = 2, repe
     """One real generation of a spiking config (its popsize x n_trials), see :func:`bench_spiking`."""
     import numba
 
-    from . import parallel
+    from . import parallel, seeding
     from .config import load_config
     from .tasks import make_task
 
@@ -157,7 +157,7 @@ def bench_generation(config_path: str = "runs/istdp.toml", n_jobs: int = 2, repe
     rng = np.random.default_rng(0)
     alpha = rng.uniform(-0.3, -0.1, K)  # candidates near the solution line (none silent)
     X = np.column_stack([alpha, -alpha * 8.0 + rng.uniform(-0.05, 0.05, K)])
-    seeds = [parallel.trial_seeds(0, parallel.STREAM_TRAIN, g, D) for g in range(repeats + 1)]
+    seeds = [seeding.trial_seeds(0, seeding.STREAM_TRAIN, g, D) for g in range(repeats + 1)]
     times = []
     with parallel.Evaluator(n_jobs, "loky") as ev:
         for g, s in enumerate(seeds):
@@ -264,7 +264,7 @@ def bench_dask(quick: bool = False, n_jobs: int = 2, config_path: str = DASK_CON
     layouts taking turns.
     ``generation_s_loky_driver_trials``: the same on loky with the trials made in the driver and
     sent to the workers (the layout before trials moved to the workers)."""
-    from . import parallel
+    from . import parallel, seeding
     from .config import load_config
     from .tasks import make_task
 
@@ -275,7 +275,7 @@ def bench_dask(quick: bool = False, n_jobs: int = 2, config_path: str = DASK_CON
     # candidates near the solution line beta = -alpha nu_pre / nu* (none silent or runaway)
     alpha = rng.uniform(-0.3, -0.1, K)
     X = np.column_stack([alpha, -alpha * 2.0 + rng.uniform(-0.05, 0.05, K)])
-    gens = [parallel.trial_seeds(0, parallel.STREAM_TRAIN, g, config.task.n_trials)
+    gens = [seeding.trial_seeds(0, seeding.STREAM_TRAIN, g, config.task.n_trials)
             for g in range(repeats + 1)]
     names = ("loky", "dask", "loky_driver_trials")
     per_gen = {n: [] for n in names}

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, EvoplastError
+from .storage import GENERALISATION, RESULT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,7 +114,7 @@ def cmd_show(args) -> int:
 
     run_dir = RunDir(args.dir)
     run_dir.require()
-    if not run_dir.file("result.json").exists():
+    if not run_dir.file(RESULT).exists():
         raise EvoplastError(f"{run_dir.path} has no result yet (unfinished run? "
                             f"'evoplast resume {run_dir.path}' continues it)")
     try:
@@ -135,7 +136,7 @@ def _trials(given: int | None, default):
 
 def cmd_simulate(args) -> int:
     from . import config as cfgmod
-    from . import parallel
+    from . import seeding
     from .storage import write_json
     from .tasks import make_task
 
@@ -145,7 +146,7 @@ def cmd_simulate(args) -> int:
     if (out / "summary.json").exists():
         raise EvoplastError(f"{out / 'summary.json'} exists; pass another --out")
     n = _trials(args.trials, config.task.heldout_trials)
-    trials = task.make_trials(parallel.heldout_seeds(config, n))
+    trials = task.make_trials(seeding.heldout_seeds(config, n))
     rule = task.rule_template
     summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
                "config": config.to_dict(), "n_trials": n, **task.summary(rule, trials)}
@@ -181,14 +182,14 @@ def cmd_evaluate(args) -> int:
     """Re-score a run's found rule on new held-out trials, optionally under another config."""
 
     from . import config as cfgmod
-    from . import parallel
+    from . import seeding
     from .analysis.runs import flatten
     from .storage import RunDir
     from .tasks import make_task
 
     run_dir = RunDir(args.dir)
     run_dir.require()
-    if not run_dir.file("result.json").exists():
+    if not run_dir.file(RESULT).exists():
         raise EvoplastError(f"{run_dir.path} has no result yet; 'evoplast resume {run_dir.path}' finishes it")
     config = cfgmod.from_dict(cfgmod.apply_overrides(run_dir.meta()["config"], args.set))
     task = make_task(config)
@@ -200,12 +201,12 @@ def cmd_evaluate(args) -> int:
     if args.draw < 0:
         raise EvoplastError(f"--draw must be >= 0 (which fresh set of held-out trials), got {args.draw}")
     # key 1 of the held-out stream: trials the run never saw, not even for its own held-out score
-    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_HELDOUT, 1 + args.draw, n)
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_HELDOUT, 1 + args.draw, n)
     trials = task.make_trials(seeds)
     metrics = task.metrics(vector, trials)
     row = {"overrides": " ".join(args.set), "draw": args.draw}
     flatten("", metrics, row)
-    path = run_dir.append_table("generalisation.csv", row)
+    path = run_dir.append_table(GENERALISATION, row)
     key = next((k for k in ("mean_one_minus_cos", "min_cos", "max_relative_rate_error") if k in metrics),
                None)
     print(f"{run_dir.path} [{row['overrides'] or 'as run'}]: {metrics['n_ok']}/{metrics['n_trials']} "

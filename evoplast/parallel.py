@@ -1,14 +1,6 @@
-"""Parallel evaluation of a generation (joblib: loky, threading, or Dask), faults, and seeding.
+"""Parallel evaluation of a generation (joblib: loky, threading, or Dask) and faults.
 
-Seeding. Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key=(stream, ...))``:
-
-* ``STREAM_TRAIN``: trials of generation g are ``(STREAM_TRAIN, g, d)``, d = 0..n_trials-1, shared by
-  all candidates of that generation (common random numbers);
-* ``STREAM_VALIDATION``: trials used to pick the best restart;
-* ``STREAM_HELDOUT``: trials for the reported held-out score, never seen by the search;
-* ``STREAM_CMAES``: the Gaussian numbers of CMA-ES itself (restart r: ``(STREAM_CMAES, r)``);
-* ``STREAM_THEORY``: input draws that estimate quantities the theory needs (e.g. the mean
-  presynaptic rate of the spiking task's input process).
+Trial seeds come from :mod:`evoplast.seeding`.
 
 Work split. A generation's (candidates x trials) is cut into about ``n_jobs`` coarse tasks. The
 search passes the trials' seeds, not the trials: tasks are split by trials first (each worker makes
@@ -33,45 +25,27 @@ background). Evaluations are deterministic, so a retried chunk gives what it wou
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import multiprocessing
 import os
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 
 from .kernels import lif, rate
+from .seeding import seeds_key
+from .storage import EvalCache
 
 # candidate slices sent to workers are multiples of every kernel's lock-step block, so a
 # candidate's result never depends on how a generation is split
 BLOCK = math.lcm(rate.BLOCK, lif.BLOCK)
 
-STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
 CONNECT_TIMEOUT_S = 10  # seconds to reach a Dask scheduler
 ERROR, TIMEOUT = 100, 101  # statuses of the evaluation machinery, shared by all tasks
 FAULT_NAMES = {ERROR: "error", TIMEOUT: "timeout"}
 _TIMEOUTS = (TimeoutError, multiprocessing.TimeoutError)  # joblib raises the latter
 BACKENDS = ("loky", "threading", "sequential", "dask")
-
-
-def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.SeedSequence]:
-    return [np.random.SeedSequence(seed, spawn_key=(stream, key, d)) for d in range(n)]
-
-
-def heldout_seeds(config, n: int | None = None) -> list[np.random.SeedSequence]:
-    """The run's held-out trial seeds (``task.heldout_trials`` of them unless ``n``): the datasets of
-    ``result.json``'s ``heldout`` score, for anything that must be compared on the same ones."""
-    return trial_seeds(config.run.seed, STREAM_HELDOUT, 0, n or config.task.heldout_trials)
-
-
-def seeds_key(seeds: list[np.random.SeedSequence]) -> str:
-    """A string naming a list of trial seeds (for the evaluation cache)."""
-    return json.dumps([[int(s.entropy), list(map(int, s.spawn_key))] for s in seeds])
 
 
 def effective_n_jobs(n_jobs: int) -> int:
@@ -117,52 +91,6 @@ class Evaluation:
     status: np.ndarray
     messages: list[str]
     evaluated: int
-
-
-class EvalCache:
-    """SQLite table (rule vector, task config, trial seeds) -> (loss row, status row).
-
-    Only ordinary outcomes are stored, never ``error``/``timeout``. The key includes the evoplast
-    version, so results of another version are not reused.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS evals (key TEXT PRIMARY KEY, loss BLOB, status BLOB)")
-        self._db.commit()
-
-    @staticmethod
-    def context(config) -> str:
-        from . import __version__
-
-        d = config.to_dict()
-        return json.dumps({"version": __version__, "task": d["task"], "rule": d["rule"]}, sort_keys=True)
-
-    @staticmethod
-    def key(context: str, vector: np.ndarray, trial_key: str) -> str:
-        h = hashlib.sha256(context.encode())
-        h.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
-        h.update(trial_key.encode())
-        return h.hexdigest()
-
-    def get(self, key: str):
-        row = self._db.execute("SELECT loss, status FROM evals WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16)
-
-    def put_many(self, items) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO evals VALUES (?, ?, ?)",
-                             [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes())
-                              for k, l, s in items])
-        self._db.commit()
-
-    def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM evals").fetchone()[0]
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def evaluate_cached(config, task, vectors: np.ndarray, seeds, cache_path=None,

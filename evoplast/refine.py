@@ -138,9 +138,9 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
 def validation_loss(config, task, evaluator) -> Loss:
     """``loss(vectors, n)``: mean task loss of each vector on the first n of the run's validation
     trials (``STREAM_VALIDATION`` key 1; all :data:`CALIBRATION_TRIALS` when ``n`` reaches it)."""
-    from . import parallel
+    from . import seeding
 
-    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 1,
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 1,
                                  max(CALIBRATION_TRIALS, config.task.n_trials))
 
     def loss(vectors: np.ndarray, n: int) -> np.ndarray:

@@ -35,10 +35,10 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
     import cma
 
-from . import parallel, refine
+from . import parallel, refine, seeding
 from .config import Config
 from .errors import RunDirError
-from .storage import EVALUATIONS, HISTORY, RunDir, write_json
+from .storage import EVALUATIONS, HISTORY, RESULT, RunDir, write_json
 from .tasks import make_task
 
 CHECKPOINT_FORMAT = 1
@@ -58,7 +58,7 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
     c = config.cmaes
     opts = {
         "randn": GaussianSource(np.random.SeedSequence(config.run.seed,
-                                                       spawn_key=(parallel.STREAM_CMAES, restart))),
+                                                       spawn_key=(seeding.STREAM_CMAES, restart))),
         "seed": math.nan,  # pycma must not seed (or read) the global np.random
         "verbose": -9, "verb_disp": 0, "verb_log": 0, "verb_filenameprefix": "",
         "tolfun": c.tolfun, "tolx": c.tolx, "maxiter": c.generations,
@@ -195,7 +195,7 @@ class Search:
         t0 = time.perf_counter()
         g = state["generation"]
         X = np.array(es.ask())
-        seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_TRAIN, g, cfg.task.n_trials)
+        seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_TRAIN, g, cfg.task.n_trials)
         ev = evaluator.evaluate(self.task, X, seeds=seeds)
         loss, status = ev.loss, ev.status
         task_loss = loss.mean(axis=1)
@@ -250,7 +250,7 @@ class Search:
         results = state["restart_results"]
         chosen = results[0]
         if len(results) > 1:  # pick the restart whose mean scores best on validation trials
-            seeds = parallel.trial_seeds(cfg.run.seed, parallel.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials)
+            seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials)
             means = np.array([r["mean"] for r in results])
             loss = evaluator.evaluate(self.task, means, seeds=seeds).loss
             score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes, self.l1_mask)
@@ -258,7 +258,7 @@ class Search:
                 r["validation_loss"] = float(s)
             chosen = results[int(np.argmin(score))]
         searched = self.template.from_vector(chosen["mean"])
-        heldout_trials = self.task.make_trials(parallel.heldout_seeds(cfg))
+        heldout_trials = self.task.make_trials(seeding.heldout_seeds(cfg))
         heldout_search = self.task.metrics(searched.to_vector(), heldout_trials)
         rule, heldout, extra = searched, heldout_search, {}
         vector, records = self._refine(searched.to_vector(), evaluator)
@@ -291,6 +291,6 @@ class Search:
             "chosen_restart": chosen["restart"],
             "elapsed_s": round(state["elapsed_s"], 3),
         }
-        write_json(self.run_dir.file("result.json"), result)
+        write_json(self.run_dir.file(RESULT), result)
         return result
 

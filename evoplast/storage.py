@@ -10,6 +10,8 @@ Files of a run directory::
                        signed with this user's key (see :func:`checkpoint_key`)
     result.json        the found rule, its held-out score and its comparison with theory
     lock               present while a process works on the directory
+    generalisation.csv one row per ``evoplast evaluate`` (re-scoring on new held-out trials)
+    cache.sqlite       evaluations already made by ``evoplast report``'s ablation (:class:`EvalCache`)
 
 JSON files are standard JSON (a non-finite number is written as ``null``). JSON and the checkpoint
 are written to a temporary file and renamed, so a kill never leaves a
@@ -26,6 +28,7 @@ import math
 import os
 import pickle
 import platform
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterable
@@ -38,6 +41,7 @@ from .errors import RunDirError
 
 CONFIG, HISTORY, EVALUATIONS, CHECKPOINT, RESULT, LOCK = (
     "config.json", "history.csv", "evaluations.csv", "checkpoint.pkl", "result.json", "lock")
+GENERALISATION, CACHE = "generalisation.csv", "cache.sqlite"
 DEFAULT_ROOT = Path("runs") / "out"
 
 
@@ -333,3 +337,49 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class EvalCache:
+    """SQLite table (rule vector, task config, trial seeds) -> (loss row, status row).
+
+    Only ordinary outcomes are stored, never ``error``/``timeout``. The key includes the evoplast
+    version, so results of another version are not reused.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS evals (key TEXT PRIMARY KEY, loss BLOB, status BLOB)")
+        self._db.commit()
+
+    @staticmethod
+    def context(config) -> str:
+        from . import __version__
+
+        d = config.to_dict()
+        return json.dumps({"version": __version__, "task": d["task"], "rule": d["rule"]}, sort_keys=True)
+
+    @staticmethod
+    def key(context: str, vector: np.ndarray, trial_key: str) -> str:
+        h = hashlib.sha256(context.encode())
+        h.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
+        h.update(trial_key.encode())
+        return h.hexdigest()
+
+    def get(self, key: str):
+        row = self._db.execute("SELECT loss, status FROM evals WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16)
+
+    def put_many(self, items) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO evals VALUES (?, ?, ?)",
+                             [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes())
+                              for k, l, s in items])
+        self._db.commit()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM evals").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

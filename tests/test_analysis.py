@@ -184,7 +184,7 @@ def test_evaluate_rebuilds_a_rule_with_searched_time_constants(tmp_path):
     import numpy as np
 
     from evoplast import load_config, make_task
-    from evoplast.parallel import heldout_seeds
+    from evoplast.seeding import heldout_seeds
 
     config = load_config("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
                                                   "task.heldout_trials=2", "cmaes.popsize=4",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from evoplast import TASKS, load_config, make_task, run
-from evoplast.parallel import STREAM_TRAIN, heldout_seeds, trial_seeds
 from evoplast.rules.base import Rule
+from evoplast.seeding import STREAM_TRAIN, heldout_seeds, trial_seeds
 from evoplast.tasks.base import Task
 
 # a config file per task, and the overrides that make a run of it take seconds

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evoplast import parallel
+from evoplast import parallel, seeding
 from evoplast.search import Search
 from evoplast.storage import RunDir
 from evoplast.testing import FaultyTask
@@ -96,7 +96,7 @@ def test_cache_returns_stored_evaluations_without_simulating(clean, tmp_path):
     from evoplast.tasks import make_task
 
     task = make_task(config)
-    seeds = parallel.trial_seeds(0, parallel.STREAM_HELDOUT, 0, 3)
+    seeds = seeding.trial_seeds(0, seeding.STREAM_HELDOUT, 0, 3)
     trials = task.make_trials(seeds)
     X = np.random.default_rng(0).normal(0, 0.3, (5, len(task.rule_template.terms)))
     cache = parallel.EvalCache(tmp_path / "cache.sqlite")
@@ -130,7 +130,7 @@ def test_spiking_split_by_trials_in_workers_equals_trials_made_in_the_driver():
 
     config = load_config("runs/istdp_rate_only.toml", ["task.duration_s=2.0"])
     task = make_task(config)
-    seeds = parallel.trial_seeds(3, parallel.STREAM_TRAIN, 0, 3)
+    seeds = seeding.trial_seeds(3, seeding.STREAM_TRAIN, 0, 3)
     X = np.column_stack([np.linspace(-0.3, -0.1, 5), np.linspace(0.0, 3.0, 5)])
     with parallel.Evaluator(1) as one:
         ref = one.evaluate(task, X, trials=task.make_trials(seeds))
@@ -155,7 +155,7 @@ def test_dask_scheduler_address_is_used_and_gives_the_same_losses():
 
     config = load_config("runs/oja.toml", ["task.n_passes=3"])
     task = make_task(config)
-    seeds = parallel.trial_seeds(0, parallel.STREAM_TRAIN, 0, 3)
+    seeds = seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 3)
     X = np.random.default_rng(0).normal(0, 0.3, (9, len(task.rule_template.terms)))
     with parallel.Evaluator(1) as one:
         ref = one.evaluate(task, X, seeds=seeds)

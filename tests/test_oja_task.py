@@ -6,7 +6,7 @@ import pytest
 from evoplast import PolynomialRule, load_config, make_task
 from evoplast.errors import ConfigError
 from evoplast.kernels import rate
-from evoplast.parallel import trial_seeds
+from evoplast.seeding import trial_seeds
 from evoplast.tasks.datasets import make_spectrum, sample_dataset
 from evoplast.tasks.oja import PENALTY
 
@@ -124,7 +124,7 @@ def test_heldout_datasets_are_not_filtered_and_rules_are_judged_against_oja():
     """The gap filter applies to the search's own datasets only: held-out datasets (stream
     STREAM_HELDOUT) are drawn as with max_gap_ratio = 1, hard draws included; a found rule's
     held-out alignment is compared with Oja's own rule on those same datasets."""
-    from evoplast.parallel import STREAM_HELDOUT, STREAM_TRAIN
+    from evoplast.seeding import STREAM_HELDOUT, STREAM_TRAIN
 
     task = make_task(load_config("runs/oja.toml", ["task.input_distribution=laplace"]))
     every = make_task(load_config("runs/oja.toml", ["task.input_distribution=laplace",

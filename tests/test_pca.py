@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from evoplast import ConfigError, EvoplastError, load_config, make_task, parallel
+from evoplast import ConfigError, EvoplastError, load_config, make_task, seeding
 from evoplast.cli import main
 from evoplast.kernels import pca
 from evoplast.rules import PolynomialRule
@@ -16,7 +16,7 @@ from evoplast.rules.pair import RulePair
 @pytest.fixture(scope="module")
 def task_trials():
     task = make_task(load_config("runs/pca.toml"))
-    return task, task.make_trials(parallel.trial_seeds(0, parallel.STREAM_HELDOUT, 0, 12))
+    return task, task.make_trials(seeding.trial_seeds(0, seeding.STREAM_HELDOUT, 0, 12))
 
 
 @pytest.mark.parametrize("topology", ["hierarchical", "symmetric"])

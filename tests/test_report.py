@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from evoplast import seeding
 from evoplast.cli import main
 from tests.conftest import TINY
 
@@ -37,7 +38,7 @@ def test_report_of_two_oja_runs(tmp_path, capsys):
     ab = pd.read_csv(out / "run0_ablation.csv")
     assert len(ab) >= 10 and np.isfinite(ab.delta).all()
     # one row re-scored independently: the found rule without that term, on the same trials
-    from evoplast import make_task, parallel
+    from evoplast import make_task
     from evoplast.analysis.report import found_rule, load_run
 
     config, result = load_run(tmp_path / "s0")
@@ -45,7 +46,7 @@ def test_report_of_two_oja_runs(tmp_path, capsys):
     top = ab.iloc[0]
     v = found_rule(task, result).to_vector()
     v[list(task.rule_template.terms).index(top.term)] = 0.0
-    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 9, config.task.n_trials)
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 9, config.task.n_trials)
     loss = task.evaluate(v[None], task.make_trials(seeds))[0].mean()
     assert loss == pytest.approx(top.loss_without, rel=1e-9)
 

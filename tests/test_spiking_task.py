@@ -8,7 +8,7 @@ import pytest
 from evoplast import ConfigError, load_config, make_task, run
 from evoplast.cli import main
 from evoplast.kernels import lif
-from evoplast.parallel import trial_seeds
+from evoplast.seeding import trial_seeds
 
 SHORT = ["task.duration_s=3.0", "task.n_trials=2", "task.heldout_trials=2", "cmaes.popsize=4",
          "cmaes.generations=3"]

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import parallel
+from .. import parallel, seeding
 from ..errors import EvoplastError
+from ..storage import CACHE, HISTORY, RESULT
 from ..tasks import make_task
 
 
@@ -42,7 +43,7 @@ def base_vector(config, run_dir: str | Path | None = None) -> np.ndarray:
     task = make_task(config)
     if run_dir is None:
         return task.rule_template.to_vector()
-    return found_rule(task, json.loads((Path(run_dir) / "result.json").read_text())).to_vector()
+    return found_rule(task, json.loads((Path(run_dir) / RESULT).read_text())).to_vector()
 
 
 def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: int | None = None,
@@ -64,7 +65,7 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
     V = np.repeat((template.to_vector() if base is None else np.asarray(base, float))[None], grid * grid, 0)
     gx, gy = np.meshgrid(xs, ys, indexing="xy")
     V[:, ix], V[:, iy] = gx.ravel(), gy.ravel()
-    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 7,
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 7,
                                  trials or config.task.n_trials)
     out = parallel.evaluate_cached(config, task, V, seeds, cache_path, n_jobs)
     mask = template.l1_mask()
@@ -98,7 +99,7 @@ def valley_fit(df: pd.DataFrame, max_loss: float | None = None) -> dict:
 
 def cma_path(run_dir: str | Path, x: str, y: str) -> pd.DataFrame:
     """The CMA-ES distribution mean per generation (``history.csv`` columns ``m:<term>``)."""
-    h = pd.read_csv(Path(run_dir) / "history.csv")
+    h = pd.read_csv(Path(run_dir) / HISTORY)
     cols = [f"m:{x}", f"m:{y}"]
     if not all(c in h.columns for c in cols):
         raise EvoplastError(f"{run_dir}/history.csv has no mean columns {cols} (run made before they "
@@ -165,7 +166,7 @@ def run_landscape(config, x: str, y: str, out, value_range=None, grid: int = 25,
         raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")
     runs = [Path(r) for r in runs]
     for r in runs:
-        if not (r / "result.json").is_file():
+        if not (r / RESULT).is_file():
             raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
     task = make_task(config)
     terms = list(task.rule_template.terms)
@@ -189,14 +190,14 @@ def run_landscape(config, x: str, y: str, out, value_range=None, grid: int = 25,
         progress(f"evoplast: {grid}x{grid} grid of {x} in [{x0:g}, {x1:g}], {y} in [{y0:g}, {y1:g}] on "
                  f"{trials or config.task.n_trials} validation trials ...")
     df = landscape(config, x, y, (x0, x1), (y0, y1), grid, trials, base, n_jobs,
-                   cache_path=out / "cache.sqlite")
+                   cache_path=out / CACHE)
     df.to_csv(out / "landscape.csv", index=False)
     manifold = analytic_manifold(config, x, y, np.sort(df.x.unique()))
     fit = valley_fit(df)
-    paths = [cma_path(r, x, y) for r in runs if (r / "history.csv").is_file()]
+    paths = [cma_path(r, x, y) for r in runs if (r / HISTORY).is_file()]
     found = []
     for r in runs:
-        rule = found_rule(task, json.loads((r / "result.json").read_text()))
+        rule = found_rule(task, json.loads((r / RESULT).read_text()))
         found.append(tuple(rule.as_dict()[t] for t in (x, y)))
     png = plot_landscape(df, out / "landscape.png", f"{config.task.name}: task loss over ({x}, {y})",
                          manifold, paths, found, fit)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import parallel
+from .. import parallel, seeding
 from ..config import from_dict
 from ..errors import EvoplastError
+from ..storage import CACHE, CONFIG, HISTORY, RESULT
 from ..tasks import make_task
 
 
@@ -52,12 +53,12 @@ def _plt():
 def load_run(run_dir: str | Path):
     """(config, result dict) of a finished run directory."""
     d = Path(run_dir)
-    if not (d / "config.json").is_file():
+    if not (d / CONFIG).is_file():
         raise EvoplastError(f"{d} is not a run directory (no config.json)")
-    if not (d / "result.json").is_file():
+    if not (d / RESULT).is_file():
         raise EvoplastError(f"{d} has no result.json (unfinished run? 'evoplast resume {d}')")
-    config = from_dict(json.loads((d / "config.json").read_text())["config"])
-    return config, json.loads((d / "result.json").read_text())
+    config = from_dict(json.loads((d / CONFIG).read_text())["config"])
+    return config, json.loads((d / RESULT).read_text())
 
 
 def found_rule(task, result: dict):
@@ -78,9 +79,9 @@ def ablation(run_dir: str | Path, trials: int | None = None, n_jobs: int = 1) ->
     V = np.repeat(v[None], len(idx) + 1, axis=0)
     for row, i in enumerate(idx, start=1):
         V[row, i] = 0.0
-    seeds = parallel.trial_seeds(config.run.seed, parallel.STREAM_VALIDATION, 9,
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 9,
                                  trials or config.task.n_trials)
-    loss = parallel.evaluate_cached(config, task, V, seeds, Path(run_dir) / "cache.sqlite",
+    loss = parallel.evaluate_cached(config, task, V, seeds, Path(run_dir) / CACHE,
                                     n_jobs).loss.mean(axis=1)
     terms = list(template.terms)
     return pd.DataFrame({"term": [terms[i] for i in idx], "value": [float(v[i]) for i in idx],
@@ -91,7 +92,7 @@ def ablation(run_dir: str | Path, trials: int | None = None, n_jobs: int = 1) ->
 # -- figures --------------------------------------------------------------------------------------
 def fig_history(run_dir: Path, out: Path) -> Path:
     plt = _plt()
-    h = pd.read_csv(run_dir / "history.csv")
+    h = pd.read_csv(run_dir / HISTORY)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     a1.semilogy(h.generation, h.best_loss, label="best")
     a1.semilogy(h.generation, h.median_loss, label="median", alpha=0.7)
@@ -111,7 +112,7 @@ def fig_history(run_dir: Path, out: Path) -> Path:
 
 def fig_coefficients(run_dir: Path, out: Path, top: int = 8) -> Path:
     plt = _plt()
-    h = pd.read_csv(run_dir / "history.csv")
+    h = pd.read_csv(run_dir / HISTORY)
     cols = [c for c in h.columns if c.startswith("m:")]
     if not cols:
         raise EvoplastError(f"{run_dir}/history.csv has no m:<term> columns (older run)")

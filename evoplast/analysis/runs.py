@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..storage import CONFIG, EVALUATIONS, HISTORY, RESULT
+
 
 def flatten(prefix: str, obj, out: dict) -> None:
     """Nested dicts -> ``out["a.b.c"]``; lists become JSON strings (one cell each)."""
@@ -26,7 +28,7 @@ def _run_dirs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     dirs: list[Path] = []
     for item in items:
         matches = sorted(globmod.glob(str(item))) or [str(item)]
-        dirs.extend(Path(m) for m in matches if (Path(m) / "config.json").is_file())
+        dirs.extend(Path(m) for m in matches if (Path(m) / CONFIG).is_file())
     return dirs
 
 
@@ -39,9 +41,9 @@ def load_results(paths) -> pd.DataFrame:
     Unfinished runs (no ``result.json``) are left out."""
     rows = []
     for d in _run_dirs(paths):
-        if not (d / "result.json").is_file():
+        if not (d / RESULT).is_file():
             continue
-        result = json.loads((d / "result.json").read_text())
+        result = json.loads((d / RESULT).read_text())
         row = _config_row(d)
         for key in ("loss", "objective", "generations", "evaluations", "elapsed_s", "formula_pruned"):
             row[key] = result.get(key)
@@ -58,7 +60,7 @@ def load_results(paths) -> pd.DataFrame:
 
 
 def _config_row(d: Path) -> dict:
-    meta = json.loads((d / "config.json").read_text())
+    meta = json.loads((d / CONFIG).read_text())
     row: dict = {"run_dir": str(d), "evoplast_version": meta.get("evoplast_version"),
                  "git_revision": meta.get("git_revision")}
     flatten("", meta["config"], row)
@@ -74,11 +76,11 @@ def load_runs(paths) -> pd.DataFrame:
     ``groupby('task.n_inputs')`` answers "success vs N". Reads only run directory files."""
     frames = []
     for d in _run_dirs(paths):
-        if not (d / "history.csv").is_file():
+        if not (d / HISTORY).is_file():
             continue
-        h = pd.read_csv(d / "history.csv")
+        h = pd.read_csv(d / HISTORY)
         row = _config_row(d)
-        result_file = d / "result.json"
+        result_file = d / RESULT
         row["finished"] = result_file.is_file()
         if row["finished"]:
             result = json.loads(result_file.read_text())
@@ -93,7 +95,7 @@ def load_evaluations(paths) -> pd.DataFrame:
     ``c:<term>`` coefficients, loss, status, message) of each run, with its config fields."""
     frames = []
     for d in _run_dirs(paths):
-        if (d / "evaluations.csv").is_file():
-            ev = pd.read_csv(d / "evaluations.csv", keep_default_na=False, na_values=[])
+        if (d / EVALUATIONS).is_file():
+            ev = pd.read_csv(d / EVALUATIONS, keep_default_na=False, na_values=[])
             frames.append(ev.assign(**_config_row(d)))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..schema import build_section
 from .pair import RulePair
 from .polynomial import PolynomialRule
 from .pre_post_trace import PrePostTraceConfig
@@ -65,8 +66,6 @@ class PolynomialPairConfig:
     lat: dict[str, Any] = field(default_factory=lambda: {"eta": 0.02})
 
     def _sub(self, name: str) -> PolynomialRuleConfig:
-        from ..config import build_section
-
         table = getattr(self, name)
         if "family" in table:
             raise ConfigError(f"rule.{name}.family: not a key of a sub-rule")

@@ -276,9 +276,9 @@ class InhibitoryTask(Task):
     def plot(self, plt, rule, result: dict, config):
         """Rate and mean inhibitory weight vs time on a held-out trial; E and I input per pathway
         before and after learning (co-tuning)."""
-        from .. import parallel
+        from .. import seeding
 
-        s = self.summary(rule, self.make_trials(parallel.heldout_seeds(config, 4)))
+        s = self.summary(rule, self.make_trials(seeding.heldout_seeds(config, 4)))
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
         t = (np.arange(len(s["rate_hz"])) + 0.5) * s["bin_s"]
         a1.plot(t, s["rate_hz"], label="output rate")
@@ -318,7 +318,7 @@ class InhibitoryTask(Task):
         if c.inputs == "poisson" and not c.vary_input_rate:
             return c.input_rate_hz
         if self._nu_pre is None:
-            from ..parallel import STREAM_THEORY, trial_seeds
+            from ..seeding import STREAM_THEORY, trial_seeds
 
             trials = self.make_trials(trial_seeds(self.seed, STREAM_THEORY, 0, c.theory_trials))
             self._nu_pre = float(np.mean([x.inh_rate_hz for x in trials.inputs]))

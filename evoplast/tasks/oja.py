@@ -228,9 +228,9 @@ class OjaTask(Task):
 
     def plot(self, plt, rule, result: dict, config):
         """Inputs of a held-out dataset on (PC1, PC2), unit PC1, and the weight trajectory."""
-        from .. import parallel
+        from .. import seeding
 
-        trials = self.make_trials(parallel.heldout_seeds(config, 4))
+        trials = self.make_trials(seeding.heldout_seeds(config, 4))
         X, u1 = trials.X[0], trials.U1[0]
         _, vecs = np.linalg.eigh(X.T @ X)
         u2 = vecs[:, -2]
@@ -286,7 +286,7 @@ HELDOUT_VS_OJA, HELDOUT_ABS = 1.5, 0.01
 
 def _is_heldout(seed) -> bool:
     """Whether a trial seed is one of the held-out stream's (never filtered, never searched)."""
-    from ..parallel import STREAM_HELDOUT
+    from ..seeding import STREAM_HELDOUT
 
     key = getattr(seed, "spawn_key", ())
     return len(key) > 0 and key[0] == STREAM_HELDOUT

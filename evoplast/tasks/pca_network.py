@@ -293,10 +293,10 @@ class PCANetworkTask(Task):
 
     def plot(self, plt, rule, result: dict, config):
         """|cos(w_i, PC_i)| per output on the held-out datasets, beside Rubner-Tavan's."""
-        from .. import parallel
+        from .. import seeding
 
         held = result["heldout"]
-        held_trials = self.make_trials(parallel.heldout_seeds(config))  # those of result["heldout"]
+        held_trials = self.make_trials(seeding.heldout_seeds(config))  # those of result["heldout"]
         W, _, _ = self.run_baseline("rubner_tavan", held_trials)
         base = self.alignment(W, held_trials.U).mean(axis=0)
         m = len(held["mean_cos_per_output"])
