@@ -13,7 +13,7 @@ datasets with every output >= 0.99; the same for Rubner-Tavan (Oja + anti-Hebbia
 etas) on the same held-out datasets, as given and after the same validation scale refit the found
 rule gets (``rt_refit_*``); the restarts used and the wall time; then the success counts (shape, and
 shape with mean |cos| >= 0.99 for every output) for the reported rule and for the search's own mean
-before the scale refit and pruning (``evoplast.refine``). Writes the table to the CSV (default
+before the scale refit and pruning (``evoplast.selection``). Writes the table to the CSV (default
 ``analysis/results/<config stem>_seeds.csv``).
 """
 
@@ -45,7 +45,7 @@ def seed_rows(out: Path) -> list[dict]:
 
     from evoplast import make_task, parallel, seeding
     from evoplast.analysis.report import load_run
-    from evoplast.refine import refine_for
+    from evoplast.selection import refine_for
     from evoplast.storage import RunDir
     from evoplast.theory import pca_comparison
 

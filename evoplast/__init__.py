@@ -24,7 +24,7 @@ def run(config: Config, out, n_jobs: int | None = None, progress=None) -> dict:
 
     run_dir = RunDir(out)
     run_dir.create(config.to_dict())
-    return Search(config, run_dir, n_jobs=n_jobs, progress=progress).run()
+    return Search(config, run_dir, n_jobs=n_jobs, progress=progress).run().to_json()
 
 
 def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
@@ -81,7 +81,7 @@ def resume(out, n_jobs: int | None = None, progress=None) -> dict:
     run_dir = RunDir(out)
     run_dir.require()
     return Search(from_dict(run_dir.meta()["config"]), run_dir, n_jobs=n_jobs,
-                  progress=progress).run()
+                  progress=progress).run().to_json()
 
 
 __all__ = [

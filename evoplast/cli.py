@@ -63,7 +63,7 @@ def cmd_run(args) -> int:
     run_dir = RunDir(out)
     run_dir.create(plain, source=str(args.config))
     _print_header(run_dir, config)
-    result = Search(config, run_dir, progress=_printer(args.quiet), progress_interval=1.0).run()
+    result = Search(config, run_dir, progress=_printer(args.quiet), progress_interval=1.0).run().to_json()
     _print_result(run_dir.path, result, config)
     return 0
 
@@ -103,7 +103,7 @@ def cmd_resume(args) -> int:
     config = _override_run(config, args)
     _print_header(run_dir, config)
     result = Search(config, run_dir, progress=_printer(args.quiet),
-                    progress_interval=1.0).run()
+                    progress_interval=1.0).run().to_json()
     _print_result(run_dir.path, result, config)
     return 0
 

@@ -49,7 +49,7 @@ class CMAESConfig:
     calibrate_scale: bool = True  # tasks where only eta * theta matters: refit the found rule's overall
     # scale on validation trials and report that rule (the search's own mean stays in result.json)
     prune_tol: float = 0.05  # tasks with prune_terms (pca_network): after the search, drop the terms
-    # whose joint removal raises the validation loss by at most this fraction (0: off); evoplast.refine
+    # whose joint removal raises the validation loss by at most this fraction (0: off); evoplast.selection
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")

@@ -1,6 +1,6 @@
 r"""The CMA-ES driver: ask -> evaluate -> tell -> log -> checkpoint, generation by generation.
 
-The search minimises
+The search minimises the objective of :mod:`evoplast.objective`
 
 .. math::  L(\theta) = \frac{1}{D} \sum_{d=1}^{D} l_d(\theta) + \lambda_{L1} \lVert\theta\rVert_1
 
@@ -14,20 +14,23 @@ IPOP restarts (``cmaes.restarts``): when a restart stops (pycma's termination cr
 ``cmaes.generations`` generations, or -- with ``cmaes.stall_generations`` -- a best task loss still
 above ``cmaes.stall_loss`` after that many generations: a search stuck in a known bad basin), a new
 CMA-ES starts from the initial mean with twice the population. With ``cmaes.restart_until_loss``,
-no restart follows one whose last generation's best task loss is below that value. The found
-rule is the final distribution mean (pycma's ``xfavorite``, preferred for noisy losses) of the
-restart with the lowest loss on validation trials; it is then scored on held-out trials that the
-search never saw.
+no restart follows one whose last generation's best task loss is below that value. What is
+reported after the last restart (which restart, refit, held-out score) is
+:mod:`evoplast.selection`'s.
+
+The driver prints nothing itself: progress lines go to the ``progress`` callback (none: silent).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,13 +38,15 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
     import cma
 
-from . import parallel, refine, seeding
+from . import parallel, seeding, selection
 from .config import Config
 from .errors import RunDirError
-from .storage import EVALUATIONS, HISTORY, RESULT, RunDir, write_json
+from .objective import objective
+from .storage import CHECKPOINT, CONFIG, EVALUATIONS, HISTORY, RESULT, RunDir, write_json
 from .tasks import make_task
 
-CHECKPOINT_FORMAT = 1
+#: 2: :class:`SearchState` (a dataclass); 1: the same fields in a dict (still resumed)
+CHECKPOINT_FORMAT = 2
 
 
 class GaussianSource:
@@ -50,11 +55,12 @@ class GaussianSource:
     def __init__(self, seed_sequence: np.random.SeedSequence):
         self.rng = np.random.default_rng(seed_sequence)
 
-    def __call__(self, *shape):
+    def __call__(self, *shape: int) -> np.ndarray | float:
         return self.rng.standard_normal(shape if shape else None)
 
 
 def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.CMAEvolutionStrategy:
+    """pycma's CMA-ES for one restart, its Gaussian numbers from the run's CMA-ES stream."""
     c = config.cmaes
     opts = {
         "randn": GaussianSource(np.random.SeedSequence(config.run.seed,
@@ -82,11 +88,36 @@ def config_hash(config: Config) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def l1_penalty(X: np.ndarray, c, mask: np.ndarray | None = None) -> np.ndarray:
-    """Sparsity penalty ``l1 * sum_i mask_i |theta_i|`` per row of X (mask: all ones by default;
-    rule families with log-scaled time constants leave those out)."""
-    a = np.abs(np.atleast_2d(X))
-    return c.l1 * (a if mask is None else a * mask).sum(axis=1)
+@dataclass
+class SearchState:
+    """Everything a resumed search needs, checkpointed after every generation and restart."""
+
+    es: cma.CMAEvolutionStrategy  # the current restart's CMA-ES (its random generator inside)
+    popsize: int
+    config_sha256: str
+    generation: int = 0  # generations finished, over all restarts
+    evaluations: int = 0
+    restart: int = 0
+    gen_in_restart: int = 0
+    #: one record per finished restart: mean, generations, popsize, stop, last_best_task_loss
+    restart_results: list[dict] = field(default_factory=list)
+    restart_best_task_loss: float = math.inf  # lowest best task loss of this restart so far
+    last_best_task_loss: float = math.inf  # best task loss of the last generation
+    done: bool = False
+    elapsed_s: float = 0.0
+    format: int = CHECKPOINT_FORMAT
+
+    @classmethod
+    def from_checkpoint(cls, data: object, path: object) -> SearchState:
+        """A checkpoint's state: format 2 as is, format 1 (a dict of the same fields) converted."""
+        if isinstance(data, cls) and data.format == CHECKPOINT_FORMAT:
+            return data
+        if isinstance(data, dict) and data.get("format") == 1:
+            names = {f.name for f in dataclasses.fields(cls)}
+            return cls(**{**{k: v for k, v in data.items() if k in names}, "format": CHECKPOINT_FORMAT})
+        fmt = data.get("format") if isinstance(data, dict) else getattr(data, "format", None)
+        raise RunDirError(f"{path}: unsupported checkpoint format {fmt!r} (this evoplast reads 1 and "
+                          f"{CHECKPOINT_FORMAT}); finish it with the evoplast that wrote it")
 
 
 def _status_counts(status: np.ndarray, names: dict[int, str]) -> dict[str, int]:
@@ -94,10 +125,15 @@ def _status_counts(status: np.ndarray, names: dict[int, str]) -> dict[str, int]:
 
 
 class Search:
-    """One run: a config, a run directory and an evaluator. ``run()`` goes to the end."""
+    """One run: a config, a run directory and an evaluator. ``run()`` goes to the end.
+
+    ``progress``: called with one line per reported generation, restart, fault or resume
+    (default: nothing is reported); ``progress_interval``: seconds between generation lines
+    (0: every generation).
+    """
 
     def __init__(self, config: Config, run_dir: RunDir, n_jobs: int | None = None,
-                 progress: Callable[[str], None] | None = print, progress_interval: float = 0.0):
+                 progress: Callable[[str], None] | None = None, progress_interval: float = 0.0):
         self.config = config
         self.run_dir = run_dir
         self.task = make_task(config)
@@ -109,48 +145,52 @@ class Search:
         self._prefix = self.template.formula_prefix
         self.n_jobs = config.run.n_jobs if n_jobs is None else n_jobs
         self.progress = progress or (lambda line: None)
-        self.progress_interval = progress_interval  # seconds between progress lines (0: every one)
+        self.progress_interval = progress_interval
         self._last_print = -np.inf
 
     # -- state --------------------------------------------------------------------------------------
-    def _new_state(self) -> dict:
+    def _new_state(self) -> SearchState:
         es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0)
-        return {"format": CHECKPOINT_FORMAT, "generation": 0, "evaluations": 0, "restart": 0,
-                "gen_in_restart": 0, "popsize": es.popsize, "es": es, "restart_results": [],
-                "done": False, "elapsed_s": 0.0, "config_sha256": config_hash(self.config)}
+        return SearchState(es=es, popsize=es.popsize, config_sha256=config_hash(self.config))
 
     def _start(self, restart: int) -> np.ndarray:
         """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed)."""
         return self.config.rule.start_vector(self.config.run.seed, restart)
 
-    def _load_state(self) -> dict:
-        state = self.run_dir.load_checkpoint()
-        if state is None:  # nothing checkpointed (killed in the first generation): start over,
+    def _load_state(self) -> SearchState:
+        data = self.run_dir.load_checkpoint()
+        if data is None:  # nothing checkpointed (killed in the first generation): start over,
             state = self._new_state()  # dropping the rows that generation may have logged
-        elif state.get("format") != CHECKPOINT_FORMAT:
-            raise RunDirError(f"{self.run_dir.file('checkpoint.pkl')}: unsupported checkpoint format "
-                              f"{state.get('format')!r}")
-        elif state.get("config_sha256") != config_hash(self.config):
-            raise RunDirError(f"{self.run_dir.file('config.json')} no longer matches the config the "
-                              "checkpoint was made with (edited by hand?); restore it or start a new run")
-        last = state["generation"] - 1
+        else:
+            state = SearchState.from_checkpoint(data, self.run_dir.file(CHECKPOINT))
+            if state.config_sha256 != config_hash(self.config):
+                raise RunDirError(f"{self.run_dir.file(CONFIG)} no longer matches the config the "
+                                  "checkpoint was made with (edited by hand?); restore it or start a "
+                                  "new run")
+        last = state.generation - 1
         self.run_dir.truncate_rows(HISTORY, last)
         self.run_dir.truncate_rows(EVALUATIONS, last)
         return state
 
     # -- main loop ----------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> selection.Result:
+        """Search to the end (resuming from the checkpoint if there is one); writes result.json."""
         self.run_dir.lock()
         try:
             state = self._load_state()
-            if state["generation"]:
-                self.progress(f"resuming {self.run_dir.path} after generation {state['generation']}")
+            if state.generation:
+                self.progress(f"resuming {self.run_dir.path} after generation {state.generation}")
             with self.make_evaluator() as evaluator:
-                while not state["done"]:
-                    self._step(state, evaluator)
-                result = self._finish(state, evaluator)
+                while not state.done:
+                    if not self._stop_or_restart(state):
+                        self._generation(state, evaluator)
+                    self.run_dir.save_checkpoint(state)
+                result = selection.select(self.config, self.task, evaluator, state.restart_results,
+                                          self._start, state.generation, state.evaluations,
+                                          state.elapsed_s)
         finally:
             self.run_dir.unlock()
+        write_json(self.run_dir.file(RESULT), result.to_json())
         return result
 
     def make_evaluator(self) -> parallel.Evaluator:
@@ -158,139 +198,87 @@ class Search:
         return parallel.Evaluator(self.n_jobs, r.backend, scheduler=r.scheduler, timeout=r.eval_timeout_s,
                                   retries=r.retries, on_fault=lambda m: self.progress(f"fault: {m}"))
 
-    def _step(self, state: dict, evaluator: parallel.Evaluator) -> None:
-        cfg = self.config
-        es: cma.CMAEvolutionStrategy = state["es"]
-        c = cfg.cmaes
+    def _stop_or_restart(self, state: SearchState) -> bool:
+        """The stop/restart policy: False to go on with this restart; else the restart is recorded
+        and the next one begins (IPOP: twice the population), or the search is done."""
+        c = self.config.cmaes
+        es = state.es
         stop = dict(es.stop())
-        if state["gen_in_restart"] >= c.generations:
+        if state.gen_in_restart >= c.generations:
             stop.setdefault("generations", c.generations)
-        best = state.get("restart_best_task_loss", np.inf)  # lowest in this restart so far
-        if c.stall_generations and state["gen_in_restart"] == c.stall_generations and best > c.stall_loss:
+        best = state.restart_best_task_loss
+        if c.stall_generations and state.gen_in_restart == c.stall_generations and best > c.stall_loss:
             stop["stalled"] = f"best task loss {best:.4g} > {c.stall_loss:g}"
-        if stop:
-            last = state.get("last_best_task_loss", np.inf)
-            state["restart_results"].append({
-                "restart": state["restart"], "mean": np.array(es.result.xfavorite),
-                "generations": state["gen_in_restart"], "popsize": state["popsize"],
-                "stop": sorted(stop), "last_best_task_loss": last})
-            good = c.restart_until_loss > 0 and last < c.restart_until_loss
-            if good and state["restart"] < c.restarts:
-                self.progress(f"no further restart: last best task loss {last:.4g} < "
-                              f"{c.restart_until_loss:g} (cmaes.restart_until_loss)")
-            if state["restart"] < c.restarts and not good:
-                state["restart"] += 1
-                state["popsize"] *= 2
-                state["gen_in_restart"] = 0
-                state["restart_best_task_loss"] = np.inf
-                state["es"] = make_es(self._start(state["restart"]), cfg, state["popsize"],
-                                      state["restart"])
-                self.progress(f"restart {state['restart']}: popsize {state['popsize']} "
-                              f"(previous stopped on {', '.join(sorted(stop))})")
-            else:
-                state["done"] = True
-            self.run_dir.save_checkpoint(state)
-            return
+        if not stop:
+            return False
+        last = state.last_best_task_loss
+        state.restart_results.append({
+            "restart": state.restart, "mean": np.array(es.result.xfavorite),
+            "generations": state.gen_in_restart, "popsize": state.popsize,
+            "stop": sorted(stop), "last_best_task_loss": last})
+        good = c.restart_until_loss > 0 and last < c.restart_until_loss
+        if good and state.restart < c.restarts:
+            self.progress(f"no further restart: last best task loss {last:.4g} < "
+                          f"{c.restart_until_loss:g} (cmaes.restart_until_loss)")
+        if state.restart < c.restarts and not good:
+            state.restart += 1
+            state.popsize *= 2
+            state.gen_in_restart = 0
+            state.restart_best_task_loss = math.inf
+            state.es = make_es(self._start(state.restart), self.config, state.popsize, state.restart)
+            self.progress(f"restart {state.restart}: popsize {state.popsize} "
+                          f"(previous stopped on {', '.join(sorted(stop))})")
+        else:
+            state.done = True
+        return True
 
+    def _generation(self, state: SearchState, evaluator: parallel.Evaluator) -> None:
+        """ask -> evaluate on the generation's trials -> tell -> log."""
+        cfg = self.config
+        es = state.es
         t0 = time.perf_counter()
-        g = state["generation"]
+        g = state.generation
         X = np.array(es.ask())
         seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_TRAIN, g, cfg.task.n_trials)
         ev = evaluator.evaluate(self.task, X, seeds=seeds)
-        loss, status = ev.loss, ev.status
-        task_loss = loss.mean(axis=1)
-        l1 = l1_penalty(X, cfg.cmaes, self.l1_mask)
-        f = task_loss + l1
+        f, task_loss, l1 = objective(ev.loss, X, cfg.cmaes.l1, self.l1_mask)
         es.tell(list(X), f.tolist())
+        state.elapsed_s += time.perf_counter() - t0
+        formula = self.template.from_vector(es.mean).formula(prune=0.1, digits=3)
+        self._log(state, X, ev, f, task_loss, l1, formula)
+        state.restart_best_task_loss = min(state.restart_best_task_loss, float(task_loss.min()))
+        state.last_best_task_loss = float(task_loss.min())
+        state.generation = g + 1
+        state.gen_in_restart += 1
+        state.evaluations += len(X)
+        now = time.monotonic()
+        last = state.gen_in_restart == cfg.cmaes.generations
+        if now - self._last_print >= self.progress_interval or state.gen_in_restart == 1 or last:
+            self._last_print = now
+            bad = ev.status.size - int((ev.status == 0).sum())
+            self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
+                          f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
 
+    def _log(self, state: SearchState, X: np.ndarray, ev: parallel.Evaluation, f: np.ndarray,
+             task_loss: np.ndarray, l1: np.ndarray, formula: str) -> None:
+        """One evaluations.csv row per candidate and one history.csv row for the generation."""
+        g, status, es = state.generation, ev.status, state.es
         rows = []
         for k in range(len(X)):
             counts = _status_counts(status[k], self.status_names)
             worst = max(status[k]) if status[k].size else 0
-            rows.append({"generation": g, "restart": state["restart"], "candidate": k,
+            rows.append({"generation": g, "restart": state.restart, "candidate": k,
                          **{f"c:{t}": repr(float(v)) for t, v in zip(self.terms, X[k])},
                          "loss": repr(float(f[k])), "task_loss": repr(float(task_loss[k])),
                          "l1": repr(float(l1[k])), "status": self.status_names[int(worst)],
                          **{f"n_{n}": c for n, c in counts.items()}, "message": ev.messages[k]})
         self.run_dir.append_rows(EVALUATIONS, rows)
         counts = _status_counts(status, self.status_names)
-        mean_rule = self.template.from_vector(es.mean)
-        formula = mean_rule.formula(prune=0.1, digits=3)
-        state["elapsed_s"] += time.perf_counter() - t0
         self.run_dir.append_rows(HISTORY, [{
-            "generation": g, "restart": state["restart"], "popsize": len(X),
-            "evaluations": state["evaluations"] + len(X),
+            "generation": g, "restart": state.restart, "popsize": len(X),
+            "evaluations": state.evaluations + len(X),
             "best_loss": float(f.min()), "median_loss": float(np.median(f)),
             "mean_loss": float(f.mean()), "best_task_loss": float(task_loss.min()),
             "sigma": float(es.sigma), **{f"n_{n}": c for n, c in counts.items()},
-            "elapsed_s": round(state["elapsed_s"], 4),
+            "elapsed_s": round(state.elapsed_s, 4),
             **{f"m:{t}": repr(float(v)) for t, v in zip(self.terms, es.mean)}, "formula": formula}])
-        state["restart_best_task_loss"] = min(state.get("restart_best_task_loss", np.inf),
-                                              float(task_loss.min()))
-        state["last_best_task_loss"] = float(task_loss.min())
-        state["generation"] = g + 1
-        state["gen_in_restart"] += 1
-        state["evaluations"] += len(X)
-        self.run_dir.save_checkpoint(state)
-        now = time.monotonic()
-        last = state["gen_in_restart"] == cfg.cmaes.generations
-        if now - self._last_print >= self.progress_interval or state["gen_in_restart"] == 1 or last:
-            self._last_print = now
-            bad = len(status.ravel()) - counts["ok"]
-            self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
-                          f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
-
-    # -- result -------------------------------------------------------------------------------------
-    def _refine(self, vector: np.ndarray, evaluator: parallel.Evaluator) -> tuple[np.ndarray, dict]:
-        """:func:`evoplast.refine.refine_for` with this run's settings (see there)."""
-        return refine.refine_for(self.config, self.task, evaluator, vector)
-
-    def _finish(self, state: dict, evaluator: parallel.Evaluator) -> dict:
-        cfg = self.config
-        results = state["restart_results"]
-        chosen = results[0]
-        if len(results) > 1:  # pick the restart whose mean scores best on validation trials
-            seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_VALIDATION, 0, 4 * cfg.task.n_trials)
-            means = np.array([r["mean"] for r in results])
-            loss = evaluator.evaluate(self.task, means, seeds=seeds).loss
-            score = loss.mean(axis=1) + l1_penalty(means, cfg.cmaes, self.l1_mask)
-            for r, s in zip(results, score):
-                r["validation_loss"] = float(s)
-            chosen = results[int(np.argmin(score))]
-        searched = self.template.from_vector(chosen["mean"])
-        heldout_trials = self.task.make_trials(seeding.heldout_seeds(cfg))
-        heldout_search = self.task.metrics(searched.to_vector(), heldout_trials)
-        rule, heldout, extra = searched, heldout_search, {}
-        vector, records = self._refine(searched.to_vector(), evaluator)
-        if records:  # a refit and/or pruning ran
-            rule = self.template.from_vector(vector)
-            heldout = (heldout_search if np.array_equal(vector, searched.to_vector())
-                       else self.task.metrics(vector, heldout_trials))
-            extra = {**records, "heldout_search": heldout_search}
-        result = {
-            "task": cfg.task.name,
-            "family": cfg.rule.family,
-            "coefficients": rule.as_dict(),
-            "search_coefficients": searched.as_dict(),
-            "start": self.template.from_vector(self._start(chosen["restart"])).as_dict(),
-            "normalized": rule.normalized(),
-            "eta": rule.eta,
-            "formula": rule.formula(prune=0.0, digits=6),
-            "formula_pruned": rule.formula(prune=0.05, digits=3),
-            "latex": rule.latex(),
-            "loss": heldout["loss"],
-            "objective": heldout["loss"] + float(l1_penalty(rule.to_vector(), cfg.cmaes, self.l1_mask)[0]),
-            "heldout": heldout,
-            **extra,
-            "theory": self.task.theory(rule, heldout_trials),
-            "generations": state["generation"],
-            "evaluations": state["evaluations"],
-            "seed": cfg.run.seed,
-            "restarts": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
-                         for r in results],
-            "chosen_restart": chosen["restart"],
-            "elapsed_s": round(state["elapsed_s"], 3),
-        }
-        write_json(self.run_dir.file(RESULT), result)
-        return result
-

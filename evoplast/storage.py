@@ -239,13 +239,13 @@ class RunDir:
         return read_json(self.file(RESULT))
 
     # -- checkpoint -------------------------------------------------------------------------------
-    def save_checkpoint(self, state: dict) -> None:
+    def save_checkpoint(self, state: object) -> None:
         """The search state, pickled (pycma's object included) and signed: ``MAGIC``, an
         HMAC-SHA256 of the pickle under this user's key (:func:`checkpoint_key`), the pickle."""
         data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         write_atomic(self.file(CHECKPOINT), MAGIC + _mac(data) + data)
 
-    def load_checkpoint(self) -> dict | None:
+    def load_checkpoint(self) -> object | None:
         """The signed search state; a checkpoint whose signature does not verify under this user's
         key (tampered, written by another user or machine, or by evoplast < 0.2) is refused before
         anything in it is unpickled: a pickle can run code."""
@@ -264,7 +264,7 @@ class RunDir:
         except Exception as exc:  # any unpickling failure means the file is unusable
             raise RunDirError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); "
                               "earlier logs are intact, start a new run with --out") from None
-        if not isinstance(state, dict) or "generation" not in state:
+        if not (isinstance(state, dict) and "generation" in state or hasattr(state, "generation")):
             raise RunDirError(f"checkpoint {path} does not hold an evoplast search state")
         return state
 

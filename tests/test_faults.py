@@ -33,7 +33,7 @@ def _run(config, path, fault=None, **run):
     search = _search(config, path, **run)
     if fault is not None:
         search.task = FaultyTask(search.task, **fault)
-    return search.run(), pd.read_csv(path / "evaluations.csv", keep_default_na=False)
+    return search.run().to_json(), pd.read_csv(path / "evaluations.csv", keep_default_na=False)
 
 
 @pytest.fixture(scope="module")

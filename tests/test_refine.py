@@ -1,9 +1,10 @@
-"""Model selection after the search (evoplast.refine): scale refits and term pruning on validation trials."""
+"""Model selection after the search (evoplast.selection): scale refits and term pruning on
+validation trials."""
 
 import numpy as np
 import pytest
 
-from evoplast import refine
+from evoplast import selection
 
 
 def test_refit_scale_picks_the_grid_minimum_and_reports_the_loss_at_1x():
@@ -14,11 +15,11 @@ def test_refit_scale_picks_the_grid_minimum_and_reports_the_loss_at_1x():
         calls.append(n)
         return (V[:, 0] - 2.0) ** 2 + (V[:, 1] + 1.0) ** 2  # minimum at 2x
 
-    out = refine.refit_scale(loss, v)
+    out = selection.refit_scale(loss, v)
     assert out["factor"] == 2.0 and np.allclose(out["vector"], 2.0 * v)
     assert out["validation_loss_found"] == pytest.approx(1.0 + 0.25)
     assert out["validation_loss_calibrated"] == pytest.approx(0.0)
-    assert calls == [refine.CALIBRATION_TRIALS]
+    assert calls == [selection.CALIBRATION_TRIALS]
 
 
 def test_refit_rule_scales_moves_each_group_towards_its_own_optimum_and_keeps_1x_on_ties():
@@ -28,7 +29,7 @@ def test_refit_rule_scales_moves_each_group_towards_its_own_optimum_and_keeps_1x
     def loss(V, n):
         return (V[:, 0] - 1.5) ** 2 + (V[:, 1] - 1.5) ** 2 + 0.0 * V[:, 2]  # lat: flat
 
-    out = refine.refit_rule_scales(loss, v, groups)
+    out = selection.refit_rule_scales(loss, v, groups)
     assert out["rule_factors"] == {"ff": pytest.approx(2 ** 0.5), "lat": 1.0}
     assert np.allclose(out["vector"], [2 ** 0.5, 2 ** 0.5, 1.0])
     assert out["validation_loss"] == pytest.approx(2 * (1.5 - 2 ** 0.5) ** 2)
@@ -52,7 +53,7 @@ def test_prune_takes_the_longest_prefix_within_tolerance_even_past_a_worse_one()
     table = {frozenset(): 1.0, frozenset({1}): 1.005, frozenset({2}): 1.01, frozenset({3}): 1.03,
              frozenset({1, 2}): 1.08, frozenset({1, 2, 3}): 1.02}
     terms = ["core", "a", "b", "c"]
-    out = refine.prune_terms(_set_loss(table), np.array([1.0, 0.3, 0.2, 0.1]), terms, tol=0.05)
+    out = selection.prune_terms(_set_loss(table), np.array([1.0, 0.3, 0.2, 0.1]), terms, tol=0.05)
     assert out["removed"] == ["a", "b", "c"]
     assert np.array_equal(out["vector"], [1.0, 0.0, 0.0, 0.0])
     assert out["validation_loss_before"] == 1.0 and out["validation_loss_after"] == pytest.approx(1.02)
@@ -62,10 +63,11 @@ def test_prune_takes_the_longest_prefix_within_tolerance_even_past_a_worse_one()
 
 def test_prune_keeps_terms_whose_removal_costs_more_than_the_tolerance_and_at_least_one_term():
     table = {frozenset({1}): 1.2, frozenset({2}): 1.3, frozenset({1, 2}): 1.4}
-    out = refine.prune_terms(_set_loss(table), np.array([1.0, 0.3, 0.2]), ["core", "a", "b"], tol=0.05)
+    out = selection.prune_terms(_set_loss(table), np.array([1.0, 0.3, 0.2]), ["core", "a", "b"], tol=0.05)
     assert out["removed"] == [] and np.array_equal(out["vector"], [1.0, 0.3, 0.2])
     # a loss that ignores every term: all but one go, never the last
-    out = refine.prune_terms(lambda V, n: np.ones(len(V)), np.array([1.0, 0.3, 0.2]), ["a", "b", "c"], 0.05)
+    out = selection.prune_terms(lambda V, n: np.ones(len(V)), np.array([1.0, 0.3, 0.2]), ["a", "b", "c"],
+                                0.05)
     assert len(out["removed"]) == 2 and np.count_nonzero(out["vector"]) == 1
 
 
@@ -73,22 +75,18 @@ def test_refine_on_the_pca_task_removes_a_do_nothing_term_from_rubner_tavan(tmp_
     """Rubner-Tavan plus ff:x*w**2 (zero mean drift for zero-mean inputs: it only adds noise) --
     the pruning removes it and keeps Oja (A) + anti-Hebbian (B); the scale refit keeps the rule
     close to the known scale."""
-    from evoplast import load_config, parallel
-    from evoplast.search import Search
-    from evoplast.storage import RunDir
+    from evoplast import load_config, make_task, parallel
 
     config = load_config("runs/pca.toml", ["task.n_passes=100"])
-    run_dir = RunDir(tmp_path / "r")
-    run_dir.create(config.to_dict())
-    search = Search(config, run_dir, progress=None)
-    known = search.task.known_rule().as_dict()
+    task = make_task(config)
+    known = task.known_rule().as_dict()
     spurious = {**known, "ff:x*w**2": -0.4}
-    vector = np.array([spurious[t] for t in search.terms])
+    vector = np.array([spurious[t] for t in task.rule_template.terms])
     with parallel.Evaluator(2) as evaluator:
-        refined, out = search._refine(vector, evaluator)
+        refined, out = selection.refine_for(config, task, evaluator, vector)
     assert "ff:x*w**2" in out["pruning"]["removed"]
     assert out["pruning"]["validation_loss_after"] <= 1.05 * out["pruning"]["validation_loss_before"]
-    rule = search.template.from_vector(refined)
-    theory = search.task.theory(rule)
+    rule = task.rule_template.from_vector(refined)
+    theory = task.theory(rule)
     assert theory["is_oja+anti_hebbian"]
     assert {"ff:x*y", "ff:y**2*w", "lat:x*y"} <= {t for t, c in rule.as_dict().items() if c != 0.0}

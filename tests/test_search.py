@@ -79,7 +79,7 @@ def test_resume_after_interruption_reaches_the_uninterrupted_result(tiny_config,
     # a half-logged generation (rows written, checkpoint not) is cut back on resume
     state = RunDir(tmp_path / "cut").load_checkpoint()
     with open(tmp_path / "cut" / "history.csv", "a") as fh:
-        fh.write(f"{state['generation']},0,8,99,0.1,0.1")  # partial row, no newline
+        fh.write(f"{state.generation},0,8,99,0.1,0.1")  # partial row, no newline
     resumed = resume(tmp_path / "cut")
     assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
     assert resumed["generations"] == full["generations"] and resumed["restarts"] == full["restarts"]
@@ -179,7 +179,7 @@ def test_cli_run_and_show(tmp_path, capsys):
 
 
 def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_config, tmp_path):
-    from evoplast import load_config, parallel
+    from evoplast import load_config, parallel, selection
     from tests.conftest import TINY
 
     config = load_config("runs/oja.toml", [*TINY, "task.n_passes=40"])
@@ -188,7 +188,7 @@ def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_con
     search = Search(config, run_dir, progress=None)
     slow_oja = 0.15 * search.task.known_rule().to_vector()
     with parallel.Evaluator(1) as evaluator:
-        cal = search._refine(slow_oja, evaluator)[1]["scale_calibration"]
+        cal = selection.refine_for(config, search.task, evaluator, slow_oja)[1]["scale_calibration"]
     assert cal["factor"] > 2.0
     assert cal["validation_loss_calibrated"] < 0.5 * cal["validation_loss_found"]
     assert cal["eta"] == pytest.approx(config.rule.eta * cal["factor"])
@@ -202,7 +202,7 @@ def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
     config = load_config("runs/oja.toml", [*TINY, f"cmaes.calibrate_scale={str(calibrate).lower()}"])
     run_dir = RunDir(tmp_path / "r")
     run_dir.create(config.to_dict())
-    result = Search(config, run_dir, progress=None).run()
+    result = Search(config, run_dir, progress=None).run().to_json()
     coef, searched = result["coefficients"], result["search_coefficients"]
     assert set(coef) == set(searched)
     if calibrate:
@@ -213,15 +213,15 @@ def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
             assert result["heldout_search"] == result["heldout"]
         # the recorded validation losses are those of the reported rule and of the search's mean,
         # re-scored independently on the run's validation trials
-        from evoplast import make_task, parallel, refine
+        from evoplast import make_task, parallel, selection
 
         cal = result["scale_calibration"]
         task = make_task(config)
         with parallel.Evaluator(1) as ev:
-            loss = refine.validation_loss(config, task, ev)
+            loss = selection.validation_loss(config, task, ev)
             both = np.stack([task.rule_template.from_values(coef).to_vector(),
                              task.rule_template.from_values(searched).to_vector()])
-            again = loss(both, refine.CALIBRATION_TRIALS)
+            again = loss(both, selection.CALIBRATION_TRIALS)
         assert again[0] == pytest.approx(cal["validation_loss_calibrated"], rel=1e-12)
         assert again[1] == pytest.approx(cal["validation_loss_found"], rel=1e-12)
     else:
@@ -360,3 +360,55 @@ def test_resume_refuses_a_hand_edited_config(tiny_config, tmp_path, capsys):
     meta["config"]["cmaes"]["l1"] = tiny_config.cmaes.l1  # restored: resumes
     (tmp_path / "r" / "config.json").write_text(json.dumps(meta))
     assert main(["resume", str(tmp_path / "r"), "--quiet", "--n-jobs", "2"]) == 0
+
+
+def _cut_run(config, path):
+    """A run stopped after its third progress line (mid-search), as a Ctrl-C would leave it."""
+    run_dir = RunDir(path)
+    run_dir.create(config.to_dict())
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if len(lines) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        Search(config, run_dir, progress=progress).run()
+    return run_dir
+
+
+def test_a_format_1_checkpoint_resumes_and_an_unknown_format_is_refused(tiny_config, tmp_path, capsys):
+    """Checkpoint format 2 holds a SearchState; a format-1 checkpoint (the same fields in a dict,
+    evoplast 0.2) still resumes to the uninterrupted result; any other format is one clear line."""
+    import dataclasses
+
+    from evoplast.search import SearchState
+
+    config = tiny_config.replace(cmaes=type(tiny_config.cmaes)(popsize=8, generations=4, restarts=1))
+    full = run(config, tmp_path / "full")
+    run_dir = _cut_run(config, tmp_path / "cut")
+    state = run_dir.load_checkpoint()
+    assert isinstance(state, SearchState) and state.format == 2 and 0 < state.generation
+    old = {**dataclasses.asdict(state), "es": state.es, "format": 1}  # what evoplast 0.2 pickled
+    run_dir.save_checkpoint(old)
+    resumed = resume(tmp_path / "cut")
+    assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
+    assert resumed["generations"] == full["generations"]
+
+    run_dir = _cut_run(config, tmp_path / "cut3")
+    run_dir.save_checkpoint({**old, "format": 3})
+    assert main(["resume", str(tmp_path / "cut3")]) == 2
+    err = capsys.readouterr().err
+    assert "unsupported checkpoint format 3" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_library_prints_nothing_by_itself(tiny_config, tmp_path, capsys):
+    """Progress goes to the callback only: a search, its result and a resume write nothing to
+    stdout/stderr unless a callback is given; with one, every line reaches it."""
+    run(tiny_config, tmp_path / "a")
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    lines = []
+    run(tiny_config, tmp_path / "b", progress=lines.append)
+    assert capsys.readouterr().out == "" and any(line.startswith("gen ") for line in lines)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .. import parallel, seeding
 from ..errors import EvoplastError
+from ..objective import objective
 from ..storage import CACHE, HISTORY, RESULT
 from ..tasks import make_task
 
@@ -51,8 +52,6 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
     """Loss on a grid x grid map; one row per point: ``x``, ``y`` (coefficient values), ``loss``
     (mean task loss over the validation trials), ``objective`` (loss + L1 as the search sees it),
     ``n_bad`` (trials that ended with a non-ok status)."""
-    from ..search import l1_penalty
-
     task = make_task(config)
     template = task.rule_template
     ix, iy = _index(template, x), _index(template, y)
@@ -71,7 +70,7 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
     mask = template.l1_mask()
     loss = out.loss.mean(axis=1)
     return pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": loss,
-                         "objective": loss + l1_penalty(V, config.cmaes, mask),
+                         "objective": objective(loss, V, config.cmaes.l1, mask)[0],
                          "n_bad": (out.status != 0).sum(axis=1)}).assign(x_term=x, y_term=y)
 
 

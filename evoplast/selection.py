@@ -1,4 +1,8 @@
-r"""Model selection after the search, on validation trials: the rule's scale(s), then its terms.
+r"""After the search: which restart, the rule's scale(s) and terms on validation trials, and the
+reported :class:`Result` (the one home of ``result.json``'s schema).
+
+**Restart** (:func:`choose_restart`): with IPOP restarts, the restart whose final mean has the
+lowest objective (:mod:`evoplast.objective`) on validation trials (``STREAM_VALIDATION`` key 0).
 
 CMA-ES's final mean ``theta`` is the discovery; two cheap choices are left that the search itself
 makes badly, and both are made here by the mean task loss (no L1 term)
@@ -25,14 +29,21 @@ keeps ``L_V <= (1 + tol) L_V(theta)`` is removed (all prefixes are scored: the j
 monotone in the prefix length).
 
 The sequence in :func:`refine`: common scale, prune, each rule's scale. Everything tried is
-recorded for ``result.json`` (``scale_calibration``, ``pruning``).
+recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select` runs it all and
+scores the reported rule and the search's own mean on the held-out trials.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from . import seeding
+from .objective import objective
+from .rules.base import Rule
 
 SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
 RULE_GRID = 2.0 ** np.linspace(-1, 1, 9)  # 0.5x .. 2x, includes 1 (each rule of a pair, after the common one)
@@ -138,8 +149,6 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
 def validation_loss(config, task, evaluator) -> Loss:
     """``loss(vectors, n)``: mean task loss of each vector on the first n of the run's validation
     trials (``STREAM_VALIDATION`` key 1; all :data:`CALIBRATION_TRIALS` when ``n`` reaches it)."""
-    from . import seeding
-
     seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 1,
                                  max(CALIBRATION_TRIALS, config.task.n_trials))
 
@@ -168,3 +177,102 @@ def refine_for(config, task, evaluator, vector: np.ndarray, prune: bool = True
         cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
                       else float(eta * cal["factor"]))
     return vector, records
+
+
+# -- the reported result ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Result:
+    """What a finished search reports: the one home of ``result.json``'s schema (:meth:`to_json`).
+
+    ``rule`` is the reported rule (after the refit and pruning of :func:`refine_for`),
+    ``searched`` the search's own mean of the chosen restart, ``start`` that restart's initial
+    mean; ``heldout`` / ``heldout_search`` their scores on the run's held-out trials;
+    ``refinement`` the records of the refit/pruning (empty if none ran); ``theory`` the task's
+    comparison of the reported rule with its analytic prediction.
+    """
+
+    task: str
+    rule: Rule
+    searched: Rule
+    start: Rule
+    objective: float
+    heldout: dict
+    heldout_search: dict
+    refinement: dict
+    theory: dict
+    generations: int
+    evaluations: int
+    seed: int
+    restarts: tuple[dict, ...]
+    chosen_restart: int
+    elapsed_s: float
+
+    def to_json(self) -> dict:
+        """``result.json``: plain JSON types, keys in a fixed order."""
+        rule = self.rule
+        extra = {**self.refinement, "heldout_search": self.heldout_search} if self.refinement else {}
+        return {
+            "task": self.task,
+            "family": rule.family,
+            "coefficients": rule.as_dict(),
+            "search_coefficients": self.searched.as_dict(),
+            "start": self.start.as_dict(),
+            "normalized": rule.normalized(),
+            "eta": rule.eta,
+            "formula": rule.formula(prune=0.0, digits=6),
+            "formula_pruned": rule.formula(prune=0.05, digits=3),
+            "latex": rule.latex(),
+            "loss": self.heldout["loss"],
+            "objective": self.objective,
+            "heldout": self.heldout,
+            **extra,
+            "theory": self.theory,
+            "generations": self.generations,
+            "evaluations": self.evaluations,
+            "seed": self.seed,
+            "restarts": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
+                         for r in self.restarts],
+            "chosen_restart": self.chosen_restart,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def choose_restart(config: Any, task: Any, evaluator: Any, restarts: list[dict]) -> dict:
+    """The restart whose final mean has the lowest objective on validation trials (``STREAM_VALIDATION``
+    key 0, 4 x ``task.n_trials``); records each restart's ``validation_loss``. One restart: itself."""
+    if len(restarts) == 1:
+        return restarts[0]
+    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 0, 4 * config.task.n_trials)
+    means = np.array([r["mean"] for r in restarts])
+    mask = task.rule_template.l1_mask()
+    score = objective(evaluator.evaluate(task, means, seeds=seeds).loss, means, config.cmaes.l1, mask)[0]
+    for r, s in zip(restarts, score):
+        r["validation_loss"] = float(s)
+    return restarts[int(np.argmin(score))]
+
+
+def select(config: Any, task: Any, evaluator: Any, restarts: list[dict],
+           start: Callable[[int], np.ndarray], generations: int, evaluations: int,
+           elapsed_s: float) -> Result:
+    """After the last restart: choose the restart (:func:`choose_restart`), refit/prune its mean
+    on validation trials (:func:`refine_for`), score both on the held-out trials, compare with
+    theory. ``start(r)``: restart r's initial mean."""
+    template = task.rule_template
+    chosen = choose_restart(config, task, evaluator, restarts)
+    searched = template.from_vector(chosen["mean"])
+    heldout_trials = task.make_trials(seeding.heldout_seeds(config))
+    heldout_search = task.metrics(searched.to_vector(), heldout_trials)
+    rule, heldout = searched, heldout_search
+    vector, records = refine_for(config, task, evaluator, searched.to_vector())
+    if records:  # a refit and/or pruning ran
+        rule = template.from_vector(vector)
+        if not np.array_equal(vector, searched.to_vector()):
+            heldout = task.metrics(vector, heldout_trials)
+    value = objective(np.array([heldout["loss"]]), rule.to_vector(), config.cmaes.l1,
+                      template.l1_mask())[0]
+    return Result(task=config.task.name, rule=rule, searched=searched,
+                  start=template.from_vector(start(chosen["restart"])), objective=float(value[0]),
+                  heldout=heldout, heldout_search=heldout_search, refinement=records,
+                  theory=task.theory(rule, heldout_trials), generations=generations,
+                  evaluations=evaluations, seed=config.run.seed, restarts=tuple(restarts),
+                  chosen_restart=chosen["restart"], elapsed_s=elapsed_s)
