@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, EvoplastError
-from .storage import GENERALISATION, RESULT
+from .errors import EvoplastError
+from .storage import RESULT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,29 +136,14 @@ def _trials(given: int | None, default):
 
 def cmd_simulate(args) -> int:
     from . import config as cfgmod
-    from . import seeding
-    from .storage import write_json
-    from .tasks import make_task
+    from .analysis.simulation import simulate
 
     config = cfgmod.load_config(args.config, args.set)
-    task = make_task(config)
-    out = Path(args.out)
-    if (out / "summary.json").exists():
-        raise EvoplastError(f"{out / 'summary.json'} exists; pass another --out")
-    n = _trials(args.trials, config.task.heldout_trials)
-    trials = task.make_trials(seeding.heldout_seeds(config, n))
-    rule = task.rule_template
-    summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
-               "config": config.to_dict(), "n_trials": n, **task.summary(rule, trials)}
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EvoplastError(f"cannot create {out}: {exc}") from None
-    write_json(out / "summary.json", summary)
-    shown = {k: v for k, v in summary.items() if not isinstance(v, (list, dict))}
-    for key, value in shown.items():
-        print(f"{key}: {value}")
-    print(f"wrote {out / 'summary.json'}")
+    summary, path = simulate(config, args.out, _trials(args.trials, None))
+    for key, value in summary.items():
+        if not isinstance(value, (list, dict)):
+            print(f"{key}: {value}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -180,36 +165,11 @@ def cmd_landscape(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Re-score a run's found rule on new held-out trials, optionally under another config."""
+    from .analysis.generalisation import rescore
 
-    from . import config as cfgmod
-    from . import seeding
-    from .analysis.runs import flatten
-    from .storage import RunDir
-    from .tasks import make_task
-
-    run_dir = RunDir(args.dir)
-    run_dir.require()
-    if not run_dir.file(RESULT).exists():
-        raise EvoplastError(f"{run_dir.path} has no result yet; 'evoplast resume {run_dir.path}' finishes it")
-    config = cfgmod.from_dict(cfgmod.apply_overrides(run_dir.meta()["config"], args.set))
-    task = make_task(config)
-    try:  # reported values (natural units), not the optimiser's vector (log time constants)
-        vector = task.rule_template.from_values(run_dir.result()["coefficients"]).to_vector()
-    except ConfigError as exc:
-        raise EvoplastError(f"the overridden rule does not fit the run's result: {exc}") from None
-    n = _trials(args.trials, config.task.heldout_trials)
-    if args.draw < 0:
-        raise EvoplastError(f"--draw must be >= 0 (which fresh set of held-out trials), got {args.draw}")
-    # key 1 of the held-out stream: trials the run never saw, not even for its own held-out score
-    seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_HELDOUT, 1 + args.draw, n)
-    trials = task.make_trials(seeds)
-    metrics = task.metrics(vector, trials)
-    row = {"overrides": " ".join(args.set), "draw": args.draw}
-    flatten("", metrics, row)
-    path = run_dir.append_table(GENERALISATION, row)
-    key = next((k for k in ("mean_one_minus_cos", "min_cos", "max_relative_rate_error") if k in metrics),
-               None)
-    print(f"{run_dir.path} [{row['overrides'] or 'as run'}]: {metrics['n_ok']}/{metrics['n_trials']} "
+    row, metrics, path = rescore(args.dir, args.set, args.trials, args.draw)
+    key = metrics["headline"]
+    print(f"{args.dir} [{row['overrides'] or 'as run'}]: {metrics['n_ok']}/{metrics['n_trials']} "
           f"trials ok, loss {metrics['loss']:.4g}" + (f", {key} {metrics[key]:.4g}" if key else "")
           + f" -> {path}")
     return 0

@@ -59,6 +59,8 @@ class Task:
     calibrate_scale: bool = False
     #: the found rule's terms are pruned on validation trials (``cmaes.prune_tol``)
     prune_terms: bool = False
+    #: the key of :meth:`metrics` that ``evoplast evaluate`` prints beside the loss (None: none)
+    headline_metric: str | None = None
 
     @classmethod
     def estimate_bytes(cls, config, popsize: int) -> int:

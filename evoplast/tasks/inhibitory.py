@@ -124,6 +124,7 @@ class InhibitoryTask(Task):
     default_family = "pre_post_trace"
     status_names = lif.STATUS_NAMES
     calibrate_scale = False
+    headline_metric = "max_relative_rate_error"
 
     def __init__(self, config) -> None:
         self.cfg: InhibitoryConfig = config.task

@@ -117,6 +117,7 @@ class OjaTask(Task):
     penalty = PENALTY
     status_names = rate.STATUS_NAMES
     calibrate_scale = True  # only eta * theta matters for a polynomial rate rule
+    headline_metric = "mean_one_minus_cos"
 
     def __init__(self, config) -> None:
         self.cfg: OjaConfig = config.task

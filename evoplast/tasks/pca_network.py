@@ -134,6 +134,7 @@ class PCANetworkTask(Task):
     status_names = rate.STATUS_NAMES
     calibrate_scale = True  # a common factor, then each rule's own (cmaes.calibrate_scale)
     prune_terms = True  # backward elimination of terms on validation trials (cmaes.prune_tol)
+    headline_metric = "min_cos"
 
     def __init__(self, config) -> None:
         self.cfg: PCAConfig = config.task
