@@ -34,6 +34,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from .kernels import lif, rate
+from .kernels.status import ERROR, TIMEOUT, names
 from .seeding import seeds_key
 from .storage import EvalCache
 
@@ -42,8 +43,7 @@ from .storage import EvalCache
 BLOCK = math.lcm(rate.BLOCK, lif.BLOCK)
 
 CONNECT_TIMEOUT_S = 10  # seconds to reach a Dask scheduler
-ERROR, TIMEOUT = 100, 101  # statuses of the evaluation machinery, shared by all tasks
-FAULT_NAMES = {ERROR: "error", TIMEOUT: "timeout"}
+FAULT_NAMES = names(ERROR, TIMEOUT)  # statuses of the evaluation machinery, shared by all tasks
 _TIMEOUTS = (TimeoutError, multiprocessing.TimeoutError)  # joblib raises the latter
 BACKENDS = ("loky", "threading", "sequential", "dask")
 

@@ -75,3 +75,17 @@ def test_a_finished_run_is_described_drawn_and_rescored(name, family, tmp_path, 
     assert "held-out" in capsys.readouterr().out
     out = fig_task(config, result, tmp_path / "task.png")
     assert out.stat().st_size > 1000
+
+
+def test_a_status_code_means_one_thing_across_tasks_and_kernels():
+    """Status codes come from one table (evoplast.kernels.status): no code has two names in two
+    tasks (before, 2 was 'nan' in the rate kernel and 'runaway' in the LIF kernel)."""
+    from evoplast.kernels import status
+    from evoplast.parallel import FAULT_NAMES
+
+    seen = {}
+    for cls in TASKS.values():
+        for code, name in {**cls.status_names, **FAULT_NAMES}.items():
+            assert status.NAMES[code] == name
+            assert seen.setdefault(name, code) == code, f"{name!r} has two codes"
+    assert len(set(status.NAMES.values())) == len(status.NAMES)

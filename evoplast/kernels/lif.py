@@ -34,8 +34,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-OK, SILENT, RUNAWAY, NAN = 0, 1, 2, 3
-STATUS_NAMES = {OK: "ok", SILENT: "silent", RUNAWAY: "runaway", NAN: "nan"}
+from .status import NAN, OK, RUNAWAY, SILENT, names
+
+STATUS_NAMES = names(OK, SILENT, RUNAWAY, NAN)
 
 
 @dataclass(frozen=True)

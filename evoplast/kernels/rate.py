@@ -29,9 +29,9 @@ import numba
 import numpy as np
 
 from .poly import apply_k, horner_k
+from .status import DIVERGED, NAN, OK, names
 
-OK, DIVERGED, NAN = 0, 1, 2
-STATUS_NAMES = {OK: "ok", DIVERGED: "diverged", NAN: "nan"}
+STATUS_NAMES = names(OK, DIVERGED, NAN)
 DEFAULT_BOUND = 1e6
 BLOCK = 4  # candidates simulated together on one trial by the compiled kernel
 # Reassociation lets the dot products vectorise; no 'nnan'/'ninf', so the NaN checks stay.
