@@ -25,8 +25,9 @@ def one_seed(seed: int, rate_hz: float, duration: float) -> tuple[float, float, 
     import brian2 as b2
 
     from evoplast.kernels import brian2_ref
-    from evoplast.kernels.lif import NeuronParams, tuned_exc_weights
+    from evoplast.kernels.lif import NeuronParams
     from evoplast.rules.pre_post_trace import PrePostTraceRule
+    from evoplast.tasks.istdp_inputs import tuned_exc_weights
 
     p = NeuronParams()
     vogels = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3)

@@ -1,6 +1,6 @@
 """Regenerate the paper's figures (and the scaling table) from run directories.
 
-    python analysis/paper_figures.py --out OUT [--oja GLOB] [--pca GLOB] [--spiking GLOB]
+    python analysis/paper_figures.py --out OUT [--oja GLOB] [--pca GLOB] [--istdp GLOB]
                                      [--grid 25] [--trials K] [--n-jobs 2]
 
 * ``--oja``: runs of ``runs/oja.toml`` (any N, distributions, seeds): a report of up to 10 runs
@@ -10,7 +10,7 @@
   :func:`evoplast.analysis.load_runs`) as ``scaling.csv`` + ``scaling.png``;
 * ``--pca``: runs of ``runs/pca*.toml``: report (meta-loss, feed-forward and lateral coefficients,
   |cos(w_i, PC_i)| per output);
-* ``--spiking``: runs of ``runs/istdp*.toml``: report (output rate vs time, E/I input per pathway
+* ``--istdp``: runs of ``runs/istdp*.toml``: report (output rate vs time, E/I input per pathway
   before/after) and the (alpha, beta) landscape with the mean-field line, its stable half, the
   CMA-ES paths and the found rules (measured valley slope against -nu_pre/nu*).
 
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--oja")
     p.add_argument("--pca")
-    p.add_argument("--spiking")
+    p.add_argument("--istdp")
     p.add_argument("--grid", type=int, default=25)
     p.add_argument("--trials", type=int)
     p.add_argument("--n-jobs", type=int, default=1)
@@ -98,8 +98,8 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    oja, pca, spiking = _dirs(args.oja), _dirs(args.pca), _dirs(args.spiking)
-    if not (oja or pca or spiking):
+    oja, pca, istdp = _dirs(args.oja), _dirs(args.pca), _dirs(args.istdp)
+    if not (oja or pca or istdp):
         print("paper_figures: no finished run directory matched", file=sys.stderr)
         return 2
     if oja:
@@ -114,11 +114,11 @@ def main(argv=None) -> int:
               f"analytic {s['analytic_slope']}")
     if pca:
         report(pca[:10], out / "pca", n_jobs=args.n_jobs)
-    if spiking:
-        report(spiking[:10], out / "spiking", n_jobs=args.n_jobs)
-        s = _landscape(spiking, "alpha", "beta", out / "spiking" / "landscape", args.grid,
+    if istdp:
+        report(istdp[:10], out / "istdp", n_jobs=args.n_jobs)
+        s = _landscape(istdp, "alpha", "beta", out / "istdp" / "landscape", args.grid,
                        args.trials, args.n_jobs, (-0.4, 0.1), (-0.5, 3.0))
-        print(f"spiking landscape: measured valley slope {s['measured_valley']['slope']} vs "
+        print(f"istdp landscape: measured valley slope {s['measured_valley']['slope']} vs "
               f"analytic {s['analytic_slope']:.4g}")
     print(f"wrote {out}")
     return 0

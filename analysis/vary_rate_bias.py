@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     from evoplast.kernels import lif
     from evoplast.rules.pre_post_trace import PrePostTraceRule
     from evoplast.storage import git_revision
+    from evoplast.tasks import istdp_inputs
 
     p = lif.NeuronParams()
     rows = []
@@ -41,8 +42,8 @@ def main(argv=None) -> int:
         for rate in (10.0, 20.0, 35.0, 60.0):
             late = []
             for d in range(args.trials):
-                x = lif.make_inputs(np.random.default_rng([int(rate), d]), args.duration, p, "poisson",
-                                    rate_hz=rate)
+                x = istdp_inputs.make_inputs(np.random.default_rng([int(rate), d]), args.duration, p,
+                                             "poisson", rate_hz=rate)
                 counts, *_ = lif.simulate([x], p, rule.params()[None], np.full((1, x.n_inh), 0.2),
                                           silent_s=1e9)
                 late.append(counts[0, 0, counts.shape[2] // 2:].mean())

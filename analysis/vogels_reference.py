@@ -28,6 +28,7 @@ RANGES = {"pathways": (4.0, 4.4), "poisson": (5.2, 5.4)}
 def measure(mode: str, trials: int, duration: float) -> pd.DataFrame:
     from evoplast.kernels import lif
     from evoplast.rules.pre_post_trace import PrePostTraceRule
+    from evoplast.tasks import istdp_inputs
 
     p = lif.NeuronParams()
     rule = PrePostTraceRule(tau_pre=0.02, tau_post=0.02, alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0,
@@ -35,7 +36,7 @@ def measure(mode: str, trials: int, duration: float) -> pd.DataFrame:
     rows = []
     for d in range(trials):
         rng = np.random.default_rng(np.random.SeedSequence(20261130, spawn_key=(list(RANGES).index(mode), d)))
-        x = lif.make_inputs(rng, duration, p, mode)
+        x = istdp_inputs.make_inputs(rng, duration, p, mode)
         counts, _, W, status, _ = lif.simulate([x], p, rule.params()[None],
                                                np.full((1, x.n_inh), 0.1), silent_s=1e9)
         rate = counts[0, 0]

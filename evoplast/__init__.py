@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.2.0"  # 0.2.0: compiled spiking inputs (new random streams), rule.start
+__version__ = "0.3.0"  # 0.3.0: task "istdp" (was inhibitory_target_rate), one status table, checkpoint format 2
 
 from .config import Config, load_config
 from .errors import ConfigError, EvoplastError, RunDirError

@@ -1,10 +1,10 @@
 """Speed measurements printed by ``evoplast bench`` (one dict per line, ratios from one run).
 
-``spiking``: milliseconds per simulated second per candidate of the LIF task on one thread, the
+``istdp``: milliseconds per simulated second per candidate of the LIF task on one thread, the
 kernel and the input generation (paid once per trial, shared by its candidates) apart and summed,
 at popsize 8 and 64; Brian2's batched model (cython, cpp_standalone) where a Python with Brian2 is
 found; the least favourable fair ratio; and one real generation of ``runs/istdp.toml`` split into
-inputs / kernel / other. See :func:`bench_spiking`.
+inputs / kernel / other. See :func:`bench_istdp`.
 
 ``rate``: synapse-steps per second of the compiled rate kernel against the batched numpy
 reference (all runs advanced together per sample, the rule in factored form), both on the same
@@ -65,17 +65,17 @@ def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
                "cores": os.cpu_count()}
 
 
-def bench_spiking(quick: bool = False, brian2_python: str | None = None,
+def bench_istdp(quick: bool = False, brian2_python: str | None = None,
                   config_path: str = "runs/istdp.toml") -> Iterator[dict]:
     """Whole-generation cost of the LIF task per candidate per simulated second, one thread.
 
-    Rows ``spiking`` (per input mode and popsize K = 8, 64): the kernel's time per candidate (K
+    Rows ``istdp`` (per input mode and popsize K = 8, 64): the kernel's time per candidate (K
     candidates on one trial) and the input generation's time per trial (paid once per trial and
     shared by its K candidates), and their sum per candidate: ``kernel + inputs / K``; medians of 3.
     Rows ``brian2`` (where a Python with Brian2 is found: this one, or ``brian2_python``): the
     batched Brian2 model of :func:`evoplast.kernels.brian2_ref.build_batched` (K cells sharing
     inputs Brian2 generates itself), cython and cpp_standalone, one thread, a second run of the
-    built network timed (build time apart). Row ``spiking_headline``: evoplast's total at popsize 8
+    built network timed (build time apart). Row ``istdp_headline``: evoplast's total at popsize 8
     against the best (fastest per candidate) Brian2 row of the same input mode: the least
     favourable fair ratio. Row ``generation``: one real generation of ``config_path`` (default
     ``runs/istdp.toml``) on 2 loky workers, end to end, median of 3 after a warm-up, split into
@@ -86,6 +86,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
 
     from .kernels import lif
     from .rules.pre_post_trace import PrePostTraceRule
+    from .tasks.istdp_inputs import make_inputs
 
     p = lif.NeuronParams()
     rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3)
@@ -98,9 +99,9 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
     totals = {}
     try:
         for mode in modes:
-            lif.make_inputs(rng, 0.1, p, mode)  # compile / load the cache
-            t_in = _time(lambda mode=mode: lif.make_inputs(rng, duration, p, mode), repeats, np.median)
-            inputs = [lif.make_inputs(rng, duration, p, mode)]
+            make_inputs(rng, 0.1, p, mode)  # compile / load the cache
+            t_in = _time(lambda mode=mode: make_inputs(rng, duration, p, mode), repeats, np.median)
+            inputs = [make_inputs(rng, duration, p, mode)]
             for K in (8, 64):
                 rules = np.repeat(rule.params()[None], K, axis=0)
                 rules[:, 2] *= np.linspace(0.8, 1.2, K)  # distinct candidates
@@ -112,7 +113,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
                 per_trial = t_in / duration
                 total = kernel + per_trial / K
                 totals[mode, K] = total
-                row = {"bench": "spiking", "setup": "evoplast", "mode": mode, "threads": 1,
+                row = {"bench": "istdp", "setup": "evoplast", "mode": mode, "threads": 1,
                        "candidates": K, "trials": 1, "bio_s": duration,
                        "kernel_ms_per_bio_s_per_candidate": 1e3 * kernel,
                        "input_ms_per_bio_s_per_trial": 1e3 * per_trial,
@@ -120,7 +121,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
                        "input_fraction": per_trial / K / total}
                 if K == 64 and mode == "pathways":
                     ref_duration = 0.2 if quick else 1.0
-                    short = lif.make_inputs(rng, ref_duration, p, mode)
+                    short = make_inputs(rng, ref_duration, p, mode)
                     t_ref = _time(lambda x=short, r=rules, w=W0[0]: lif.simulate_numpy(x, p, r, w), 1)
                     row["numpy_reference_ms_per_bio_s_per_candidate"] = 1e3 * t_ref / (K * ref_duration)
                     row["kernel_speedup_vs_numpy"] = t_ref / (K * ref_duration) / kernel
@@ -134,7 +135,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
             b = 1e3 * row["s_per_bio_s_per_candidate"]
             best[row["mode"]] = min(best.get(row["mode"], np.inf), b)
     for mode in modes:
-        head = {"bench": "spiking_headline", "mode": mode, "threads": 1,
+        head = {"bench": "istdp_headline", "mode": mode, "threads": 1,
                 "evoplast_total_ms_per_bio_s_per_candidate_popsize_8": 1e3 * totals[mode, 8],
                 "best_brian2_ms_per_bio_s_per_candidate": best.get(mode),
                 "speedup_vs_best_brian2": (best[mode] / (1e3 * totals[mode, 8]) if mode in best
@@ -144,7 +145,7 @@ def bench_spiking(quick: bool = False, brian2_python: str | None = None,
 
 
 def bench_generation(config_path: str = "runs/istdp.toml", n_jobs: int = 2, repeats: int = 3) -> dict:
-    """One real generation of a spiking config (its popsize x n_trials), see :func:`bench_spiking`."""
+    """One real generation of a spiking config (its popsize x n_trials), see :func:`bench_istdp`."""
     import numba
 
     from . import parallel, seeding
@@ -304,8 +305,8 @@ def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG,
         brian2_python: str | None = None) -> Iterator[dict]:
     if what in ("rate", "all"):
         yield from bench_rate(quick=quick)
-    if what in ("spiking", "all"):
-        yield from bench_spiking(quick=quick, brian2_python=brian2_python)
+    if what in ("istdp", "all"):
+        yield from bench_istdp(quick=quick, brian2_python=brian2_python)
     if what in ("pca", "all"):
         yield from bench_pca(quick=quick)
     if what in ("dask", "all"):

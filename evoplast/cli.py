@@ -6,7 +6,7 @@
     evoplast resume DIR [--n-jobs N] [--quiet]
     evoplast show DIR
     evoplast simulate CONFIG [--set KEY=VALUE ...] --out DIR [--trials N]
-    evoplast bench [rate|spiking|all] [--quick]
+    evoplast bench [rate|pca|istdp|dask|all] [--quick]
 
 Bad input (unknown key, wrong type, impossible value, missing file, unreadable checkpoint) prints a
 one-line ``evoplast: error: ...`` and exits with status 2; nothing already written is removed.
@@ -267,12 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
-    b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "spiking", "dask", "all"])
+    b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "istdp", "dask", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
     b.add_argument("--config", default="runs/istdp_rate_only.toml",
                    help="spiking config whose generation the dask bench times (default %(default)s, "
                         "relative to the current directory)")
-    b.add_argument("--brian2-python", help="spiking: a Python with Brian2 installed for the Brian2 rows "
+    b.add_argument("--brian2-python", help="istdp: a Python with Brian2 installed for the Brian2 rows "
                    "(default: $EVOPLAST_BRIAN2_PYTHON, else this one if it has Brian2)")
     b.set_defaults(func=cmd_bench)
     return p

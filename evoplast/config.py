@@ -30,6 +30,7 @@ from .schema import _check, build_section
 from .tasks import TASKS
 
 SECTIONS = ("task", "rule", "cmaes", "run")
+RENAMED_TASKS = {"inhibitory_target_rate": "istdp"}  # old name -> name
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     name = task_table.get("name")
     if name is None:
         raise ConfigError("task.name is missing (known tasks: " + ", ".join(sorted(TASKS)) + ")")
+    if name in RENAMED_TASKS:
+        raise ConfigError(f"task.name {name!r} is called {RENAMED_TASKS[name]!r} since evoplast 0.3.0: "
+                          "edit the config (a run directory's config.json cannot be resumed by this "
+                          "version; rerun it)")
     if name not in TASKS:
         raise ConfigError(f"unknown task.name {name!r} (known: {', '.join(sorted(TASKS))})")
     task_cls = TASKS[name]

@@ -30,7 +30,7 @@ def test_bench_dask_config_path_is_checked(capsys):
     assert "config file not found: no/such.toml" in capsys.readouterr().err
 
 
-def test_bench_spiking_says_when_no_brian2_is_found(monkeypatch):
+def test_bench_istdp_says_when_no_brian2_is_found(monkeypatch):
     import evoplast.bench as bench
 
     monkeypatch.setattr(bench, "_brian2_python", lambda explicit: None)

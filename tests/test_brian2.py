@@ -10,6 +10,7 @@ import pytest
 
 from evoplast.kernels import lif
 from evoplast.rules.pre_post_trace import PrePostTraceRule
+from evoplast.tasks import istdp_inputs
 
 if os.environ.get("EVOPLAST_REQUIRE_BRIAN2"):
     import brian2  # noqa: F401
@@ -23,7 +24,7 @@ def test_brian2_and_the_compiled_kernel_agree_on_rate_and_weights():
 
     p = lif.NeuronParams()
     rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3).params()
-    inputs = lif.make_inputs(np.random.default_rng(0), 2.0, p, "pathways")
+    inputs = istdp_inputs.make_inputs(np.random.default_rng(0), 2.0, p, "pathways")
     b = brian2_ref.simulate_brian2(inputs, p, rule, 0.1)
     counts, _, W, status, _ = lif.simulate([inputs], p, rule[None], np.full((1, inputs.n_inh), 0.1),
                                            silent_s=1e9)

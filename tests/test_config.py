@@ -131,7 +131,7 @@ def test_point_start_is_the_configured_values_and_the_default_is_not_vogels(tmp_
     np.testing.assert_array_equal(config.rule.start_vector(0, 0), [-0.3, 0.1])
     # a config that names neither alpha nor beta starts at 0, 0, not at Vogels' (-0.2, 0)
     bare = tmp_path / "bare.toml"
-    bare.write_text('[task]\nname = "inhibitory_target_rate"\n[rule]\nfamily = "pre_post_trace"\n')
+    bare.write_text('[task]\nname = "istdp"\n[rule]\nfamily = "pre_post_trace"\n')
     np.testing.assert_array_equal(load_config(bare).rule.start_vector(0, 0), [0.0, 0.0])
 
 
@@ -150,3 +150,13 @@ def test_random_start_with_log_time_constants_stays_in_seconds():
 def test_bad_start_settings_are_refused(override, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_config("runs/istdp_vary_rate.toml", [override])
+
+
+def test_the_spiking_task_has_one_name_and_its_old_name_says_so():
+    """Task, module, configs, bench and tests all say 'istdp'; a config with the old task name
+    is refused with the new one in the message."""
+    from evoplast import TASKS
+
+    assert "istdp" in TASKS and TASKS["istdp"].__module__ == "evoplast.tasks.istdp"
+    with pytest.raises(ConfigError, match="'inhibitory_target_rate' is called 'istdp'"):
+        load_config("runs/istdp.toml", ["task.name=inhibitory_target_rate"])

@@ -17,7 +17,7 @@ TINY = {
                               "cmaes.generations=2"]),
     "pca_network": ("runs/pca.toml", ["task.n_trials=2", "task.n_passes=2", "task.heldout_trials=2",
                                       "cmaes.popsize=4", "cmaes.generations=2", "cmaes.restarts=0"]),
-    "inhibitory_target_rate": ("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
+    "istdp": ("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
                                                         "task.heldout_trials=2", "cmaes.popsize=4",
                                                         "cmaes.generations=2", "task.silent_s=100"]),
 }

@@ -125,7 +125,7 @@ def test_dask_local_cluster_gives_the_same_bytes_as_loky(clean, tmp_path):
         assert ev.equals(clean_ev), name
 
 
-def test_spiking_split_by_trials_in_workers_equals_trials_made_in_the_driver():
+def test_istdp_split_by_trials_in_workers_equals_trials_made_in_the_driver():
     from evoplast import load_config, make_task
 
     config = load_config("runs/istdp_rate_only.toml", ["task.duration_s=2.0"])

@@ -51,7 +51,7 @@ def test_cli_landscape_writes_csv_png_json_and_overlays_a_run(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_spiking_landscape_zero_loss_line_matches_mean_field(tmp_path):
+def test_istdp_landscape_zero_loss_line_matches_mean_field(tmp_path):
     config = load_config("runs/istdp_rate_only.toml")
     df = ls.landscape(config, "alpha", "beta", (-0.4, 0.1), (-0.5, 3.0), grid=15, trials=4, n_jobs=2)
     fit = ls.valley_fit(df)

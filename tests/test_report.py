@@ -58,7 +58,7 @@ def test_report_of_two_oja_runs(tmp_path, capsys):
     ("runs/istdp.toml", ["task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2",
                          "cmaes.popsize=4", "cmaes.generations=2"]),
 ])
-def test_report_task_figures_for_pca_and_spiking(config, sets, tmp_path):
+def test_report_task_figures_for_pca_and_istdp(config, sets, tmp_path):
     _run(config, tmp_path / "r", sets)
     out = tmp_path / "rep"
     assert main(["report", str(tmp_path / "r"), "--out", str(out)]) == 0
@@ -93,12 +93,12 @@ def test_paper_figures_script_on_tiny_runs(tmp_path, capsys):
     spec.loader.exec_module(module)
     out = tmp_path / "figs"
     assert module.main(["--out", str(out), "--oja", str(tmp_path / "oja" / "*"),
-                        "--pca", str(tmp_path / "pca" / "*"), "--spiking", str(tmp_path / "spk" / "*"),
+                        "--pca", str(tmp_path / "pca" / "*"), "--istdp", str(tmp_path / "spk" / "*"),
                         "--grid", "4", "--trials", "2"]) == 0
     table = pd.read_csv(out / "oja" / "scaling.csv")
     assert table["task.n_inputs"].tolist() == [2, 3] and (table.runs == 1).all()
     for png in ("oja/scaling.png", "oja/landscape/landscape.png", "oja/run0_task.png", "pca/run0_task.png",
-                "spiking/run0_task.png", "spiking/landscape/landscape.png"):
+                "istdp/run0_task.png", "istdp/landscape/landscape.png"):
         _nontrivial_png(out / png)
     assert "measured valley slope" in capsys.readouterr().out
     assert module.main(["--out", str(out), "--oja", str(tmp_path / "none*")]) == 2

@@ -7,7 +7,7 @@ parallel, cached). The analytic manifold of the task is drawn over the map:
 
 * ``oja`` over (``x*y``, ``y**2*w``): the valley ``c[y**2*w] = -c[x*y]`` (Oja's ratio; the rule's
   fixed point has ``||w||^2 = -c[x*y] / c[y**2*w]``, 1 on the line);
-* ``inhibitory_target_rate`` over (``alpha``, ``beta``): the mean-field line
+* ``istdp`` over (``alpha``, ``beta``): the mean-field line
   ``beta = -(nu_pre/nu*) alpha - K nu_pre``, solid on its stable half (``beta + K nu_pre > 0``,
   i.e. ``alpha < 0``), dashed on the unstable one.
 

@@ -8,7 +8,7 @@ when each term of the found rule is set to 0, on validation trials), and the tas
   trajectory under the found rule;
 * ``pca_network``: |cos(w_i, PC_i)| per output on the held-out datasets, found rule and
   Rubner-Tavan side by side;
-* ``inhibitory_target_rate``: output rate and mean inhibitory weight vs time, and the mean
+* ``istdp``: output rate and mean inhibitory weight vs time, and the mean
   excitatory and inhibitory conductance per pathway before and after learning (co-tuning).
 
 Several runs: a table of the runs (seed, loss, theory verdict) and a scatter of their normalised

@@ -1,4 +1,4 @@
-r"""The LIF task's neuron and inhibitory rule written in Brian2, for ``evoplast bench spiking``.
+r"""The LIF task's neuron and inhibitory rule written in Brian2, for ``evoplast bench istdp``.
 
 The same model as :mod:`evoplast.kernels.lif`, one copy (one candidate, one trial) per Brian2 run,
 with the same input spike trains (so the two simulators' output rates can be compared):
@@ -26,7 +26,8 @@ import time
 
 import numpy as np
 
-from .lif import Inputs, NeuronParams
+from ..tasks.istdp_inputs import Inputs
+from .lif import NeuronParams
 
 CELL_EQS = """
 dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
@@ -133,7 +134,7 @@ def build_batched(b2, neuron: NeuronParams, rules: np.ndarray, mode: str, w0: fl
     plastic inhibitory synapses and its candidate's alpha, beta (the other rule parameters are those
     of ``rules[0]``). Returns the ``Network`` and the cells' ``SpikeMonitor``.
     """
-    from .lif import tuned_exc_weights
+    from ..tasks.istdp_inputs import tuned_exc_weights
 
     b2.seed(seed)
     K = len(rules)

@@ -6,11 +6,11 @@ rest of evoplast may call) and the hooks with defaults; rule families subclass
 each of its families. Adding a task: one module here and one entry in ``TASKS``.
 """
 
-from .inhibitory import InhibitoryTask
+from .istdp import IstdpTask
 from .oja import OjaTask
 from .pca_network import PCANetworkTask
 
-TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, InhibitoryTask)}
+TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, IstdpTask)}
 
 
 def make_task(config):
@@ -18,4 +18,4 @@ def make_task(config):
     return TASKS[config.task.name](config)
 
 
-__all__ = ["TASKS", "InhibitoryTask", "OjaTask", "PCANetworkTask", "make_task"]
+__all__ = ["TASKS", "IstdpTask", "OjaTask", "PCANetworkTask", "make_task"]

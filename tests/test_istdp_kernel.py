@@ -6,6 +6,7 @@ import pytest
 from evoplast import theory
 from evoplast.kernels import lif
 from evoplast.rules.pre_post_trace import PrePostTraceRule
+from evoplast.tasks import istdp_inputs
 
 P = lif.NeuronParams()
 VOGELS = PrePostTraceRule(tau_pre=0.02, tau_post=0.02, alpha=-2 * 5.0 * 0.02, beta=0.0, gamma=1.0,
@@ -19,7 +20,7 @@ def constant_conductance_inputs(g0, duration, n_inh=4):
     gE = np.zeros(n)
     gE[0] = g0
     z = np.zeros(n_inh)
-    return lif.Inputs(gE, np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), n_inh, 0.0,
+    return istdp_inputs.Inputs(gE, np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), n_inh, 0.0,
                       z, z.astype(int), z.astype(int), z, z)
 
 
@@ -54,7 +55,7 @@ def test_firing_rate_under_constant_conductance_matches_analytic(g0):
 
 
 def test_compiled_kernel_matches_numpy_reference():
-    x = lif.make_inputs(np.random.default_rng(3), 1.0, P, "pathways")
+    x = istdp_inputs.make_inputs(np.random.default_rng(3), 1.0, P, "pathways")
     rules = np.stack([VOGELS.params(), PrePostTraceRule(alpha=-0.5, beta=0.3, gamma=0.5, kappa=2.0,
                                                         tau_pre=0.01, tau_post=0.03, eta=5e-3).params()])
     counts, wmean, W, status, _ = lif.simulate([x], P, rules, np.full((1, x.n_inh), 0.2), bin_s=0.25)
@@ -97,7 +98,7 @@ def test_mean_weight_drift_under_independent_poisson_matches_mean_field(rule):
 
 def test_rate_only_rule_settles_at_the_mean_field_fixed_point():
     """gamma = kappa = 0: the rate settles at nu* = -alpha nu_pre / beta (here 8 Hz)."""
-    x = lif.make_inputs(np.random.default_rng(5), 60.0, P, "poisson", rate_hz=40.0)
+    x = istdp_inputs.make_inputs(np.random.default_rng(5), 60.0, P, "poisson", rate_hz=40.0)
     target = 8.0
     rule = PrePostTraceRule(alpha=-0.2, beta=0.2 * x.inh_rate_hz / target, gamma=0.0, kappa=0.0,
                             eta=0.01)
@@ -110,7 +111,7 @@ def test_rate_only_rule_settles_at_the_mean_field_fixed_point():
 def test_vogels_rule_reproduces_reference_figures(mode, low, high):
     """performance-notes.md: ~54 Hz in the first 10 s, 4.0-4.4 Hz (pathways) / 5.2-5.4 Hz (Poisson)
     over the last 50 s of 100 s, mean inhibitory weight ~0.9."""
-    x = lif.make_inputs(np.random.default_rng(1), 100.0, P, mode)
+    x = istdp_inputs.make_inputs(np.random.default_rng(1), 100.0, P, mode)
     counts, wmean, W, status, _ = lif.simulate([x], P, VOGELS.params()[None], np.full((1, x.n_inh), 0.1))
     rate = counts[0, 0]
     assert status[0, 0] == lif.OK
@@ -132,9 +133,9 @@ def test_input_spikes_match_the_per_step_bernoulli_formulation(ref_steps):
     rng = np.random.default_rng(7)
     n_path, n_per, block, n_steps = 4, 50, 10, 30000
     rates = np.abs(rng.normal(60.0, 60.0, (n_path, n_steps // block)))  # Hz, held per block
-    _, ptr, idx, counts = lif.afferent_spikes(np.random.default_rng(8), rates, P.dt, block, n_steps,
+    _, ptr, idx, counts = istdp_inputs.afferent_spikes(np.random.default_rng(8), rates, P.dt, block, n_steps,
                                               0, n_per, ref_steps, np.zeros(0))
-    ref = lif.afferent_spikes_numpy(np.random.default_rng(9), rates, P.dt, block, n_steps, n_per,
+    ref = istdp_inputs.afferent_spikes_numpy(np.random.default_rng(9), rates, P.dt, block, n_steps, n_per,
                                     ref_steps)
     assert ptr[-1] == idx.size == counts.sum()
     np.testing.assert_array_equal(np.bincount(idx, minlength=n_path * n_per), counts)
@@ -159,7 +160,7 @@ def test_input_spikes_match_the_per_step_bernoulli_formulation(ref_steps):
 def test_poisson_input_rate_is_the_per_step_hazard():
     """Constant rate r, no refractoriness: each afferent fires in a step with probability
     1 - exp(-r dt), so the mean rate is (1 - exp(-r dt)) / dt (39.92 Hz at 40 Hz)."""
-    x = lif.make_inputs(np.random.default_rng(2), 20.0, P, "poisson", rate_hz=40.0)
+    x = istdp_inputs.make_inputs(np.random.default_rng(2), 20.0, P, "poisson", rate_hz=40.0)
     rates = np.concatenate([x.exc_rate_hz, x.inh_rate_per_afferent])
     expected = (1 - np.exp(-40.0 * P.dt)) / P.dt
     se = rates.std(ddof=1) / np.sqrt(rates.size)
@@ -169,8 +170,8 @@ def test_poisson_input_rate_is_the_per_step_hazard():
 
 
 def test_inputs_are_reproducible_from_the_seed():
-    a = lif.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
-    b = lif.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
+    a = istdp_inputs.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
+    b = istdp_inputs.make_inputs(np.random.default_rng(4), 2.0, P, "pathways")
     np.testing.assert_array_equal(a.gE_in, b.gE_in)
     np.testing.assert_array_equal(a.i_idx, b.i_idx)
     np.testing.assert_array_equal(a.i_ptr, b.i_ptr)

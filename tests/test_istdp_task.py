@@ -1,4 +1,4 @@
-"""The spiking task through the whole pipeline: config, search, result, simulate command."""
+"""The iSTDP task (experiment 3) through the whole pipeline: config, search, result, simulate command."""
 
 import json
 
@@ -37,7 +37,7 @@ def test_rule_search_space_and_log_time_constants():
     ("rule.coefficients={}", "unknown key rule.coefficients"),
     ("rule.family=polynomial", "does not support"),
 ])
-def test_bad_spiking_configs(override, needle):
+def test_bad_istdp_configs(override, needle):
     with pytest.raises(ConfigError, match=needle.replace("[", r"\[")):
         load_config("runs/istdp.toml", [override])
 
@@ -53,7 +53,7 @@ def test_escapes_score_between_cap_and_penalty_and_late_escapes_less():
     assert np.isfinite(loss).all() and (loss[1:] < task.cap).all()
 
 
-def test_tiny_spiking_search_writes_theory(tmp_path):
+def test_tiny_istdp_search_writes_theory(tmp_path):
     result = run(load_config("runs/istdp_rate_only.toml", SHORT), tmp_path / "r")
     th = result["theory"]
     assert th["known_rule"] == "mean_field_line" and 20 < th["nu_pre_hz"] < 50

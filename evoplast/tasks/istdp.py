@@ -1,4 +1,4 @@
-r"""Task ``inhibitory_target_rate``: a LIF neuron's inhibitory synapses learn a target rate (exp. 3).
+r"""Task ``istdp``: a LIF neuron's inhibitory synapses learn a target rate (exp. 3).
 
 One conductance-based LIF neuron (:mod:`evoplast.kernels.lif`, Vogels et al. 2011 parameters) gets
 800 excitatory (fixed, tuned) and 200 inhibitory (plastic, rule ``pre_post_trace``) afferents in 8
@@ -34,15 +34,16 @@ from .. import theory
 from ..errors import ConfigError
 from ..kernels import lif
 from .base import Task, TrialSet
+from .istdp_inputs import make_inputs
 
 NOMINAL_RATE_HZ = 40.0
 
 
 @dataclass(frozen=True)
 class InhibitoryConfig:
-    """``[task]`` of ``inhibitory_target_rate``."""
+    """``[task]`` of ``istdp``."""
 
-    name: str = "inhibitory_target_rate"
+    name: str = "istdp"
     inputs: str = "pathways"  # pathways | poisson
     input_rate_hz: float = 40.0  # poisson mode: rate of every afferent
     target_rate_hz: float = 5.0
@@ -110,15 +111,15 @@ class InhibitoryConfig:
 
 @dataclass(frozen=True)
 class InhibitoryTrials(TrialSet):
-    inputs: list  # of lif.Inputs
+    inputs: list  # of istdp_inputs.Inputs
     W0: np.ndarray  # (D, n_inh)
     rate_factor: np.ndarray  # (D,) input rate relative to nominal
 
 
-class InhibitoryTask(Task):
+class IstdpTask(Task):
     """Experiment 3. See the module docstring for the equations."""
 
-    name = "inhibitory_target_rate"
+    name = "istdp"
     Config = InhibitoryConfig
     families = ("pre_post_trace",)
     default_family = "pre_post_trace"
@@ -159,10 +160,10 @@ class InhibitoryTask(Task):
             factor = (rng.uniform(*c.input_rate_range) / NOMINAL_RATE_HZ if c.vary_input_rate
                       else 1.0)
             if c.inputs == "poisson":
-                x = lif.make_inputs(rng, c.duration_s, self.neuron, "poisson",
+                x = make_inputs(rng, c.duration_s, self.neuron, "poisson",
                                     rate_hz=c.input_rate_hz * factor)
             else:
-                x = lif.make_inputs(rng, c.duration_s, self.neuron, "pathways",
+                x = make_inputs(rng, c.duration_s, self.neuron, "pathways",
                                     background_hz=5.0 * factor, amplitude_hz=150.0 * factor)
             inputs.append(x)
             w0.append(np.full(x.n_inh, rng.uniform(*c.w0_range)))
