@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.3.0"  # 0.3.0: task "istdp" (was inhibitory_target_rate), one status table, checkpoint format 2
+__version__ = "0.3.0"  # 0.3.0: task istdp (was inhibitory_target_rate), one status table, checkpoint 2
 
 from .config import Config, load_config
 from .errors import ConfigError, EvoplastError, RunDirError

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from ..tasks.istdp_inputs import Inputs
-from .lif import NeuronParams
+from .lif import NeuronParams, TraceParams
 
 CELL_EQS = """
 dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
@@ -39,13 +39,14 @@ dxpost/dt = -xpost / tau_post : 1
 
 def namespace(b2, neuron: NeuronParams, rule: np.ndarray) -> dict:
     """Brian2 names of the neuron's and the rule's constants (``rule`` as ``PrePostTraceRule.params()``)."""
-    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = (float(v) for v in rule)
+    r = TraceParams(*(float(v) for v in rule))
     p = neuron
     return {"tau_m": p.tau_m * b2.second, "v_rest": p.v_rest * b2.mV, "v_reset": p.v_reset * b2.mV,
             "v_th": p.v_th * b2.mV, "e_exc": p.e_exc * b2.mV, "e_inh": p.e_inh * b2.mV,
             "tau_e": p.tau_exc * b2.second, "tau_i": p.tau_inh * b2.second, "gbar_i": p.gbar_inh,
-            "gbar_e": p.gbar_exc, "tau_pre": tau_pre * b2.second, "tau_post": tau_post * b2.second,
-            "alpha": alpha, "beta": beta, "gamma": gamma, "kappa": kappa, "eta": eta, "w_max": w_max}
+            "gbar_e": p.gbar_exc, "tau_pre": r.tau_pre * b2.second, "tau_post": r.tau_post * b2.second,
+            "alpha": r.alpha, "beta": r.beta, "gamma": r.gamma, "kappa": r.kappa, "eta": r.eta,
+            "w_max": r.w_max}
 
 
 def build_cell(b2, neuron: NeuronParams, ns: dict):

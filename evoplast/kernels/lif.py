@@ -26,7 +26,7 @@ runs) have the same semantics.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
@@ -37,6 +37,30 @@ if TYPE_CHECKING:  # the input model lives on the task side; the kernel only rea
     from ..tasks.istdp_inputs import Inputs
 
 STATUS_NAMES = names(OK, SILENT, RUNAWAY, NAN)
+
+
+class TraceParams(NamedTuple):
+    """The layout of a row of ``rules`` (one candidate's pre/post trace rule, natural units): what
+    :meth:`PrePostTraceRule.params` gives; the compiled kernel reads the row by position."""
+
+    tau_pre: float | np.ndarray
+    tau_post: float | np.ndarray
+    alpha: float | np.ndarray
+    beta: float | np.ndarray
+    gamma: float | np.ndarray
+    kappa: float | np.ndarray
+    eta: float | np.ndarray
+    w_max: float | np.ndarray
+
+
+class LifRun(NamedTuple):
+    """What :func:`simulate` returns, for K candidates on D trials."""
+
+    counts: np.ndarray  # (K, D, n_bins) output spikes per bin
+    wmean: np.ndarray  # (K, D, n_bins) mean inhibitory weight at each bin's end (NaN after a stop)
+    W: np.ndarray  # (K, D, n_inh) final weights
+    status: np.ndarray  # (K, D) kernels.status codes
+    steps: np.ndarray  # (K, D) steps run
 
 
 @dataclass(frozen=True)
@@ -309,16 +333,17 @@ def simulate(inputs: list[Inputs], neuron: NeuronParams, rules: np.ndarray, W0: 
              silent_s: float = 10.0):
     """Run K rules (rows of ``rules``: see :meth:`PrePostTraceRule.params`) on D trials.
 
-    Returns counts (K, D, n_bins) of output spikes per bin, mean inhibitory weight at each bin's
-    end (NaN after an early stop), final weights (K, D, n_inh), status (K, D), steps run (K, D).
+    Returns a :class:`LifRun`: counts (K, D, n_bins) of output spikes per bin, mean inhibitory
+    weight at each bin's end (NaN after an early stop), final weights (K, D, n_inh), status (K, D),
+    steps run (K, D).
     """
     gE, ptr, idx, off_e, off_p, off_i, n_steps = _pack(inputs)
     dt = neuron.dt
     bin_steps = max(1, int(round(bin_s / dt)))
-    return _simulate(gE, ptr, idx, off_e, off_p, off_i, neuron.array(),
-                     np.ascontiguousarray(rules, dtype=float), np.ascontiguousarray(W0, dtype=float),
-                     n_steps, bin_steps, max(1, int(round(check_s / dt))), float(runaway_hz),
-                     max(1, int(round(silent_s / dt))))
+    return LifRun(*_simulate(gE, ptr, idx, off_e, off_p, off_i, neuron.array(),
+                             np.ascontiguousarray(rules, dtype=float), np.ascontiguousarray(W0, dtype=float),
+                             n_steps, bin_steps, max(1, int(round(check_s / dt))), float(runaway_hz),
+                             max(1, int(round(silent_s / dt)))))
 
 
 # -- the numpy reference ------------------------------------------------------------------------
@@ -330,8 +355,9 @@ def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: 
     with ``record_v`` the membrane potential of every copy after each step (K, T).
     """
     p = neuron
-    tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = np.asarray(rules, float).T
-    K = len(tau_pre)
+    r = TraceParams(*np.asarray(rules, float).T)
+    alpha, beta, gamma, kappa, eta, w_max = r.alpha, r.beta, r.gamma, r.kappa, r.eta, r.w_max
+    K = len(r.tau_pre)
     n_steps = inputs.gE_in.size
     bin_steps = max(1, int(round(bin_s / p.dt)))
     n_bins = n_steps // bin_steps
@@ -346,8 +372,8 @@ def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: 
     counts = np.zeros((K, n_bins))
     wmean = np.full((K, n_bins), np.nan)
     v_trace = np.empty((K, n_steps)) if record_v else None
-    dec_pre = np.exp(-p.dt / tau_pre)[:, None]
-    dec_post = np.exp(-p.dt / tau_post)
+    dec_pre = np.exp(-p.dt / r.tau_pre)[:, None]
+    dec_post = np.exp(-p.dt / r.tau_post)
     for t in range(n_steps):
         g_e = g_e * np.exp(-p.dt / p.tau_exc) + inputs.gE_in[t]
         g_i = g_i * np.exp(-p.dt / p.tau_inh)

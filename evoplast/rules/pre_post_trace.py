@@ -80,9 +80,11 @@ class PrePostTraceRule(Rule):
         return np.array([n not in LOG_PARAMS for n in self.search], dtype=float)
 
     def params(self) -> np.ndarray:
-        """(tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max) for the kernels."""
-        return np.array([self.tau_pre, self.tau_post, self.alpha, self.beta, self.gamma, self.kappa,
-                         self.eta, self.w_max])
+        """The kernels' row (:class:`evoplast.kernels.lif.TraceParams` order)."""
+        from ..kernels.lif import TraceParams
+
+        return np.array(TraceParams(self.tau_pre, self.tau_post, self.alpha, self.beta, self.gamma,
+                                    self.kappa, self.eta, self.w_max))
 
     def as_dict(self) -> dict[str, float]:
         return {n: float(getattr(self, n)) for n in PARAMS}

@@ -40,7 +40,7 @@ NOMINAL_RATE_HZ = 40.0
 
 
 @dataclass(frozen=True)
-class InhibitoryConfig:
+class IstdpConfig:
     """``[task]`` of ``istdp``."""
 
     name: str = "istdp"
@@ -110,7 +110,7 @@ class InhibitoryConfig:
 
 
 @dataclass(frozen=True)
-class InhibitoryTrials(TrialSet):
+class IstdpTrials(TrialSet):
     inputs: list  # of istdp_inputs.Inputs
     W0: np.ndarray  # (D, n_inh)
     rate_factor: np.ndarray  # (D,) input rate relative to nominal
@@ -120,7 +120,7 @@ class IstdpTask(Task):
     """Experiment 3. See the module docstring for the equations."""
 
     name = "istdp"
-    Config = InhibitoryConfig
+    Config = IstdpConfig
     families = ("pre_post_trace",)
     default_family = "pre_post_trace"
     status_names = lif.STATUS_NAMES
@@ -128,7 +128,7 @@ class IstdpTask(Task):
     headline_metric = "max_relative_rate_error"
 
     def __init__(self, config) -> None:
-        self.cfg: InhibitoryConfig = config.task
+        self.cfg: IstdpConfig = config.task
         self.rule_template = config.rule.rule()
         self.neuron = self.cfg.neuron_params()
         c = self.cfg
@@ -152,7 +152,7 @@ class IstdpTask(Task):
     def check_config(config) -> None:
         """No cross-section constraints beyond the sections' own."""
 
-    def make_trials(self, seeds) -> InhibitoryTrials:
+    def make_trials(self, seeds) -> IstdpTrials:
         c = self.cfg
         inputs, w0, factors = [], [], []
         for seed in seeds:
@@ -168,12 +168,12 @@ class IstdpTask(Task):
             inputs.append(x)
             w0.append(np.full(x.n_inh, rng.uniform(*c.w0_range)))
             factors.append(factor)
-        return InhibitoryTrials(inputs, np.array(w0), np.array(factors))
+        return IstdpTrials(inputs, np.array(w0), np.array(factors))
 
     def _rules(self, vectors) -> np.ndarray:
         return np.array([self.rule_template.from_vector(v).params() for v in np.atleast_2d(vectors)])
 
-    def simulate(self, vectors, trials: InhibitoryTrials):
+    def simulate(self, vectors, trials: IstdpTrials):
         c = self.cfg
         return lif.simulate(trials.inputs, self.neuron, self._rules(vectors), trials.W0,
                             bin_s=c.bin_s, runaway_hz=c.runaway_hz, silent_s=c.silent_s)
@@ -182,11 +182,11 @@ class IstdpTask(Task):
         n_late = max(1, int(round(self.cfg.late_fraction * counts.shape[-1])))
         return counts[..., -n_late:].sum(axis=-1) / (n_late * self.cfg.bin_s)
 
-    def evaluate(self, vectors, trials: InhibitoryTrials):
-        counts, _, _, status, steps = self.simulate(vectors, trials)
-        return self._loss(counts, status, steps, trials), status
+    def evaluate(self, vectors, trials: IstdpTrials):
+        run = self.simulate(vectors, trials)
+        return self._loss(run.counts, run.status, run.steps, trials), run.status
 
-    def _loss(self, counts, status, steps, trials: InhibitoryTrials) -> np.ndarray:
+    def _loss(self, counts, status, steps, trials: IstdpTrials) -> np.ndarray:
         nu = self._late_rate(counts)
         target = self.cfg.target_rate_hz
         cap = self.cap
@@ -195,10 +195,11 @@ class IstdpTask(Task):
         escaped = cap * (2.0 - steps / n_steps)
         return np.where(status == lif.OK, loss, escaped)
 
-    def metrics(self, vector, trials: InhibitoryTrials) -> dict[str, Any]:
-        counts, _, _, status, steps = self.simulate(vector, trials)
-        loss = self._loss(counts, status, steps, trials)
-        nu = self._late_rate(counts[0])
+    def metrics(self, vector, trials: IstdpTrials) -> dict[str, Any]:
+        run = self.simulate(vector, trials)
+        status = run.status
+        loss = self._loss(run.counts, status, run.steps, trials)
+        nu = self._late_rate(run.counts[0])
         ok = status[0] == lif.OK
         target = self.cfg.target_rate_hz
         rel_err = np.abs(nu - target) / target
@@ -212,11 +213,12 @@ class IstdpTask(Task):
             "status": [lif.STATUS_NAMES[int(s)] for s in status[0]],
         }
 
-    def summary(self, rule, trials: InhibitoryTrials) -> dict[str, Any]:
+    def summary(self, rule, trials: IstdpTrials) -> dict[str, Any]:
         """``evoplast simulate`` output: the first trial's rate and weight over time and inputs
         (``rate_hz``, ``final_rate_hz``, ...), and every trial's late rate, early rate and final
         mean weight (``*_per_trial``) with the late rate's mean and standard error over trials."""
-        counts, wmean, W, status, steps = self.simulate(rule.to_vector(), trials)
+        run = self.simulate(rule.to_vector(), trials)
+        counts, wmean, W, status = run.counts, run.wmean, run.W, run.status
         c = self.cfg
         rates = counts[0] / c.bin_s  # (D, n_bins)
         half = max(1, rates.shape[1] // 2)
@@ -326,5 +328,5 @@ class IstdpTask(Task):
             self._nu_pre = float(np.mean([x.inh_rate_hz for x in trials.inputs]))
         return self._nu_pre
 
-    def theory(self, rule, trials: InhibitoryTrials | None = None) -> dict[str, Any]:
+    def theory(self, rule, trials: IstdpTrials | None = None) -> dict[str, Any]:
         return theory.istdp_comparison(rule.as_dict(), self.nu_pre(), self.cfg.target_rate_hz)
