@@ -47,7 +47,8 @@ class Task:
     (loss (K, D), status (K, D))``, ``metrics(vector, trials)`` (held-out score), ``summary(rule,
     trials)`` (``evoplast simulate``), ``known_rule()``, ``theory(rule, trials=None)``; its trials
     object derives from :class:`TrialSet`. Hooks with defaults, overridden where a task needs them:
-    :attr:`calibrate_scale`, :attr:`prune_terms`, :meth:`check_search`, :meth:`analytic_manifold`,
+    :attr:`calibrate_scale`, :attr:`prune_terms`, :attr:`headline_metric`, :meth:`check_config`,
+    :meth:`estimate_bytes`, :meth:`check_search`, :meth:`analytic_manifold`,
     :meth:`plot`, :meth:`describe_head`, :meth:`describe`. Code outside ``evoplast/tasks`` calls
     only these, never a task's name.
     """
@@ -61,6 +62,37 @@ class Task:
     prune_terms: bool = False
     #: the key of :meth:`metrics` that ``evoplast evaluate`` prints beside the loss (None: none)
     headline_metric: str | None = None
+
+    # -- required: every task defines these ------------------------------------------------------
+    def make_trials(self, seeds: list[np.random.SeedSequence]) -> TrialSet:
+        """The trials of these seeds (one per seed; everything random drawn from its seed)."""
+        raise NotImplementedError
+
+    def evaluate(self, vectors: np.ndarray, trials: TrialSet) -> tuple[np.ndarray, np.ndarray]:
+        """Per-trial task loss (K, D), finite, and status codes (K, D) of K rule vectors."""
+        raise NotImplementedError
+
+    def metrics(self, vector: np.ndarray, trials: TrialSet) -> dict:
+        """Held-out score of one rule vector: at least ``n_trials``, ``n_ok`` and ``loss``."""
+        raise NotImplementedError
+
+    def summary(self, rule, trials: TrialSet) -> dict:
+        """``evoplast simulate``'s summary of a rule on trials (JSON-able)."""
+        raise NotImplementedError
+
+    def known_rule(self):
+        """The analytically known solution in this task's rule family (for comparisons)."""
+        raise NotImplementedError
+
+    def theory(self, rule, trials: TrialSet | None = None) -> dict:
+        """The rule against the task's analytic prediction (``result.json`` ``theory``)."""
+        raise NotImplementedError
+
+    # -- hooks with defaults -----------------------------------------------------------------------
+    @staticmethod
+    def check_config(config) -> None:
+        """Checks across sections of a resolved config (``[task]`` with ``[rule]``; default none);
+        raise :class:`evoplast.ConfigError`."""
 
     @classmethod
     def estimate_bytes(cls, config, popsize: int) -> int:
