@@ -11,13 +11,18 @@ from __future__ import annotations
 
 __version__ = "0.3.0"  # 0.3.0: task istdp (was inhibitory_target_rate), one status table, checkpoint 2
 
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
 from .config import Config, load_config
 from .errors import ConfigError, EvoplastError, RunDirError
 from .rules import OJA_TERMS, PolynomialRule
 from .tasks import TASKS, make_task
 
 
-def run(config: Config, out, n_jobs: int | None = None, progress=None) -> dict:
+def run(
+    config: Config, out: str | Path, n_jobs: int | None = None, progress: Callable[[str], None] | None = None
+) -> dict:
     """Run a search for ``config`` into the new run directory ``out``; returns the result dict."""
     from .search import Search
     from .storage import RunDir
@@ -27,7 +32,9 @@ def run(config: Config, out, n_jobs: int | None = None, progress=None) -> dict:
     return Search(config, run_dir, n_jobs=n_jobs, progress=progress).run().to_json()
 
 
-def ensure_run(config_path, overrides, out, threads: int | None = None) -> str:
+def ensure_run(
+    config_path: str | Path, overrides: Iterable[str], out: str | Path, threads: int | None = None
+) -> str:
     """The run of ``load_config(config_path, overrides)`` in ``out``, for seed sweeps: a finished run
     there is reused, an unfinished one resumed, else a new one started (no progress lines).
     ``threads``: numba threads for this process (1 when sweeps run one process per core)."""
@@ -72,7 +79,7 @@ def _same_run_or_refuse(run_dir, config) -> None:
                           f"{', '.join(keys[:5])}): move it away or pick another directory")
 
 
-def resume(out, n_jobs: int | None = None, progress=None) -> dict:
+def resume(out: str | Path, n_jobs: int | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Continue the run in ``out`` from its checkpoint (or finish it again if it is done)."""
     from .config import from_dict
     from .search import Search

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ def _time(fn, repeats: int, reduce=min) -> float:
     return float(reduce(times))
 
 
-def bench_rate(sizes=(2, 10, 100), quick: bool = False) -> Iterator[dict]:
+def bench_rate(sizes: Sequence[int] = (2, 10, 100), quick: bool = False) -> Iterator[dict]:
     import numba
 
     rng = np.random.default_rng(0)

@@ -52,7 +52,7 @@ def _print_result(run_dir, result: dict, config) -> None:
         print(line)
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .search import Search
     from .storage import RunDir, default_run_dir
@@ -89,7 +89,7 @@ def _print_header(run_dir, config) -> None:
           f"n_jobs {r.n_jobs}, {where} -> {run_dir.path}", flush=True)
 
 
-def cmd_resume(args) -> int:
+def cmd_resume(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .search import Search
     from .storage import RunDir
@@ -108,7 +108,7 @@ def cmd_resume(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .storage import RunDir
 
@@ -134,7 +134,7 @@ def _trials(given: int | None, default):
     return given
 
 
-def cmd_simulate(args) -> int:
+def cmd_simulate(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .analysis.simulation import simulate
 
@@ -147,7 +147,7 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-def cmd_landscape(args) -> int:
+def cmd_landscape(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .analysis import landscape as ls
 
@@ -163,7 +163,7 @@ def cmd_landscape(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     """Re-score a run's found rule on new held-out trials, optionally under another config."""
     from .analysis.generalisation import rescore
 
@@ -175,7 +175,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.report import report
 
     path = report(args.dirs, args.out, ablate=not args.no_ablation, n_jobs=args.n_jobs)
@@ -183,7 +183,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
     for row in bench.run(args.what, quick=args.quick, dask_config=args.config,

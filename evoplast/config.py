@@ -106,7 +106,7 @@ class Config:
     def to_dict(self) -> dict:
         return {name: _to_plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
 
-    def replace(self, **sections) -> Config:
+    def replace(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)
 
 
@@ -214,7 +214,7 @@ def memory_limit() -> int:
         return 8 << 30
 
 
-def check_memory(config: Config, task_cls) -> None:
+def check_memory(config: Config, task_cls: type) -> None:
     """Refuse, before anything is written, a config whose trials or population cannot fit: the
     task's estimate for the largest trial set it holds (:meth:`Task.estimate_bytes`) plus the
     largest population (popsize doubled per IPOP restart) x searched parameters."""

@@ -28,7 +28,10 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -37,6 +40,10 @@ from .kernels import lif, rate
 from .kernels.status import ERROR, TIMEOUT, names
 from .seeding import seeds_key
 from .storage import EvalCache
+
+if TYPE_CHECKING:
+    from evoplast.config import Config
+    from evoplast.tasks.base import Task, TrialSet
 
 # candidate slices sent to workers are multiples of every kernel's lock-step block, so a
 # candidate's result never depends on how a generation is split
@@ -93,8 +100,14 @@ class Evaluation:
     evaluated: int
 
 
-def evaluate_cached(config, task, vectors: np.ndarray, seeds, cache_path=None,
-                    n_jobs: int = 1) -> Evaluation:
+def evaluate_cached(
+    config: Config,
+    task: Task,
+    vectors: np.ndarray,
+    seeds: list[np.random.SeedSequence],
+    cache_path: str | Path | None = None,
+    n_jobs: int = 1,
+) -> Evaluation:
     """One evaluation outside a search (landscapes, ablations): an :class:`Evaluator` with the
     config's backend and, with ``cache_path``, an :class:`EvalCache` there."""
     cache = EvalCache(cache_path) if cache_path else None
@@ -114,9 +127,16 @@ class Evaluator:
     ``LocalCluster`` of ``n_jobs`` single-threaded worker processes for the lifetime of the evaluator.
     """
 
-    def __init__(self, n_jobs: int = 1, backend: str = "loky", scheduler: str = "",
-                 timeout: float = 0.0, retries: int = 1, cache: EvalCache | None = None,
-                 on_fault=None):
+    def __init__(
+        self,
+        n_jobs: int = 1,
+        backend: str = "loky",
+        scheduler: str = "",
+        timeout: float = 0.0,
+        retries: int = 1,
+        cache: EvalCache | None = None,
+        on_fault: Callable[[str], None] | None = None,
+    ):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; one of {', '.join(BACKENDS)}")
         self.n_jobs = effective_n_jobs(n_jobs)
@@ -138,7 +158,7 @@ class Evaluator:
         self._parallel = None
         self._client = self._cluster = self._config = None
 
-    def __enter__(self):
+    def __enter__(self) -> Evaluator:
         if self.backend == "dask":
             self._start_dask()
         if self.backend != "sequential":
@@ -196,7 +216,7 @@ class Evaluator:
         self._config = joblib.parallel_config(backend="dask")
         self._config.__enter__()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._parallel is not None:
             self._parallel.__exit__(*exc)
             self._parallel = None
@@ -211,8 +231,14 @@ class Evaluator:
             self._cluster = None
 
     # -- evaluation ---------------------------------------------------------------------------------
-    def evaluate(self, task, vectors: np.ndarray, trials=None, seeds=None, context: str | None = None
-                 ) -> Evaluation:
+    def evaluate(
+        self,
+        task: Task,
+        vectors: np.ndarray,
+        trials: TrialSet | None = None,
+        seeds: list[np.random.SeedSequence] | None = None,
+        context: str | None = None,
+    ) -> Evaluation:
         """Loss and status of every candidate on every trial.
 
         Pass either ``trials`` (made in the driver and sent to the workers) or ``seeds`` (a list of

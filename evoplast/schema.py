@@ -79,7 +79,7 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     raise TypeError(f"unsupported config type {hint!r} for {key}")  # programming error
 
 
-def build_section(cls, table: Mapping[str, Any], section: str, ignore: tuple[str, ...] = ()):
+def build_section(cls, table: Mapping[str, Any], section: str, ignore: tuple[str, ...] = ()) -> Any:
     """Instantiate the frozen dataclass ``cls`` from a TOML table, with full checking."""
     if not isinstance(table, Mapping):
         raise ConfigError(f"[{section}] must be a table")

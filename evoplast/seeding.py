@@ -14,8 +14,12 @@ Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from evoplast.config import Config
 
 STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
 
@@ -24,7 +28,7 @@ def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.Seed
     return [np.random.SeedSequence(seed, spawn_key=(stream, key, d)) for d in range(n)]
 
 
-def heldout_seeds(config, n: int | None = None) -> list[np.random.SeedSequence]:
+def heldout_seeds(config: Config, n: int | None = None) -> list[np.random.SeedSequence]:
     """The run's held-out trial seeds (``task.heldout_trials`` of them unless ``n``): the datasets of
     ``result.json``'s ``heldout`` score, for anything that must be compared on the same ones."""
     return trial_seeds(config.run.seed, STREAM_HELDOUT, 0, n or config.task.heldout_trials)

@@ -37,13 +37,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import seeding
 from .objective import objective
 from .rules.base import Rule
+
+if TYPE_CHECKING:
+    from evoplast.config import Config
+    from evoplast.parallel import Evaluator
+    from evoplast.tasks.base import Task
 
 SCALE_GRID = 2.0 ** np.linspace(-2, 3, 21)  # 0.25x .. 8x, includes 1
 RULE_GRID = 2.0 ** np.linspace(-1, 1, 9)  # 0.5x .. 2x, includes 1 (each rule of a pair, after the common one)
@@ -146,7 +151,7 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
     return v, records
 
 
-def validation_loss(config, task, evaluator) -> Loss:
+def validation_loss(config: Config, task: Task, evaluator: Evaluator) -> Loss:
     """``loss(vectors, n)``: mean task loss of each vector on the first n of the run's validation
     trials (``STREAM_VALIDATION`` key 1; all :data:`CALIBRATION_TRIALS` when ``n`` reaches it)."""
     seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_VALIDATION, 1,
@@ -158,8 +163,9 @@ def validation_loss(config, task, evaluator) -> Loss:
     return loss
 
 
-def refine_for(config, task, evaluator, vector: np.ndarray, prune: bool = True
-               ) -> tuple[np.ndarray, dict]:
+def refine_for(
+    config: Config, task: Task, evaluator: Evaluator, vector: np.ndarray, prune: bool = True
+) -> tuple[np.ndarray, dict]:
     """:func:`refine` with a run's settings: the scale refit where the task allows it and
     ``cmaes.calibrate_scale`` asks for it, the pruning where the task has it, ``cmaes.prune_tol``
     > 0 and ``prune``; one group per rule of a pair. Adds the refit learning rate(s) to

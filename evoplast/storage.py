@@ -33,11 +33,14 @@ import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import RunDirError
+
+if TYPE_CHECKING:
+    from evoplast.config import Config
 
 CONFIG, HISTORY, EVALUATIONS, CHECKPOINT, RESULT, LOCK = (
     "config.json", "history.csv", "evaluations.csv", "checkpoint.pkl", "result.json", "lock")
@@ -353,7 +356,7 @@ class EvalCache:
         self._db.commit()
 
     @staticmethod
-    def context(config) -> str:
+    def context(config: Config) -> str:
         from . import __version__
 
         d = config.to_dict()
@@ -366,13 +369,13 @@ class EvalCache:
         h.update(trial_key.encode())
         return h.hexdigest()
 
-    def get(self, key: str):
+    def get(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
         row = self._db.execute("SELECT loss, status FROM evals WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16)
 
-    def put_many(self, items) -> None:
+    def put_many(self, items: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO evals VALUES (?, ?, ?)",
                              [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes())
                               for k, l, s in items])

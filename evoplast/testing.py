@@ -19,11 +19,24 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evoplast.tasks.base import Task, TrialSet
 
 
 class FaultyTask:
-    def __init__(self, task, mode: str, index: int = 0, threshold: float = float("-inf"),
-                 once_dir: str | None = None, hang_s: float = 60.0):
+    def __init__(
+        self,
+        task: Task,
+        mode: str,
+        index: int = 0,
+        threshold: float = float("-inf"),
+        once_dir: str | None = None,
+        hang_s: float = 60.0,
+    ):
         if mode not in ("raise", "hang", "kill", "interrupt"):
             raise ValueError(f"unknown fault mode {mode!r}")
         self.task, self.mode, self.index, self.threshold = task, mode, index, threshold
@@ -46,7 +59,7 @@ class FaultyTask:
         os.close(fd)
         return True
 
-    def evaluate(self, vectors, trials):
+    def evaluate(self, vectors: np.ndarray, trials: TrialSet) -> tuple[np.ndarray, np.ndarray]:
         if self._triggered(vectors):
             if self.mode == "raise":
                 raise RuntimeError("injected fault")

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
 OJA = {"x*y": 1.0, "y**2*w": -1.0}
 
 
@@ -95,7 +97,17 @@ def istdp_K(gamma: float, kappa: float, tau_pre: float, tau_post: float) -> floa
     return gamma * tau_pre + kappa * tau_post
 
 
-def istdp_mean_drift(alpha, beta, gamma, kappa, tau_pre, tau_post, nu_pre, nu_post, eta=1.0):
+def istdp_mean_drift(
+    alpha: float | np.ndarray,
+    beta: float | np.ndarray,
+    gamma: float | np.ndarray,
+    kappa: float | np.ndarray,
+    tau_pre: float | np.ndarray,
+    tau_post: float | np.ndarray,
+    nu_pre: float | np.ndarray,
+    nu_post: float | np.ndarray,
+    eta: float | np.ndarray = 1.0,
+) -> float | np.ndarray:
     r"""Mean-field drift of one synapse under independent Poisson pre/post trains (per second):
 
     .. math:: \langle \dot w \rangle = \eta (\alpha \nu_{pre} + \beta \nu_{post} + K \nu_{pre}\nu_{post})
@@ -107,7 +119,15 @@ def istdp_mean_drift(alpha, beta, gamma, kappa, tau_pre, tau_post, nu_pre, nu_po
     return eta * (alpha * nu_pre + beta * nu_post + K * nu_pre * nu_post)
 
 
-def istdp_line_beta(alpha, gamma, kappa, tau_pre, tau_post, nu_pre, target):
+def istdp_line_beta(
+    alpha: float | np.ndarray,
+    gamma: float | np.ndarray,
+    kappa: float | np.ndarray,
+    tau_pre: float | np.ndarray,
+    tau_post: float | np.ndarray,
+    nu_pre: float | np.ndarray,
+    target: float | np.ndarray,
+) -> float | np.ndarray:
     """beta on the fixed-point line: beta = -(nu_pre / nu*) alpha - K nu_pre."""
     return -(nu_pre / target) * alpha - istdp_K(gamma, kappa, tau_pre, tau_post) * nu_pre
 

@@ -18,7 +18,9 @@ clear minimum) and fits a line, to compare its slope with the analytic one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,9 @@ from ..objective import objective
 from ..storage import CACHE, HISTORY, RESULT
 from ..tasks import make_task
 
+if TYPE_CHECKING:
+    from evoplast.config import Config
+
 
 def _index(template, term: str) -> int:
     terms = list(template.terms)
@@ -37,7 +42,7 @@ def _index(template, term: str) -> int:
     return terms.index(term)
 
 
-def base_vector(config, run_dir: str | Path | None = None) -> np.ndarray:
+def base_vector(config: Config, run_dir: str | Path | None = None) -> np.ndarray:
     """Coefficients held fixed off the grid: a run's found rule, else the config's rule."""
     from .report import found_rule
 
@@ -47,8 +52,18 @@ def base_vector(config, run_dir: str | Path | None = None) -> np.ndarray:
     return found_rule(task, json.loads((Path(run_dir) / RESULT).read_text())).to_vector()
 
 
-def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: int | None = None,
-              base: np.ndarray | None = None, n_jobs: int = 1, cache_path=None) -> pd.DataFrame:
+def landscape(
+    config: Config,
+    x: str,
+    y: str,
+    x_range: Sequence[float],
+    y_range: Sequence[float],
+    grid: int = 25,
+    trials: int | None = None,
+    base: np.ndarray | None = None,
+    n_jobs: int = 1,
+    cache_path: str | Path | None = None,
+) -> pd.DataFrame:
     """Loss on a grid x grid map; one row per point: ``x``, ``y`` (coefficient values), ``loss``
     (mean task loss over the validation trials), ``objective`` (loss + L1 as the search sees it),
     ``n_bad`` (trials that ended with a non-ok status)."""
@@ -74,7 +89,7 @@ def landscape(config, x: str, y: str, x_range, y_range, grid: int = 25, trials: 
                          "n_bad": (out.status != 0).sum(axis=1)}).assign(x_term=x, y_term=y)
 
 
-def analytic_manifold(config, x: str, y: str, xs: np.ndarray) -> dict | None:
+def analytic_manifold(config: Config, x: str, y: str, xs: np.ndarray) -> dict | None:
     """The task's predicted zero-loss set over (x, y) (:meth:`evoplast.tasks.base.Task.analytic_manifold`)."""
     return make_task(config).analytic_manifold(x, y, xs)
 
@@ -152,8 +167,18 @@ def plot_landscape(df: pd.DataFrame, path: str | Path, title: str, manifold: dic
     return path
 
 
-def run_landscape(config, x: str, y: str, out, value_range=None, grid: int = 25, trials: int | None = None,
-                  runs=(), n_jobs: int = 1, progress=None) -> dict:
+def run_landscape(
+    config: Config,
+    x: str,
+    y: str,
+    out: str | Path,
+    value_range: Sequence[float] | None = None,
+    grid: int = 25,
+    trials: int | None = None,
+    runs: Sequence[str | Path] = (),
+    n_jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """``evoplast landscape``: the map, its figure and a summary, written to ``out``
     (``landscape.csv``, ``landscape.png``, ``landscape.json``); returns the summary."""
     from ..storage import write_json

@@ -19,7 +19,9 @@ the found rules on held-out trials); figures are PNG, rendered headless.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,11 @@ from ..config import from_dict
 from ..errors import EvoplastError
 from ..storage import CACHE, CONFIG, HISTORY, RESULT
 from ..tasks import make_task
+
+if TYPE_CHECKING:
+    from evoplast.config import Config
+    from evoplast.rules.base import Rule
+    from evoplast.tasks.base import Task
 
 
 def require_plots() -> None:
@@ -50,7 +57,7 @@ def _plt():
     return plt
 
 
-def load_run(run_dir: str | Path):
+def load_run(run_dir: str | Path) -> tuple[Config, dict]:
     """(config, result dict) of a finished run directory."""
     d = Path(run_dir)
     if not (d / CONFIG).is_file():
@@ -61,7 +68,7 @@ def load_run(run_dir: str | Path):
     return config, json.loads((d / RESULT).read_text())
 
 
-def found_rule(task, result: dict):
+def found_rule(task: Task, result: dict) -> Rule:
     """The found rule as a rule object of the task's family (from ``result.json``)."""
     return task.rule_template.from_values(result["coefficients"])
 
@@ -151,7 +158,7 @@ def fig_ablation(df: pd.DataFrame, out: Path, top: int = 15) -> Path:
     return out
 
 
-def fig_task(config, result: dict, out: Path) -> Path:
+def fig_task(config: Config, result: dict, out: Path) -> Path:
     """The task's own picture of the found rule (:meth:`evoplast.tasks.base.Task.plot`)."""
     plt = _plt()
     task = make_task(config)
@@ -195,8 +202,13 @@ def _verdict(theory: dict) -> str:
     return ""
 
 
-def report(dirs: list[str | Path], out: str | Path, ablate: bool = True, n_jobs: int = 1,
-           progress=print) -> Path:
+def report(
+    dirs: list[str | Path],
+    out: str | Path,
+    ablate: bool = True,
+    n_jobs: int = 1,
+    progress: Callable[[str], None] | None = print,
+) -> Path:
     """Write figures and ``report.md`` for the run directories ``dirs`` into ``out``."""
     require_plots()
     out = Path(out)

@@ -6,13 +6,14 @@ import glob as globmod
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..storage import CONFIG, EVALUATIONS, HISTORY, RESULT
 
 
-def flatten(prefix: str, obj, out: dict) -> None:
+def flatten(prefix: str, obj: Any, out: dict) -> None:
     """Nested dicts -> ``out["a.b.c"]``; lists become JSON strings (one cell each)."""
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -32,7 +33,7 @@ def _run_dirs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     return dirs
 
 
-def load_results(paths) -> pd.DataFrame:
+def load_results(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
     """One row per finished run: config fields (``task.n_inputs``, ``run.seed``, ...), then
     ``loss``, ``generations``, ``evaluations``, ``elapsed_s``, ``theory.*``, ``heldout.*``,
     ``heldout_search.*`` (the search's mean, before the scale refit), ``scale_calibration.*``,
@@ -67,7 +68,7 @@ def _config_row(d: Path) -> dict:
     return row
 
 
-def load_runs(paths) -> pd.DataFrame:
+def load_runs(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
     """One tidy row per (run, generation): the run's ``history.csv`` (best/median loss, sigma,
     status counts, ``m:<term>`` distribution mean) with the run's config fields as columns
     (``task.n_inputs``, ``run.seed``, ...) and, for finished runs, ``finished`` plus the result's
@@ -90,7 +91,7 @@ def load_runs(paths) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def load_evaluations(paths) -> pd.DataFrame:
+def load_evaluations(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
     """The long table of every evaluation (``evaluations.csv``: generation, candidate,
     ``c:<term>`` coefficients, loss, status, message) of each run, with its config fields."""
     frames = []

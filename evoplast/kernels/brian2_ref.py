@@ -23,6 +23,7 @@ Forward Euler at the kernel's dt. Brian2 is an optional extra (``pip install "ev
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ dxpost/dt = -xpost / tau_post : 1
 """
 
 
-def namespace(b2, neuron: NeuronParams, rule: np.ndarray) -> dict:
+def namespace(b2: Any, neuron: NeuronParams, rule: np.ndarray) -> dict:
     """Brian2 names of the neuron's and the rule's constants (``rule`` as ``PrePostTraceRule.params()``)."""
     r = TraceParams(*(float(v) for v in rule))
     p = neuron
@@ -49,7 +50,7 @@ def namespace(b2, neuron: NeuronParams, rule: np.ndarray) -> dict:
             "w_max": r.w_max}
 
 
-def build_cell(b2, neuron: NeuronParams, ns: dict):
+def build_cell(b2: Any, neuron: NeuronParams, ns: dict) -> Any:
     """The conductance-based LIF cell (one neuron, forward Euler, post trace reset on a spike)."""
     cell = b2.NeuronGroup(1, CELL_EQS, threshold="v >= v_th", reset="v = v_reset; xpost += 1",
                           refractory=neuron.t_ref * b2.second, method="euler", namespace=ns)
@@ -57,7 +58,9 @@ def build_cell(b2, neuron: NeuronParams, ns: dict):
     return cell
 
 
-def plastic_inhibition(b2, afferents, cells, ns: dict, w0: float, per_cell: bool = False):
+def plastic_inhibition(
+    b2: Any, afferents: Any, cells: Any, ns: dict, w0: float, per_cell: bool = False
+) -> Any:
     """All-to-all inhibitory synapses onto ``cells`` under the pre/post trace rule, weights starting
     at ``w0``; ``per_cell``: alpha and beta are the postsynaptic cell's (one candidate per cell)."""
     alpha, beta = ("alpha_post", "beta_post") if per_cell else ("alpha", "beta")
@@ -121,8 +124,17 @@ beta : 1 (constant)
 """
 
 
-def build_batched(b2, neuron: NeuronParams, rules: np.ndarray, mode: str, w0: float = 0.1,
-                  seed: int = 0, n_path: int = 8, n_exc_per: int = 100, n_inh_per: int = 25):
+def build_batched(
+    b2: Any,
+    neuron: NeuronParams,
+    rules: np.ndarray,
+    mode: str,
+    w0: float = 0.1,
+    seed: int = 0,
+    n_path: int = 8,
+    n_exc_per: int = 100,
+    n_inh_per: int = 25,
+) -> tuple:
     """The batched Brian2 model a user would write to score ``K = len(rules)`` candidates on one
     trial: K cells (one per candidate) in one ``NeuronGroup`` sharing the inputs, which Brian2
     generates itself.

@@ -90,7 +90,7 @@ TABLE_BITS = 8  # decay over g steps = LO[g & 255] * HI[g >> 8] for g < 2^16, el
 
 
 @numba.njit(cache=True)
-def decay_tables(taus, dt):
+def decay_tables(taus: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """``exp(-g dt / tau)`` for each tau of ``taus`` as two tables of shape (256, len(taus)):
     ``lo[g & 255, k] * hi[g >> 8, k]`` for g < 65536 steps (the lazily decayed presynaptic traces
     need it per event; a lookup costs less than exp)."""
@@ -105,7 +105,7 @@ def decay_tables(taus, dt):
 
 
 @numba.njit(cache=True, inline="always")
-def decay(lo, hi, k, gap, dt, tau):
+def decay(lo: np.ndarray, hi: np.ndarray, k: int, gap: int, dt: float, tau: float) -> float:
     """exp(-gap dt / tau) for an integer gap >= 0 (column k of :func:`decay_tables`)."""
     if gap < (1 << (2 * TABLE_BITS)):
         return lo[gap & ((1 << TABLE_BITS) - 1), k] * hi[gap >> TABLE_BITS, k]
@@ -113,13 +113,24 @@ def decay(lo, hi, k, gap, dt, tau):
 
 
 @numba.njit(cache=True, inline="always")
-def clipped(w, dw, w_max):
+def clipped(w: float, dw: float, w_max: float) -> float:
     """The weight after a change, clipped to [0, w_max]."""
     return min(max(w + dw, 0.0), w_max)
 
 
 @numba.njit(cache=True, inline="always")
-def on_pre(j, t, rule, w, x_pre, t_pre, x_post, lo, hi, dt):
+def on_pre(
+    j: int,
+    t: int,
+    rule: np.ndarray,
+    w: np.ndarray,
+    x_pre: np.ndarray,
+    t_pre: np.ndarray,
+    x_post: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    dt: float,
+) -> None:
     """Presynaptic spike of synapse j at step t: dw = eta (alpha + kappa x_post); x_pre += 1
     (``x_post`` is current: it decays every step)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
@@ -129,7 +140,16 @@ def on_pre(j, t, rule, w, x_pre, t_pre, x_post, lo, hi, dt):
 
 
 @numba.njit(cache=True, inline="always")
-def on_post(t, rule, w, x_pre, t_pre, lo, hi, dt):
+def on_post(
+    t: int,
+    rule: np.ndarray,
+    w: np.ndarray,
+    x_pre: np.ndarray,
+    t_pre: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    dt: float,
+) -> None:
     """Postsynaptic spike at step t: dw = eta (beta + gamma x_pre) on every synapse (presynaptic
     traces decayed lazily from their last update)."""
     tau_pre, tau_post, alpha, beta, gamma, kappa, eta, w_max = rule
@@ -139,7 +159,14 @@ def on_post(t, rule, w, x_pre, t_pre, lo, hi, dt):
 
 
 @numba.njit(cache=True)
-def plasticity_only(pre_ptr, pre_idx, post_spike, rule, w, dt):
+def plasticity_only(
+    pre_ptr: np.ndarray,
+    pre_idx: np.ndarray,
+    post_spike: np.ndarray,
+    rule: np.ndarray,
+    w: np.ndarray,
+    dt: float,
+) -> np.ndarray:
     """The rule alone, driven by given spike trains (no neuron): pre spikes as CSR per step,
     ``post_spike[t]`` True where the postsynaptic cell fires. The same updates as the neuron
     kernel (which writes them out for 8 candidates in lock-step), one synapse set at a time, for
@@ -328,9 +355,16 @@ def _pack(inputs: list[Inputs]):
     return gE, ptr, idx, off_e, off_p, off_i, n_steps
 
 
-def simulate(inputs: list[Inputs], neuron: NeuronParams, rules: np.ndarray, W0: np.ndarray,
-             bin_s: float = 1.0, check_s: float = 1.0, runaway_hz: float = 150.0,
-             silent_s: float = 10.0):
+def simulate(
+    inputs: list[Inputs],
+    neuron: NeuronParams,
+    rules: np.ndarray,
+    W0: np.ndarray,
+    bin_s: float = 1.0,
+    check_s: float = 1.0,
+    runaway_hz: float = 150.0,
+    silent_s: float = 10.0,
+) -> LifRun:
     """Run K rules (rows of ``rules``: see :meth:`PrePostTraceRule.params`) on D trials.
 
     Returns a :class:`LifRun`: counts (K, D, n_bins) of output spikes per bin, mean inhibitory
@@ -347,8 +381,14 @@ def simulate(inputs: list[Inputs], neuron: NeuronParams, rules: np.ndarray, W0: 
 
 
 # -- the numpy reference ------------------------------------------------------------------------
-def simulate_numpy(inputs: Inputs, neuron: NeuronParams, rules: np.ndarray, w0: np.ndarray,
-                   bin_s: float = 1.0, record_v: bool = False):
+def simulate_numpy(
+    inputs: Inputs,
+    neuron: NeuronParams,
+    rules: np.ndarray,
+    w0: np.ndarray,
+    bin_s: float = 1.0,
+    record_v: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Plain numpy, K copies in lock-step, one trial, dense per-step traces (no early stops).
 
     Returns counts (K, n_bins), mean weight per bin (K, n_bins), final weights (K, n_inh), and

@@ -9,10 +9,11 @@ default powers <= 2, unrolled, applied to a row of weights. All are inlined into
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True, inline="always")
-def horner_k(T, y, Kc):
+def horner_k(T: np.ndarray, y: float, Kc: np.ndarray) -> None:
     """Kc[a, c] = sum_b T[a, b, c] y^b."""
     Pa, Pb, Pc = T.shape
     for a in range(Pa):
@@ -24,7 +25,7 @@ def horner_k(T, y, Kc):
 
 
 @numba.njit(cache=True, inline="always")
-def apply_k(Kc, pre, w):
+def apply_k(Kc: np.ndarray, pre: float, w: float) -> float:
     """sum_a pre^a sum_c Kc[a, c] w^c."""
     Pa, Pc = Kc.shape
     r = 0.0
@@ -37,7 +38,7 @@ def apply_k(Kc, pre, w):
 
 
 @numba.njit(cache=True, inline="always")
-def update_row_p2(T, y, pre, w, n):
+def update_row_p2(T: np.ndarray, y: float, pre: np.ndarray, w: np.ndarray, n: int) -> None:
     """w[j] += sum_{abc <= 2} T[a, b, c] pre[j]^a y^b w[j]^c for j < n, in factored form:
     K_ac = sum_b T_abc y^b once, then per synapse (K_00 + w (K_01 + w K_02)) + pre (...) (...)."""
     y2 = y * y

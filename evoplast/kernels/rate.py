@@ -38,8 +38,9 @@ BLOCK = 4  # candidates simulated together on one trial by the compiled kernel
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-def simulate_numpy(A: np.ndarray, X: np.ndarray, W0: np.ndarray, n_passes: int,
-                   bound: float = DEFAULT_BOUND):
+def simulate_numpy(
+    A: np.ndarray, X: np.ndarray, W0: np.ndarray, n_passes: int, bound: float = DEFAULT_BOUND
+) -> tuple[np.ndarray, np.ndarray]:
     """Reference implementation: good batched numpy, all K x D runs advanced together per sample,
     the rule in the same factored (Horner) form as the compiled kernel:
     K_ac = sum_b A_abc y^b, M_a = sum_c K_ac w^c, dw = sum_a M_a x^a (array operations over
@@ -206,8 +207,9 @@ def _simulate_general(A, X, W0, n_passes, bound):
     return W, status
 
 
-def simulate(A: np.ndarray, X: np.ndarray, W0: np.ndarray, n_passes: int,
-             bound: float = DEFAULT_BOUND):
+def simulate(
+    A: np.ndarray, X: np.ndarray, W0: np.ndarray, n_passes: int, bound: float = DEFAULT_BOUND
+) -> tuple[np.ndarray, np.ndarray]:
     """Compiled kernel; same arguments and results as :func:`simulate_numpy`."""
     A = np.ascontiguousarray(A, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ConfigError
 from .base import Rule
 from .polynomial import PolynomialRule
+
+if TYPE_CHECKING:
+    import sympy
 
 PREFIXES = ("ff", "lat")
 
@@ -57,8 +61,14 @@ class RulePair(Rule):
         return RulePair(self.ff.from_vector(v[:n]), self.lat.from_vector(v[n:]))
 
     @classmethod
-    def from_terms(cls, ff: Mapping[str, float], lat: Mapping[str, float], eta_ff: float = 1.0,
-                   eta_lat: float = 1.0, max_power=(2, 2, 2)) -> RulePair:
+    def from_terms(
+        cls,
+        ff: Mapping[str, float],
+        lat: Mapping[str, float],
+        eta_ff: float = 1.0,
+        eta_lat: float = 1.0,
+        max_power: tuple[int, int, int] = (2, 2, 2),
+    ) -> RulePair:
         return cls(PolynomialRule.from_terms(ff, max_power, eta=eta_ff),
                    PolynomialRule.from_terms(lat, max_power, eta=eta_lat))
 
@@ -70,7 +80,7 @@ class RulePair(Rule):
         n = self.ff.n_params
         return {"ff": np.arange(self.n_params) < n, "lat": np.arange(self.n_params) >= n}
 
-    def describe(self, result) -> list[str]:
+    def describe(self, result: Mapping[str, Any]) -> list[str]:
         ff, lat = result["formula_pruned"].split(" ; ")
         return [f"  feed-forward (pre x_j, post y_i, w = W_ij): {ff.replace('dW = ', 'dW = eta_A * (')})"
                 f"   [eta_A = {result['eta']['ff']}]",
@@ -96,7 +106,9 @@ class RulePair(Rule):
         """Each rule divided by its own largest absolute coefficient (their scales are independent)."""
         return {f"{p}:{t}": v for p, r in zip(PREFIXES, self.rules) for t, v in r.normalized().items()}
 
-    def to_sympy(self, prune: float = 0.0, normalize: bool = False, digits: int | None = None):
+    def to_sympy(
+        self, prune: float = 0.0, normalize: bool = False, digits: int | None = None
+    ) -> dict[str, sympy.Expr]:
         """``{"ff": expr in x, y, w, "lat": expr in x, y, w}`` (see the module docstring for what
         x, y, w stand for in each)."""
         return {p: r.to_sympy(prune=prune, normalize=normalize, digits=digits)

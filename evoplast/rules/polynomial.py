@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy
@@ -97,13 +98,20 @@ class PolynomialRule(Rule):
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def zeros(cls, max_power=(2, 2, 2), mask=None, eta: float = 1.0) -> PolynomialRule:
+    def zeros(
+        cls, max_power: tuple[int, int, int] = (2, 2, 2), mask: Sequence[str] | None = None, eta: float = 1.0
+    ) -> PolynomialRule:
         n = len(cls.term_names(max_power, mask))
         return cls((0.0,) * n, tuple(max_power), None if mask is None else tuple(mask), eta)
 
     @classmethod
-    def from_terms(cls, terms: Mapping[str, float], max_power=(2, 2, 2), mask=None,
-                   eta: float = 1.0) -> PolynomialRule:
+    def from_terms(
+        cls,
+        terms: Mapping[str, float],
+        max_power: tuple[int, int, int] = (2, 2, 2),
+        mask: Sequence[str] | None = None,
+        eta: float = 1.0,
+    ) -> PolynomialRule:
         """Build a rule from ``{"x*y": 1, "y**2*w": -1}``; unnamed terms are 0."""
         names = cls.term_names(max_power, mask)
         unknown = [t for t in terms if t not in names]
@@ -113,7 +121,9 @@ class PolynomialRule(Rule):
                    None if mask is None else tuple(mask), eta)
 
     @staticmethod
-    def term_names(max_power=(2, 2, 2), mask=None) -> list[str]:
+    def term_names(
+        max_power: tuple[int, int, int] = (2, 2, 2), mask: Sequence[str] | None = None
+    ) -> list[str]:
         names = [term_name(e) for e in all_exponents(max_power)]
         if mask is not None:
             keep = set(mask)
@@ -143,7 +153,7 @@ class PolynomialRule(Rule):
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.terms, self.coefficients))
 
-    def describe(self, result) -> list[str]:
+    def describe(self, result: Mapping[str, Any]) -> list[str]:
         return [f"  dw = eta * ({result['formula_pruned']})   [eta = {result['eta']}]"]
 
     def from_values(self, values: Mapping[str, float]) -> PolynomialRule:
@@ -160,7 +170,7 @@ class PolynomialRule(Rule):
             out[:, a, b, c] = v[:, k]
         return out[0] if vectors is None else out
 
-    def update(self, x, y, w):
+    def update(self, x: np.ndarray | float, y: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
         """Vectorised ``eta * sum_k A_k x^a y^b w^c`` (broadcasts over arrays)."""
         x, y, w = np.asarray(x, float), np.asarray(y, float), np.asarray(w, float)
         total = np.zeros(np.broadcast(x, y, w).shape)
@@ -220,7 +230,13 @@ class PolynomialRule(Rule):
         return r"\Delta w = \eta\left(" + sympy.latex(self.to_sympy(prune=prune, digits=digits)) + r"\right)"
 
     @classmethod
-    def from_sympy(cls, expr, max_power=(2, 2, 2), mask=None, eta: float = 1.0) -> PolynomialRule:
+    def from_sympy(
+        cls,
+        expr: sympy.Expr,
+        max_power: tuple[int, int, int] = (2, 2, 2),
+        mask: Sequence[str] | None = None,
+        eta: float = 1.0,
+    ) -> PolynomialRule:
         """Inverse of :meth:`to_sympy`: read coefficients of a polynomial in x, y, w."""
         poly = sympy.Poly(sympy.sympify(expr, locals=dict(zip(VARIABLES, SYMBOLS))), *SYMBOLS)
         terms = {}

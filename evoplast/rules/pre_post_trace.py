@@ -16,6 +16,7 @@ Units: time constants in seconds, alpha and beta dimensionless, gamma and kappa 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -69,7 +70,7 @@ class PrePostTraceRule(Rule):
         return np.array([math.log(getattr(self, n)) if n in LOG_PARAMS else getattr(self, n)
                          for n in self.search])
 
-    def from_vector(self, vector) -> PrePostTraceRule:
+    def from_vector(self, vector: Sequence[float]) -> PrePostTraceRule:
         values = {}
         for name, v in zip(self.search, np.asarray(vector, float)):
             values[name] = float(math.exp(v)) if name in LOG_PARAMS else float(v)
@@ -89,7 +90,7 @@ class PrePostTraceRule(Rule):
     def as_dict(self) -> dict[str, float]:
         return {n: float(getattr(self, n)) for n in PARAMS}
 
-    def from_values(self, values) -> PrePostTraceRule:
+    def from_values(self, values: Mapping[str, float]) -> PrePostTraceRule:
         """The rule whose reported values (``as_dict()``, natural units: seconds for the time
         constants) are ``values``: the searched parameters taken from it, the rest kept. Unlike
         :meth:`from_vector`, nothing is in log space."""

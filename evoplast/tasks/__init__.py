@@ -6,14 +6,22 @@ rest of evoplast may call) and the hooks with defaults; rule families subclass
 each of its families. Adding a task: one module here and one entry in ``TASKS``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .istdp import IstdpTask
 from .oja import OjaTask
 from .pca_network import PCANetworkTask
 
+if TYPE_CHECKING:
+    from evoplast.config import Config
+    from evoplast.tasks.base import Task
+
 TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, IstdpTask)}
 
 
-def make_task(config):
+def make_task(config: Config) -> Task:
     """The task object for a resolved :class:`evoplast.config.Config`."""
     return TASKS[config.task.name](config)
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from evoplast.config import Config
+    from evoplast.rules.base import Rule
 
-def nbytes(obj) -> int:
+
+def nbytes(obj: object) -> int:
     """Bytes held in numpy arrays by ``obj`` (dataclasses, lists and tuples are walked)."""
     if isinstance(obj, np.ndarray):
         return obj.nbytes
@@ -33,7 +38,7 @@ class TrialSet:
         return object.__sizeof__(self) + nbytes(self)
 
 
-def num(value, fmt: str) -> str:
+def num(value: float | None, fmt: str) -> str:
     """A number from result.json, where non-finite values are null."""
     return "n/a" if value is None else format(value, fmt)
 
@@ -76,26 +81,26 @@ class Task:
         """Held-out score of one rule vector: at least ``n_trials``, ``n_ok`` and ``loss``."""
         raise NotImplementedError
 
-    def summary(self, rule, trials: TrialSet) -> dict:
+    def summary(self, rule: Rule, trials: TrialSet) -> dict:
         """``evoplast simulate``'s summary of a rule on trials (JSON-able)."""
         raise NotImplementedError
 
-    def known_rule(self):
+    def known_rule(self) -> Rule:
         """The analytically known solution in this task's rule family (for comparisons)."""
         raise NotImplementedError
 
-    def theory(self, rule, trials: TrialSet | None = None) -> dict:
+    def theory(self, rule: Rule, trials: TrialSet | None = None) -> dict:
         """The rule against the task's analytic prediction (``result.json`` ``theory``)."""
         raise NotImplementedError
 
     # -- hooks with defaults -----------------------------------------------------------------------
     @staticmethod
-    def check_config(config) -> None:
+    def check_config(config: Config) -> None:
         """Checks across sections of a resolved config (``[task]`` with ``[rule]``; default none);
         raise :class:`evoplast.ConfigError`."""
 
     @classmethod
-    def estimate_bytes(cls, config, popsize: int) -> int:
+    def estimate_bytes(cls, config: Config, popsize: int) -> int:
         """Memory the task's largest trial set and one generation's simulation outputs need, for
         ``popsize`` candidates (default 0: small)."""
         return 0
@@ -108,7 +113,7 @@ class Task:
         "y", "stable", "slope"}`` (optionally ``"point"``: (x, y, label)), or None."""
         return None
 
-    def plot(self, plt, rule, result: dict, config):
+    def plot(self, plt: Any, rule: Rule, result: dict, config: Config) -> Any:
         """The task's picture of a found rule (``evoplast report``): a matplotlib figure."""
         raise NotImplementedError(f"task {self.name!r} draws no figure")
 

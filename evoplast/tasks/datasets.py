@@ -64,7 +64,7 @@ def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))[None, :]
 
 
-def unit_noise(shape, distribution: str, rng: np.random.Generator) -> np.ndarray:
+def unit_noise(shape: int | tuple[int, ...], distribution: str, rng: np.random.Generator) -> np.ndarray:
     """I.i.d. zero-mean, unit-variance numbers of the named distribution."""
     if distribution == "gaussian":
         return rng.standard_normal(shape)

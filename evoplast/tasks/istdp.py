@@ -26,7 +26,7 @@ beta + K nu_pre > 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,11 @@ from ..errors import ConfigError
 from ..kernels import lif
 from .base import Task, TrialSet
 from .istdp_inputs import make_inputs
+
+if TYPE_CHECKING:
+    from evoplast.kernels.lif import LifRun
+    from evoplast.rules.base import Rule
+    from evoplast.rules.pre_post_trace import PrePostTraceRule
 
 NOMINAL_RATE_HZ = 40.0
 
@@ -127,7 +132,7 @@ class IstdpTask(Task):
     calibrate_scale = False
     headline_metric = "max_relative_rate_error"
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: Config) -> None:
         self.cfg: IstdpConfig = config.task
         self.rule_template = config.rule.rule()
         self.neuron = self.cfg.neuron_params()
@@ -138,7 +143,7 @@ class IstdpTask(Task):
         self._nu_pre: float | None = None
 
     @classmethod
-    def estimate_bytes(cls, config, popsize: int) -> int:
+    def estimate_bytes(cls, config: Config, popsize: int) -> int:
         """Input trains of the largest trial set (conductance and spike pointers per step, about
         40 spikes/s per afferent, 1000 afferents) and a generation's recordings and weights."""
         c = config.task
@@ -149,10 +154,10 @@ class IstdpTask(Task):
         return int(max(c.n_trials, c.heldout_trials, c.theory_trials) * per_trial + outputs)
 
     @staticmethod
-    def check_config(config) -> None:
+    def check_config(config: Config) -> None:
         """No cross-section constraints beyond the sections' own."""
 
-    def make_trials(self, seeds) -> IstdpTrials:
+    def make_trials(self, seeds: list[np.random.SeedSequence]) -> IstdpTrials:
         c = self.cfg
         inputs, w0, factors = [], [], []
         for seed in seeds:
@@ -173,7 +178,7 @@ class IstdpTask(Task):
     def _rules(self, vectors) -> np.ndarray:
         return np.array([self.rule_template.from_vector(v).params() for v in np.atleast_2d(vectors)])
 
-    def simulate(self, vectors, trials: IstdpTrials):
+    def simulate(self, vectors: np.ndarray, trials: IstdpTrials) -> LifRun:
         c = self.cfg
         return lif.simulate(trials.inputs, self.neuron, self._rules(vectors), trials.W0,
                             bin_s=c.bin_s, runaway_hz=c.runaway_hz, silent_s=c.silent_s)
@@ -182,7 +187,7 @@ class IstdpTask(Task):
         n_late = max(1, int(round(self.cfg.late_fraction * counts.shape[-1])))
         return counts[..., -n_late:].sum(axis=-1) / (n_late * self.cfg.bin_s)
 
-    def evaluate(self, vectors, trials: IstdpTrials):
+    def evaluate(self, vectors: np.ndarray, trials: IstdpTrials) -> tuple[np.ndarray, np.ndarray]:
         run = self.simulate(vectors, trials)
         return self._loss(run.counts, run.status, run.steps, trials), run.status
 
@@ -195,7 +200,7 @@ class IstdpTask(Task):
         escaped = cap * (2.0 - steps / n_steps)
         return np.where(status == lif.OK, loss, escaped)
 
-    def metrics(self, vector, trials: IstdpTrials) -> dict[str, Any]:
+    def metrics(self, vector: np.ndarray, trials: IstdpTrials) -> dict[str, Any]:
         run = self.simulate(vector, trials)
         status = run.status
         loss = self._loss(run.counts, status, run.steps, trials)
@@ -213,7 +218,7 @@ class IstdpTask(Task):
             "status": [lif.STATUS_NAMES[int(s)] for s in status[0]],
         }
 
-    def summary(self, rule, trials: IstdpTrials) -> dict[str, Any]:
+    def summary(self, rule: PrePostTraceRule, trials: IstdpTrials) -> dict[str, Any]:
         """``evoplast simulate`` output: the first trial's rate and weight over time and inputs
         (``rate_hz``, ``final_rate_hz``, ...), and every trial's late rate, early rate and final
         mean weight (``*_per_trial``) with the late rate's mean and standard error over trials."""
@@ -277,7 +282,7 @@ class IstdpTask(Task):
             out["point"] = (-K * target, 0.0, "Vogels ray: beta = 0, alpha = -K nu* (input rate varies)")
         return out
 
-    def plot(self, plt, rule, result: dict, config):
+    def plot(self, plt: Any, rule: Rule, result: dict, config: Config) -> Any:
         """Rate and mean inhibitory weight vs time on a held-out trial; E and I input per pathway
         before and after learning (co-tuning)."""
         from .. import seeding
@@ -305,7 +310,7 @@ class IstdpTask(Task):
         a2.legend(fontsize=7)
         return fig
 
-    def known_rule(self):
+    def known_rule(self) -> PrePostTraceRule:
         t = self.rule_template
         return t.__class__(**{**{k: getattr(t, k) for k in ("tau_pre", "tau_post", "gamma", "kappa",
                                                              "eta", "w_max", "search")},
@@ -328,5 +333,5 @@ class IstdpTask(Task):
             self._nu_pre = float(np.mean([x.inh_rate_hz for x in trials.inputs]))
         return self._nu_pre
 
-    def theory(self, rule, trials: IstdpTrials | None = None) -> dict[str, Any]:
+    def theory(self, rule: PrePostTraceRule, trials: IstdpTrials | None = None) -> dict[str, Any]:
         return theory.istdp_comparison(rule.as_dict(), self.nu_pre(), self.cfg.target_rate_hz)

@@ -164,9 +164,17 @@ def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarr
     return 0.3 + 1.1 / (1.0 + (k - 5.0) ** 4) + rng.uniform(0.0, 0.1, pathway.size)
 
 
-def afferent_spikes(rng: np.random.Generator, rates: np.ndarray, dt: float, block_steps: int,
-                    n_steps: int, n_exc_per: int, n_inh_per: int, ref_steps: int,
-                    exc_jump: np.ndarray):
+def afferent_spikes(
+    rng: np.random.Generator,
+    rates: np.ndarray,
+    dt: float,
+    block_steps: int,
+    n_steps: int,
+    n_exc_per: int,
+    n_inh_per: int,
+    ref_steps: int,
+    exc_jump: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Spikes of ``n_exc_per + n_inh_per`` afferents per pathway whose rate is ``rates[k, m]`` (Hz)
     over block m (``block_steps`` steps of ``dt``), refractory for ``ref_steps`` steps after a
     spike (:func:`_draw_spikes`; the number of candidate events per block is drawn here).

@@ -34,7 +34,7 @@ near 0 scores about 1, so divergence ranks worst and CMA-ES never sees NaN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from ..kernels import rate
 from ..rules import OJA_TERMS, PolynomialRule
 from .base import Task, TrialSet
 from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
+
+if TYPE_CHECKING:
+    from evoplast.rules.base import Rule
 
 PENALTY = 10.0
 
@@ -119,13 +122,13 @@ class OjaTask(Task):
     calibrate_scale = True  # only eta * theta matters for a polynomial rate rule
     headline_metric = "mean_one_minus_cos"
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: Config) -> None:
         self.cfg: OjaConfig = config.task
         self.rule_template: PolynomialRule = config.rule.rule()
         self.spectrum = make_spectrum(self.cfg.n_inputs, self.cfg.spectrum)
 
     @classmethod
-    def estimate_bytes(cls, config, popsize: int) -> int:
+    def estimate_bytes(cls, config: Config, popsize: int) -> int:
         """Datasets (samples, the N x N rotation that draws them) of the largest trial set (the
         256 validation trials of the refit), and the final weights of a generation."""
         c = config.task
@@ -133,7 +136,7 @@ class OjaTask(Task):
         return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * c.n_inputs * 8
 
     @staticmethod
-    def check_config(config) -> None:
+    def check_config(config: Config) -> None:
         """Cross-section checks (none beyond the sections' own for this task)."""
 
     # -- trials -----------------------------------------------------------------------------------
@@ -161,13 +164,13 @@ class OjaTask(Task):
         return OjaTrials(X, W0, U1)
 
     # -- simulation and loss ----------------------------------------------------------------------
-    def simulate(self, vectors: np.ndarray, trials: OjaTrials):
+    def simulate(self, vectors: np.ndarray, trials: OjaTrials) -> tuple[np.ndarray, np.ndarray]:
         """Final weights (K, D, N) and status (K, D) for K coefficient vectors."""
         A = self.rule_template.eta * self.rule_template.coefficient_tensor(np.atleast_2d(vectors))
         sim = rate.simulate if self.cfg.kernel == "compiled" else rate.simulate_numpy
         return sim(A, trials.X, trials.W0, self.cfg.n_passes, self.cfg.bound)
 
-    def evaluate(self, vectors: np.ndarray, trials: OjaTrials):
+    def evaluate(self, vectors: np.ndarray, trials: OjaTrials) -> tuple[np.ndarray, np.ndarray]:
         """Per-trial losses (K, D) and status codes (K, D); never NaN."""
         W, status = self.simulate(vectors, trials)
         return self._loss(W, status, trials), status
@@ -227,7 +230,7 @@ class OjaTask(Task):
         return {"label": "Oja valley: c[y**2*w] = -c[x*y]", "x": xs, "y": -xs,
                 "stable": (xs > 0) if x == "x*y" else (xs < 0), "slope": -1.0}
 
-    def plot(self, plt, rule, result: dict, config):
+    def plot(self, plt: Any, rule: Rule, result: dict, config: Config) -> Any:
         """Inputs of a held-out dataset on (PC1, PC2), unit PC1, and the weight trajectory."""
         from .. import seeding
 

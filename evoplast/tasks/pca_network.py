@@ -29,7 +29,7 @@ weights).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from ..kernels import pca, rate
 from ..rules.pair import RulePair
 from .base import Task, TrialSet, num
 from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
+
+if TYPE_CHECKING:
+    from evoplast.rules.base import Rule
 
 BASELINES = ("", "rubner_tavan", "foldiak", "oja_subspace", "sanger")
 LOSSES = ("ordered", "subspace")
@@ -136,14 +139,14 @@ class PCANetworkTask(Task):
     prune_terms = True  # backward elimination of terms on validation trials (cmaes.prune_tol)
     headline_metric = "min_cos"
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: Config) -> None:
         self.cfg: PCAConfig = config.task
         self.rule_template: RulePair = config.rule.rule()
         self.spectrum = make_spectrum(self.cfg.n_inputs, self.cfg.spectrum)
         self.penalty = 10.0 * self.cfg.n_outputs
 
     @classmethod
-    def estimate_bytes(cls, config, popsize: int) -> int:
+    def estimate_bytes(cls, config: Config, popsize: int) -> int:
         """Datasets of the largest trial set (the refit's 256 validation trials) and a
         generation's final weights (feed-forward and lateral)."""
         c = config.task
@@ -152,7 +155,7 @@ class PCANetworkTask(Task):
         return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * (m * n + m * m) * 8
 
     @staticmethod
-    def check_config(config) -> None:
+    def check_config(config: Config) -> None:
         """No cross-section constraints beyond the sections' own."""
 
     def check_search(self) -> None:
@@ -162,7 +165,7 @@ class PCANetworkTask(Task):
                                 "remove it to search rules")
 
     # -- trials -----------------------------------------------------------------------------------
-    def make_trials(self, seeds) -> PCATrials:
+    def make_trials(self, seeds: list[np.random.SeedSequence]) -> PCATrials:
         c = self.cfg
         D, M, N = len(seeds), c.n_outputs, c.n_inputs
         X = np.empty((D, c.n_samples, N))
@@ -187,14 +190,16 @@ class PCANetworkTask(Task):
         B = np.array([r.lat.eta * r.lat.coefficient_tensor() for r in rules])
         return A, B
 
-    def simulate(self, vectors, trials: PCATrials, topology: str | None = None):
+    def simulate(
+        self, vectors: np.ndarray, trials: PCATrials, topology: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """W (K, D, M, N), L (K, D, M, M), status (K, D)."""
         A, B = self._tensors(vectors)
         sim = pca.simulate if self.cfg.kernel == "compiled" else pca.simulate_numpy
         return sim(A, B, trials.X, trials.W0, trials.L0, self.cfg.n_passes,
                    topology or self.cfg.topology, self.cfg.bound)
 
-    def evaluate(self, vectors, trials: PCATrials):
+    def evaluate(self, vectors: np.ndarray, trials: PCATrials) -> tuple[np.ndarray, np.ndarray]:
         W, L, status = self.simulate(vectors, trials)
         return self._loss(W, L, status, trials), status
 
@@ -212,13 +217,13 @@ class PCANetworkTask(Task):
         return np.where(ok, np.minimum(loss, self.penalty), self.penalty)
 
     @staticmethod
-    def alignment(W, U) -> np.ndarray:
+    def alignment(W: np.ndarray, U: np.ndarray) -> np.ndarray:
         """|cos(w_i, u_i)| per output: (..., M)."""
         with np.errstate(all="ignore"):
             return np.abs(np.sum(W * U, axis=-1)) / np.linalg.norm(W, axis=-1)
 
     @staticmethod
-    def subspace_error(W, U) -> np.ndarray:
+    def subspace_error(W: np.ndarray, U: np.ndarray) -> np.ndarray:
         """Largest principal angle's sine between the row spaces of W and U (0: same subspace)."""
         out = np.empty(W.shape[:-2])
         for idx in np.ndindex(out.shape):
@@ -250,13 +255,13 @@ class PCANetworkTask(Task):
             "status": {name: int((status == code).sum()) for code, name in rate.STATUS_NAMES.items()},
         }
 
-    def metrics(self, vector, trials: PCATrials) -> dict[str, Any]:
+    def metrics(self, vector: np.ndarray, trials: PCATrials) -> dict[str, Any]:
         W, L, status = self.simulate(vector, trials)
         loss = self._loss(W, L, status, trials)
         return {"loss": float(loss.mean()), **self._metrics_from(W[0], L[0], status[0], trials)}
 
     # -- baselines and theory ---------------------------------------------------------------------
-    def run_baseline(self, kind: str, trials: PCATrials):
+    def run_baseline(self, kind: str, trials: PCATrials) -> tuple[np.ndarray, np.ndarray]:
         """W (D, M, N), L (D, M, M), status (D,) of a known algorithm."""
         if kind in ("rubner_tavan", "foldiak"):
             rule = known_pair(self.rule_template)
@@ -292,7 +297,7 @@ class PCANetworkTask(Task):
                 + ", min " + " ".join(f"{c:.4f}" for c in held["min_cos_per_output"])
                 + f"; lateral norm {num(held['mean_lateral_norm'], '.4g')}")
 
-    def plot(self, plt, rule, result: dict, config):
+    def plot(self, plt: Any, rule: Rule, result: dict, config: Config) -> Any:
         """|cos(w_i, PC_i)| per output on the held-out datasets, beside Rubner-Tavan's."""
         from .. import seeding
 
