@@ -92,22 +92,16 @@ def pca_comparison(coefficients: Mapping[str, float], ratio_tol: float = 0.15,
 
 
 # -- experiment 3: inhibitory plasticity onto a LIF neuron -------------------------------------------
+Num = float | np.ndarray  # a number, or an array of them (elementwise)
+
+
 def istdp_K(gamma: float, kappa: float, tau_pre: float, tau_post: float) -> float:
     """Pair-term coefficient K = gamma tau_pre + kappa tau_post (seconds)."""
     return gamma * tau_pre + kappa * tau_post
 
 
-def istdp_mean_drift(
-    alpha: float | np.ndarray,
-    beta: float | np.ndarray,
-    gamma: float | np.ndarray,
-    kappa: float | np.ndarray,
-    tau_pre: float | np.ndarray,
-    tau_post: float | np.ndarray,
-    nu_pre: float | np.ndarray,
-    nu_post: float | np.ndarray,
-    eta: float | np.ndarray = 1.0,
-) -> float | np.ndarray:
+def istdp_mean_drift(alpha: Num, beta: Num, gamma: Num, kappa: Num, tau_pre: Num, tau_post: Num,
+                     nu_pre: Num, nu_post: Num, eta: Num = 1.0) -> Num:
     r"""Mean-field drift of one synapse under independent Poisson pre/post trains (per second):
 
     .. math:: \langle \dot w \rangle = \eta (\alpha \nu_{pre} + \beta \nu_{post} + K \nu_{pre}\nu_{post})
@@ -119,15 +113,8 @@ def istdp_mean_drift(
     return eta * (alpha * nu_pre + beta * nu_post + K * nu_pre * nu_post)
 
 
-def istdp_line_beta(
-    alpha: float | np.ndarray,
-    gamma: float | np.ndarray,
-    kappa: float | np.ndarray,
-    tau_pre: float | np.ndarray,
-    tau_post: float | np.ndarray,
-    nu_pre: float | np.ndarray,
-    target: float | np.ndarray,
-) -> float | np.ndarray:
+def istdp_line_beta(alpha: Num, gamma: Num, kappa: Num, tau_pre: Num, tau_post: Num, nu_pre: Num,
+                    target: Num) -> Num:
     """beta on the fixed-point line: beta = -(nu_pre / nu*) alpha - K nu_pre."""
     return -(nu_pre / target) * alpha - istdp_K(gamma, kappa, tau_pre, tau_post) * nu_pre
 

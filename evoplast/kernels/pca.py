@@ -79,16 +79,8 @@ def _poly_numpy(T, pre, post, w):
     return out
 
 
-def simulate_numpy(
-    A: np.ndarray,
-    B: np.ndarray,
-    X: np.ndarray,
-    W0: np.ndarray,
-    L0: np.ndarray,
-    n_passes: int,
-    topology: str = "hierarchical",
-    bound: float = DEFAULT_BOUND,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate_numpy(A: np.ndarray, B: np.ndarray, X: np.ndarray, W0: np.ndarray, L0: np.ndarray, n_passes: int,
+                   topology: str = "hierarchical", bound: float = DEFAULT_BOUND) -> tuple[np.ndarray, ...]:
     """Reference. A, B: (K, Px+1, Py+1, Pw+1) rule tensors with eta folded in; X (D, S, N);
     W0 (D, M, N); L0 (D, M, M). Returns W (K, D, M, N), L (K, D, M, M), status (K, D) int8."""
     K, D = A.shape[0], X.shape[0]
@@ -233,16 +225,8 @@ def _simulate(A, B, X, W0, L0, mask, n_passes, hierarchical, bound):
     return W, L, status
 
 
-def simulate(
-    A: np.ndarray,
-    B: np.ndarray,
-    X: np.ndarray,
-    W0: np.ndarray,
-    L0: np.ndarray,
-    n_passes: int,
-    topology: str = "hierarchical",
-    bound: float = DEFAULT_BOUND,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate(A: np.ndarray, B: np.ndarray, X: np.ndarray, W0: np.ndarray, L0: np.ndarray, n_passes: int,
+             topology: str = "hierarchical", bound: float = DEFAULT_BOUND) -> tuple[np.ndarray, ...]:
     """Compiled kernel; same arguments and results as :func:`simulate_numpy`."""
     f = np.ascontiguousarray
     mask = lateral_mask(W0.shape[1], topology)
