@@ -7,7 +7,7 @@ import pytest
 
 from evoplast import TASKS, load_config, make_task, run
 from evoplast.rules.base import Rule
-from evoplast.seeding import STREAM_TRAIN, heldout_seeds, trial_seeds
+from evoplast.seeding import STREAM_HELDOUT, STREAM_TRAIN, heldout_seeds, trial_seeds
 from evoplast.tasks.base import Task
 
 # a config file per task, and the overrides that make a run of it take seconds
@@ -89,3 +89,26 @@ def test_a_status_code_means_one_thing_across_tasks_and_kernels():
             assert status.NAMES[code] == name
             assert seen.setdefault(name, code) == code, f"{name!r} has two codes"
     assert len(set(status.NAMES.values())) == len(status.NAMES)
+
+
+@pytest.mark.parametrize("name,family", PAIRS)
+def test_evaluate_rescores_the_run_s_own_rule(name, family, tmp_path, capsys):
+    """``evoplast evaluate`` rebuilds the found rule from result.json and scores it: the same loss
+    as the search's own rule vector (the optimiser's view, log time constants for istdp_full) on
+    the same fresh held-out trials -- the bug of rebuilding natural values with from_vector cannot
+    come back unnoticed."""
+    from evoplast.cli import main
+    from evoplast.search import Search
+    from evoplast.storage import RunDir
+
+    config = _config(name, family)
+    run_dir = RunDir(tmp_path / "r")
+    run_dir.create(config.to_dict())
+    result = Search(config, run_dir).run()
+    assert main(["evaluate", str(tmp_path / "r")]) == 0
+    row = (tmp_path / "r" / "generalisation.csv").read_text().splitlines()
+    header, values = row[0].split(","), row[1].split(",")
+    task = make_task(config)
+    fresh = task.make_trials(trial_seeds(config.run.seed, STREAM_HELDOUT, 1, config.task.heldout_trials))
+    expected = task.metrics(result.rule.to_vector(), fresh)["loss"]
+    assert float(values[header.index("loss")]) == pytest.approx(expected, rel=1e-12)
