@@ -87,6 +87,8 @@ def _print_header(run_dir, config) -> None:
     where = f"backend {r.backend}" + (f" at {r.scheduler}" if r.scheduler else "")
     print(f"evoplast: task {t.name}, rule {config.rule.family}, seed {r.seed}, "
           f"n_jobs {r.n_jobs}, {where} -> {run_dir.path}", flush=True)
+    if r.backend != "dask":
+        _warn_beyond_cores(r.n_jobs)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -278,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warn_beyond_cores(n_jobs: int | None) -> None:
+    """More workers than cores only slows a run down (results do not change): say so."""
+    import os
+
+    cores = os.cpu_count() or 1
+    if n_jobs is not None and n_jobs > cores:
+        print(f"evoplast: warning: --n-jobs {n_jobs} is more than this machine's {cores} cores; "
+              "the workers will share them (same results, no faster)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -288,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             getattr(args, "n_jobs", None) or 0) < -1:
         print("evoplast: error: --n-jobs must be >= 1 or -1 (all cores)", file=sys.stderr)
         return 2
+    if getattr(args, "out", None) is not None and not str(args.out).strip():
+        print("evoplast: error: --out must name a directory (got an empty path)", file=sys.stderr)
+        return 2
+    if args.command not in ("run", "resume"):  # those warn in their header (config or flag)
+        _warn_beyond_cores(getattr(args, "n_jobs", None))
     try:
         return args.func(args)
     except EvoplastError as exc:

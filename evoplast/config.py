@@ -141,6 +141,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     for text in overrides or []:
         parts, value = parse_override(text)
         node = data.setdefault(parts[0], {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"[{parts[0]}] must be a table (got {node!r}), so --set {text!r} cannot apply")
         for p in parts[1:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
@@ -203,6 +205,7 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
     task_cls.check_config(config)
     check_memory(config, task_cls)
+    check_work(config, task_cls)
     return config
 
 
@@ -214,14 +217,33 @@ def memory_limit() -> int:
         return 8 << 30
 
 
+MAX_STEPS = 1e13  # synapse-steps per generation: days of computing on one machine
+
+
+def _largest_popsize(config: Config) -> int:
+    c = config.cmaes
+    n = config.rule.rule().n_params
+    return (c.popsize or 4 + int(3 * math.log(n))) << min(c.restarts, 62)
+
+
+def check_work(config: Config, task_cls: type) -> None:
+    """Refuse, before anything is written, a config whose generation would not end: more than
+    :data:`MAX_STEPS` synapse-steps (:meth:`Task.estimate_steps`) for the largest population."""
+    popsize = _largest_popsize(config)
+    steps = task_cls.estimate_steps(config, popsize)
+    if steps > MAX_STEPS:
+        raise ConfigError(f"one generation of this config is about {steps:.2g} simulation steps "
+                          f"(synapse updates; population up to {popsize}), more than the limit "
+                          f"{MAX_STEPS:.0e} (days of computing): reduce trials, passes, duration or "
+                          "the population")
+
+
 def check_memory(config: Config, task_cls: type) -> None:
     """Refuse, before anything is written, a config whose trials or population cannot fit: the
     task's estimate for the largest trial set it holds (:meth:`Task.estimate_bytes`) plus the
     largest population (popsize doubled per IPOP restart) x searched parameters."""
-    c = config.cmaes
     n = config.rule.rule().n_params
-    restarts = min(c.restarts, 62)
-    popsize = (c.popsize or 4 + int(3 * math.log(n))) << restarts
+    popsize = _largest_popsize(config)
     need = task_cls.estimate_bytes(config, popsize) + popsize * (n + 4 * config.task.n_trials) * 8 * 8
     limit = memory_limit()
     if need > limit:
@@ -229,6 +251,16 @@ def check_memory(config: Config, task_cls: type) -> None:
                           f"up to {popsize} candidates), more than half of this machine's memory "
                           f"({2 * limit / 2**30:.3g} GiB): reduce the problem size, popsize, restarts "
                           "or trials")
+
+
+def check_trials(config: Config, n: int) -> None:
+    """Refuse ``n`` held-out trials (``simulate``/``evaluate --trials``) that cannot fit or end."""
+    bigger = config.replace(task=dataclasses.replace(config.task, heldout_trials=n))
+    check_memory(bigger, TASKS[config.task.name])
+    steps = TASKS[config.task.name].estimate_steps(bigger, 1) * n / max(1, config.task.n_trials)
+    if steps > MAX_STEPS:
+        raise ConfigError(f"{n} trials are about {steps:.2g} simulation steps, more than the limit "
+                          f"{MAX_STEPS:.0e}: ask for fewer --trials")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

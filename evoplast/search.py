@@ -18,6 +18,10 @@ no restart follows one whose last generation's best task loss is below that valu
 reported after the last restart (which restart, refit, held-out score) is
 :mod:`evoplast.selection`'s.
 
+A generation in which every evaluation failed (status ``error`` or ``timeout`` for all candidates:
+a setting that breaks every simulation) stops the run with the evaluations' message instead of
+searching on penalties; the checkpoint of the generation before is kept.
+
 The driver prints nothing itself: progress lines go to the ``progress`` callback (none: silent).
 """
 
@@ -40,7 +44,8 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
 
 from . import parallel, seeding, selection
 from .config import Config
-from .errors import RunDirError
+from .errors import EvoplastError, RunDirError
+from .kernels.status import ERROR
 from .objective import objective
 from .storage import CHECKPOINT, CONFIG, EVALUATIONS, HISTORY, RESULT, RunDir, write_json
 from .tasks import make_task
@@ -167,9 +172,7 @@ class Search:
                 raise RunDirError(f"{self.run_dir.file(CONFIG)} no longer matches the config the "
                                   "checkpoint was made with (edited by hand?); restore it or start a "
                                   "new run")
-        last = state.generation - 1
-        self.run_dir.truncate_rows(HISTORY, last)
-        self.run_dir.truncate_rows(EVALUATIONS, last)
+        self.run_dir.truncate_logs((HISTORY, EVALUATIONS), state.generation - 1)
         return state
 
     # -- main loop ----------------------------------------------------------------------------------
@@ -241,6 +244,12 @@ class Search:
         X = np.array(es.ask())
         seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_TRAIN, g, cfg.task.n_trials)
         ev = evaluator.evaluate(self.task, X, seeds=seeds)
+        if ev.status.size and (ev.status >= ERROR).all():  # nothing to rank: stop with the cause
+            message = next((m for m in ev.messages if m), "")
+            raise EvoplastError(f"every evaluation of generation {g + 1} failed "
+                                f"({self.status_names[int(ev.status.flat[0])]}): {message}; the run "
+                                f"stops (checkpoint after generation {g}); fix the cause, then "
+                                f"'evoplast resume {self.run_dir.path}'")
         f, task_loss, l1 = objective(ev.loss, X, cfg.cmaes.l1, self.l1_mask)
         es.tell(list(X), f.tolist())
         state.elapsed_s += time.perf_counter() - t0

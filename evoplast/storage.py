@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 CONFIG, HISTORY, EVALUATIONS, CHECKPOINT, RESULT, LOCK = (
     "config.json", "history.csv", "evaluations.csv", "checkpoint.pkl", "result.json", "lock")
 GENERALISATION, CACHE = "generalisation.csv", "cache.sqlite"
+#: what every reader of result.json uses (the full schema: :class:`evoplast.selection.Result`)
+RESULT_KEYS = ("task", "family", "coefficients", "normalized", "eta", "formula_pruned", "loss",
+               "heldout", "theory", "generations", "evaluations")
 DEFAULT_ROOT = Path("runs") / "out"
 
 
@@ -203,16 +206,26 @@ class RunDir:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 try:
-                    pid = int(path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and _pid_alive(pid):
+                    fields = path.read_text().split()
+                    pid = int(fields[0]) if fields else 0
+                    started = fields[1] if len(fields) > 1 else None
+                except (OSError, ValueError, UnicodeDecodeError) as exc:
+                    if path.is_dir():
+                        raise RunDirError(f"{path} is a directory, not evoplast's lock file: remove "
+                                          "it") from None
+                    pid, started = 0, None
+                    if isinstance(exc, OSError):
+                        raise RunDirError(f"cannot read the lock file {path}: {exc}") from None
+                # a live process with the recorded start time holds it; a PID now reused by another
+                # process (other start time) or a dead one left a stale lock
+                if pid and _pid_alive(pid) and (started is None or started == _start_time(pid)):
                     raise RunDirError(f"{self.path} is in use by process {pid} (lock file {path}); "
-                                      "wait for it to finish or stop it first") from None
+                                      "wait for it to finish or stop it first (if no evoplast "
+                                      f"process works on it, delete {path})") from None
                 path.unlink(missing_ok=True)  # stale lock from a killed process
                 continue
             with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
+                fh.write(f"{os.getpid()} {_start_time(os.getpid()) or ''}".strip())
             self._locked = True
             return
         raise RunDirError(f"cannot take the lock {path}")
@@ -239,7 +252,15 @@ class RunDir:
         return meta
 
     def result(self) -> dict:
-        return read_json(self.file(RESULT))
+        """The finished run's result.json, checked for the keys every reader uses."""
+        path = self.file(RESULT)
+        result = read_json(path)
+        missing = [k for k in RESULT_KEYS if k not in result] if isinstance(result, dict) else None
+        if missing is None or missing:
+            raise RunDirError(f"{path} is not an evoplast result (" + ("not a JSON object" if missing is None
+                              else f"no {', '.join(missing[:3])}") + "); rerun, or resume from the "
+                              "checkpoint after moving it away")
+        return result
 
     # -- checkpoint -------------------------------------------------------------------------------
     def save_checkpoint(self, state: object) -> None:
@@ -280,18 +301,34 @@ class RunDir:
         import pandas as pd
 
         path = self.file(name)
-        with open(self.file(f".{name}.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        fd = os.open(self.path, os.O_RDONLY)  # the directory itself is the lock: no file left behind
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             table = pd.DataFrame([row])
-            if path.exists():
-                try:
-                    old = pd.read_csv(path, keep_default_na=False)
-                except (ValueError, OSError) as exc:
-                    raise RunDirError(f"{path} is unreadable ({exc}); move it away to start a new "
-                                      "table") from None
+            old = self.read_table(name, list(row))
+            if old is not None:
                 table = pd.concat([old, table], ignore_index=True)
             write_atomic(path, table.to_csv(index=False).encode())
+        finally:
+            os.close(fd)
         return path
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> Any:
+        """A CSV table of the run directory (a pandas DataFrame), or None if there is none yet;
+        one that is unreadable, or lacks the first of ``columns``, is refused."""
+        import pandas as pd
+
+        path = self.file(name)
+        if not path.exists():
+            return None
+        try:
+            old = pd.read_csv(path, keep_default_na=False)
+            if columns and columns[0] not in old:
+                raise ValueError(f"not a table of this kind (columns {list(old.columns)[:4]})")
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"{path} is unreadable ({str(exc).splitlines()[0][:200]}); move it "
+                              "away to start a new table") from None
+        return old
 
     def append_rows(self, name: str, rows: Iterable[dict]) -> None:
         rows = list(rows)
@@ -307,27 +344,53 @@ class RunDir:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def truncate_rows(self, name: str, max_generation: int) -> None:
-        """Drop rows logged after the checkpoint (generation > max_generation)."""
-        path = self.file(name)
-        if not path.exists():
-            return
-        with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames
-            # a row cut short by a kill has missing fields (None); rows after the checkpoint go
-            rows = [r for r in reader if None not in r.values() and None not in r
-                    and r["generation"].isdigit() and int(r["generation"]) <= max_generation]
-        if fields is None:
-            path.unlink()
-            return
+    def truncate_logs(self, names: Iterable[str], max_generation: int) -> None:
+        """Drop rows logged after the checkpoint (generation > max_generation) from the CSV logs
+        ``names``; all are read and checked before any is rewritten, so a log that is not
+        evoplast's (unreadable, no ``generation`` column, a directory) changes nothing."""
         import io
 
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_atomic(path, buf.getvalue().encode())
+        new: dict[Path, bytes | None] = {}
+        for name in names:
+            path = self.file(name)
+            if not path.exists():
+                continue
+            try:
+                with open(path, newline="", encoding="utf-8") as fh:
+                    reader = csv.DictReader(fh)
+                    fields = reader.fieldnames
+                    if fields is not None and "generation" not in fields:
+                        raise ValueError(f"no 'generation' column (header: {','.join(fields)[:60]})")
+                    # a row cut short by a kill has missing fields (None); rows after the checkpoint go
+                    rows = [r for r in reader if None not in r.values() and None not in r
+                            and r["generation"].isdigit() and int(r["generation"]) <= max_generation]
+            except (OSError, ValueError, csv.Error) as exc:
+                raise RunDirError(f"{path} is not evoplast's log ({type(exc).__name__}: {exc}"[:300]
+                                  + "); restore it or move the run directory's logs away "
+                                  "(the checkpoint is intact)") from None
+            if fields is None:
+                new[path] = None
+                continue
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            new[path] = buf.getvalue().encode()
+        for path, data in new.items():
+            if data is None:
+                path.unlink()
+            elif data != path.read_bytes():
+                write_atomic(path, data)
+
+
+def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None where /proc
+    does not say: with the PID it names one process, even after the PID is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -183,3 +183,18 @@ def test_ctrl_c_inside_a_kernel_stops_the_run_and_resume_matches(clean, tmp_path
     assert (ev.status != "error").all()
     assert json.dumps(resumed["coefficients"]) == json.dumps(clean_result["coefficients"])
     pd.testing.assert_frame_equal(ev, clean_ev)
+
+
+def test_a_generation_where_every_evaluation_fails_stops_the_run_with_its_message(clean, tmp_path):
+    """Settings that break every simulation stop the run at the first generation with the
+    evaluation's message (one line from the CLI), not after all generations on penalties."""
+    from evoplast.errors import EvoplastError
+
+    config = clean[0]
+    search = _search(config, tmp_path / "r")
+    search.task = FaultyTask(search.task, mode="raise")  # every chunk raises
+    with pytest.raises(EvoplastError, match="every evaluation of generation 1 failed .error.: "
+                                            "RuntimeError: injected fault"):
+        search.run()
+    assert not (tmp_path / "r" / "result.json").exists()
+    assert not (tmp_path / "r" / "evaluations.csv").exists()  # nothing logged for that generation

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import seeding
-from ..config import apply_overrides, from_dict
+from ..config import apply_overrides, check_trials, from_dict
 from ..errors import ConfigError, EvoplastError
 from ..storage import GENERALISATION, RESULT, RunDir
 from ..tasks import make_task
@@ -34,13 +34,15 @@ def rescore(run_dir: str | Path | RunDir, overrides: list[str], trials: int | No
         raise EvoplastError(f"--draw must be >= 0 (which fresh set of held-out trials), got {draw}")
     if trials is not None and trials < 1:
         raise EvoplastError(f"--trials must be >= 1, got {trials}")
+    run_dir.read_table(GENERALISATION, ["overrides"])  # a table to append to, checked before simulating
     config = from_dict(apply_overrides(run_dir.meta()["config"], overrides))
+    n = trials or config.task.heldout_trials
+    check_trials(config, n)
     task = make_task(config)
     try:  # reported values (natural units), not the optimiser's vector (log time constants)
         vector = task.rule_template.from_values(run_dir.result()["coefficients"]).to_vector()
     except ConfigError as exc:
         raise EvoplastError(f"the overridden rule does not fit the run's result: {exc}") from None
-    n = trials or config.task.heldout_trials
     seeds = seeding.trial_seeds(config.run.seed, seeding.STREAM_HELDOUT, 1 + draw, n)
     metrics = task.metrics(vector, task.make_trials(seeds))
     row: dict[str, Any] = {"overrides": " ".join(overrides), "draw": draw}

@@ -17,7 +17,6 @@ clear minimum) and fits a line, to compare its slope with the analytic one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,13 +25,17 @@ import numpy as np
 import pandas as pd
 
 from .. import parallel, seeding
+from ..config import from_dict
 from ..errors import EvoplastError
 from ..objective import objective
-from ..storage import CACHE, HISTORY, RESULT
+from ..storage import CACHE, HISTORY, RESULT, RunDir
 from ..tasks import make_task
 
 if TYPE_CHECKING:
     from evoplast.config import Config
+
+
+MAX_GRID = 400  # points per axis (160,000 rule evaluations x trials)
 
 
 def _index(template, term: str) -> int:
@@ -49,7 +52,7 @@ def base_vector(config: Config, run_dir: str | Path | None = None) -> np.ndarray
     task = make_task(config)
     if run_dir is None:
         return task.rule_template.to_vector()
-    return found_rule(task, json.loads((Path(run_dir) / RESULT).read_text())).to_vector()
+    return found_rule(task, RunDir(run_dir).result()).to_vector()
 
 
 def landscape(
@@ -186,12 +189,23 @@ def run_landscape(
 
     require_plots()
     out = Path(out)
+    if x == y:
+        raise EvoplastError("--x and --y must be different terms")
+    if not 2 <= grid <= MAX_GRID:
+        raise EvoplastError(f"--grid must be in 2..{MAX_GRID} points per axis, got {grid}")
+    if trials is not None and trials < 1:
+        raise EvoplastError(f"--trials must be >= 1, got {trials}")
     if (out / "landscape.csv").exists():
         raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")
     runs = [Path(r) for r in runs]
     for r in runs:
         if not (r / RESULT).is_file():
             raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
+        other = from_dict(RunDir(r).meta()["config"])
+        if (other.task.name != config.task.name
+                or make_task(other).rule_template.terms != make_task(config).rule_template.terms):
+            raise EvoplastError(f"{r} is a run of task {other.task.name!r} with other rule terms than "
+                                f"this map's ({config.task.name!r}): its rule cannot be drawn here")
     task = make_task(config)
     terms = list(task.rule_template.terms)
     for term in (x, y):
@@ -221,7 +235,7 @@ def run_landscape(
     paths = [cma_path(r, x, y) for r in runs if (r / HISTORY).is_file()]
     found = []
     for r in runs:
-        rule = found_rule(task, json.loads((r / RESULT).read_text()))
+        rule = found_rule(task, RunDir(r).result())
         found.append(tuple(rule.as_dict()[t] for t in (x, y)))
     png = plot_landscape(df, out / "landscape.png", f"{config.task.name}: task loss over ({x}, {y})",
                          manifold, paths, found, fit)

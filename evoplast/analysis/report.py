@@ -29,7 +29,7 @@ import pandas as pd
 from .. import parallel, seeding
 from ..config import from_dict
 from ..errors import EvoplastError
-from ..storage import CACHE, CONFIG, HISTORY, RESULT
+from ..storage import CACHE, CONFIG, HISTORY, RESULT, RunDir
 from ..tasks import make_task
 
 if TYPE_CHECKING:
@@ -64,8 +64,8 @@ def load_run(run_dir: str | Path) -> tuple[Config, dict]:
         raise EvoplastError(f"{d} is not a run directory (no config.json)")
     if not (d / RESULT).is_file():
         raise EvoplastError(f"{d} has no result.json (unfinished run? 'evoplast resume {d}')")
-    config = from_dict(json.loads((d / CONFIG).read_text())["config"])
-    return config, json.loads((d / RESULT).read_text())
+    run_dir = RunDir(d)
+    return from_dict(run_dir.meta()["config"]), run_dir.result()
 
 
 def found_rule(task: Task, result: dict) -> Rule:
@@ -212,9 +212,16 @@ def report(
     """Write figures and ``report.md`` for the run directories ``dirs`` into ``out``."""
     require_plots()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise EvoplastError(f"{out} exists and is not a directory; pass another --out")
+    if (out / "report.md").exists():
+        raise EvoplastError(f"{out / 'report.md'} exists; pass another --out")
     runs = [Path(d) for d in dirs]
     loaded = [load_run(d) for d in runs]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoplastError(f"cannot create {out}: {exc}") from None
     lines = ["# evoplast report", ""]
     rows = []
     for i, (d, (config, result)) in enumerate(zip(runs, loaded)):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import seeding
-from ..config import Config
+from ..config import Config, check_trials
 from ..errors import EvoplastError
 from ..storage import write_json
 from ..tasks import make_task
@@ -28,8 +28,9 @@ def simulate(config: Config, out: str | Path, trials: int | None = None) -> tupl
         raise EvoplastError(f"{path} exists; pass another --out")
     if trials is not None and trials < 1:
         raise EvoplastError(f"--trials must be >= 1, got {trials}")
-    task = make_task(config)
     n = trials or config.task.heldout_trials
+    check_trials(config, n)
+    task = make_task(config)
     rule = task.rule_template
     summary = {"task": config.task.name, "rule": rule.as_dict(), "formula": rule.formula(),
                "config": config.to_dict(), "n_trials": n,

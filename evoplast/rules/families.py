@@ -73,7 +73,12 @@ class PolynomialPairConfig:
 
     def validate(self) -> None:
         for name in ("ff", "lat"):
-            self._sub(name).validate()
+            try:
+                self._sub(name).validate()
+            except ConfigError as exc:  # the sub-rule's keys are rule.ff.* / rule.lat.*
+                text = str(exc)
+                raise ConfigError(text if text.startswith(f"rule.{name}.")
+                                  else text.replace("rule.", f"rule.{name}.", 1)) from None
 
     def rule(self) -> RulePair:
         return RulePair(self._sub("ff").rule(), self._sub("lat").rule())

@@ -90,8 +90,9 @@ class RulePair(Rule):
     def from_values(self, values: Mapping[str, float]) -> RulePair:
         """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are
         ``values``: the inverse of :meth:`as_dict` (no log scaling involved)."""
-        from .polynomial import _value
+        from .polynomial import _check_known, _value
 
+        _check_known(values, self.terms)
         return self.from_vector([_value(values, t) for t in self.terms])
 
     def split(self, coefficients: Mapping[str, float]) -> dict[str, dict[str, float]]:

@@ -158,7 +158,9 @@ class PolynomialRule(Rule):
 
     def from_values(self, values: Mapping[str, float]) -> PolynomialRule:
         """The rule whose reported values (``as_dict()``, e.g. ``result.json`` ``coefficients``) are
-        ``values``: the inverse of :meth:`as_dict` (no log scaling involved)."""
+        ``values``: the inverse of :meth:`as_dict` (no log scaling involved). A nonzero value of a
+        term this rule does not have is refused (it would be dropped silently)."""
+        _check_known(values, self.terms)
         return self.from_vector([_value(values, t) for t in self.terms])
 
     # -- numeric view ---------------------------------------------------------------------------
@@ -248,6 +250,15 @@ class PolynomialRule(Rule):
 
 
 OJA_TERMS = {"x*y": 1.0, "y**2*w": -1.0}
+
+
+def _check_known(values: Mapping[str, float], terms: Sequence[str]) -> None:
+    """Refuse reported values that name a nonzero term the rule lacks."""
+    known = set(terms)
+    extra = [t for t, v in values.items() if t not in known and v != 0.0]
+    if extra:
+        raise ConfigError(f"the values name term(s) this rule does not have: {', '.join(extra[:4])} "
+                          f"(its terms: {', '.join(terms[:8])}{', ...' if len(terms) > 8 else ''})")
 
 
 def _value(values: Mapping[str, float], term: str) -> float:

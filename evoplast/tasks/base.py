@@ -105,6 +105,13 @@ class Task:
         ``popsize`` candidates (default 0: small)."""
         return 0
 
+    @classmethod
+    def estimate_steps(cls, config: Config, popsize: int) -> float:
+        """Simulation work of one generation of ``popsize`` candidates, in synapse-steps (each
+        synapse's update at one time step; default 0: negligible). Configs beyond
+        :data:`evoplast.config.MAX_STEPS` are refused before anything runs."""
+        return 0.0
+
     def check_search(self) -> None:
         """Raise for settings that ``evoplast simulate`` accepts but a search must not use."""
 

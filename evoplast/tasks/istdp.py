@@ -153,6 +153,12 @@ class IstdpTask(Task):
         outputs = popsize * c.n_trials * (2 * c.duration_s / c.bin_s + 200) * 8
         return int(max(c.n_trials, c.heldout_trials, c.theory_trials) * per_trial + outputs)
 
+    @classmethod
+    def estimate_steps(cls, config: Config, popsize: int) -> float:
+        """Synapse-steps, at most: candidates x trials x time steps x the 200 inhibitory synapses."""
+        c = config.task
+        return float(popsize) * c.n_trials * (c.duration_s / c.neuron_params().dt) * 200
+
     @staticmethod
     def check_config(config: Config) -> None:
         """No cross-section constraints beyond the sections' own."""

@@ -135,6 +135,12 @@ class OjaTask(Task):
         per_trial = (c.n_samples * c.n_inputs + c.n_inputs**2 + 3 * c.n_inputs) * 8
         return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * c.n_inputs * 8
 
+    @classmethod
+    def estimate_steps(cls, config: Config, popsize: int) -> float:
+        """Synapse-steps: candidates x trials x passes x samples x inputs."""
+        c = config.task
+        return float(popsize) * c.n_trials * c.n_passes * c.n_samples * c.n_inputs
+
     @staticmethod
     def check_config(config: Config) -> None:
         """Cross-section checks (none beyond the sections' own for this task)."""

@@ -154,6 +154,13 @@ class PCANetworkTask(Task):
         per_trial = (c.n_samples * n + n * n + 2 * m * n + m * m) * 8
         return max(c.n_trials, c.heldout_trials, 256) * per_trial + popsize * c.n_trials * (m * n + m * m) * 8
 
+    @classmethod
+    def estimate_steps(cls, config: Config, popsize: int) -> float:
+        """Synapse-steps: candidates x trials x passes x samples x (feed-forward + lateral weights)."""
+        c = config.task
+        return (float(popsize) * c.n_trials * c.n_passes * c.n_samples
+                * (c.n_inputs * c.n_outputs + c.n_outputs ** 2))
+
     @staticmethod
     def check_config(config: Config) -> None:
         """No cross-section constraints beyond the sections' own."""
