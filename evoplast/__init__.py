@@ -14,6 +14,7 @@ __version__ = "0.3.0"  # 0.3.0: task istdp (was inhibitory_target_rate), one sta
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from . import _numba_cache  # noqa: F401  (first: sets numba's cache directory if needed)
 from .config import Config, load_config
 from .errors import ConfigError, EvoplastError, RunDirError
 from .rules import OJA_TERMS, PolynomialRule

@@ -23,6 +23,10 @@ from .errors import EvoplastError
 from .storage import RESULT
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as a Ctrl-C: the run stops, its last checkpoint stays (exit 143)."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own usage errors: also one line, exit 2
         self.exit(2, f"evoplast: error: {message}\n")
@@ -305,6 +309,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command not in ("run", "resume"):  # those warn in their header (config or flag)
         _warn_beyond_cores(getattr(args, "n_jobs", None))
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        """The first Ctrl-C or SIGTERM stops the run (its last checkpoint stays); later ones are
+        ignored while it unwinds, so the stop is clean and the exit status says why."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return args.func(args)
     except EvoplastError as exc:
@@ -313,10 +327,27 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `evoplast show DIR | head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("evoplast: interrupted; the last finished generation is checkpointed "
-              "('evoplast resume DIR' continues)", file=sys.stderr)
-        return 130
+    except Exception as exc:  # a signal inside a compiled call arrives wrapped in a SystemError
+        from .parallel import interrupt_in
+
+        interrupt = interrupt_in(exc)
+        if interrupt is None:
+            raise
+        return _stopped(interrupt)
+    except KeyboardInterrupt as exc:
+        return _stopped(exc)
+    finally:
+        if argv is not None:  # called from Python: the caller's handlers back (as the program, the
+            for sig, handler in previous.items():  # process exits deaf to a late second signal)
+                signal.signal(sig, handler)
+
+
+def _stopped(exc: KeyboardInterrupt) -> int:
+    """The one line and exit status of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    print(f"evoplast: {what}; the last finished generation is checkpointed "
+          "('evoplast resume DIR' continues)", file=sys.stderr)
+    return 143 if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

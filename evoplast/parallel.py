@@ -72,21 +72,23 @@ def _evaluate_chunk(task, vectors, trials, n_threads):
         loss, status = task.evaluate(vectors, trials)
         return loss, status, None
     except Exception as exc:  # reported as status 'error', never raised into the search
-        if _is_interrupt(exc):  # Ctrl-C inside a compiled kernel: the user's, not a fault
-            raise KeyboardInterrupt from exc
+        interrupt = interrupt_in(exc)
+        if interrupt is not None:  # Ctrl-C / SIGTERM inside a compiled kernel: the user's, not a fault
+            raise interrupt from exc
         return None, None, f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _is_interrupt(exc: BaseException) -> bool:
-    """Whether an exception is (or was caused by) a KeyboardInterrupt: numba reports a Ctrl-C that
-    arrives during a compiled call as a SystemError with the interrupt as its cause/context."""
+def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (or subclass: SIGTERM's) that an exception is or was caused by, else
+    None: numba reports a signal that arrives during a compiled call as a SystemError with the
+    interrupt as its cause/context."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
-            return True
+            return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 @dataclass
