@@ -18,9 +18,10 @@ no restart follows one whose last generation's best task loss is below that valu
 reported after the last restart (which restart, refit, held-out score) is
 :mod:`evoplast.selection`'s.
 
-A generation in which every evaluation failed (status ``error`` or ``timeout`` for all candidates:
-a setting that breaks every simulation) stops the run with the evaluations' message instead of
-searching on penalties; the checkpoint of the generation before is kept.
+A generation in which every evaluation failed (status ``error`` or ``timeout`` for all candidates)
+whose restart's initial mean fails too (a setting that breaks every simulation) stops the run with
+the evaluation's message instead of searching on penalties; the checkpoint of the generation before
+is kept.
 
 The driver prints nothing itself: progress lines go to the ``progress`` callback (none: silent).
 """
@@ -244,12 +245,8 @@ class Search:
         X = np.array(es.ask())
         seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_TRAIN, g, cfg.task.n_trials)
         ev = evaluator.evaluate(self.task, X, seeds=seeds)
-        if ev.status.size and (ev.status >= ERROR).all():  # nothing to rank: stop with the cause
-            message = next((m for m in ev.messages if m), "")
-            raise EvoplastError(f"every evaluation of generation {g + 1} failed "
-                                f"({self.status_names[int(ev.status.flat[0])]}): {message}; the run "
-                                f"stops (checkpoint after generation {g}); fix the cause, then "
-                                f"'evoplast resume {self.run_dir.path}'")
+        if ev.status.size and (ev.status >= ERROR).all():
+            self._stop_if_settings_fail(state, evaluator, seeds[:1], g)
         f, task_loss, l1 = objective(ev.loss, X, cfg.cmaes.l1, self.l1_mask)
         es.tell(list(X), f.tolist())
         state.elapsed_s += time.perf_counter() - t0
@@ -267,6 +264,19 @@ class Search:
             bad = ev.status.size - int((ev.status == 0).sum())
             self.progress(f"gen {g + 1:4d} | best {f.min():.4g} median {np.median(f):.4g} | "
                           f"sigma {es.sigma:.3g} | bad trials {bad:3d} | mean rule: {self._prefix}{formula}")
+
+    def _stop_if_settings_fail(self, state: SearchState, evaluator: parallel.Evaluator,
+                               seeds: list[np.random.SeedSequence], g: int) -> None:
+        """Every evaluation of generation g failed: if the restart's initial mean fails too on
+        one of its trials, the settings break every simulation -- stop with the evaluation's
+        message rather than search on penalties; otherwise the failures depend on the candidates
+        (they keep their penalty and the search goes on). The probe changes no state."""
+        probe = evaluator.evaluate(self.task, self._start(state.restart)[None], seeds=seeds)
+        if (probe.status >= ERROR).all():
+            raise EvoplastError(f"every evaluation of generation {g + 1} failed, the initial rule's "
+                                f"too ({self.status_names[int(probe.status.flat[0])]}): "
+                                f"{probe.messages[0]}; the run stops (checkpoint after generation "
+                                f"{g}); fix the cause, then 'evoplast resume {self.run_dir.path}'")
 
     def _log(self, state: SearchState, X: np.ndarray, ev: parallel.Evaluation, f: np.ndarray,
              task_loss: np.ndarray, l1: np.ndarray, formula: str) -> None:

@@ -193,8 +193,8 @@ def test_a_generation_where_every_evaluation_fails_stops_the_run_with_its_messag
     config = clean[0]
     search = _search(config, tmp_path / "r")
     search.task = FaultyTask(search.task, mode="raise")  # every chunk raises
-    with pytest.raises(EvoplastError, match="every evaluation of generation 1 failed .error.: "
-                                            "RuntimeError: injected fault"):
+    with pytest.raises(EvoplastError, match="every evaluation of generation 1 failed, the initial "
+                                            "rule's too .error.: RuntimeError: injected fault"):
         search.run()
     assert not (tmp_path / "r" / "result.json").exists()
     assert not (tmp_path / "r" / "evaluations.csv").exists()  # nothing logged for that generation

@@ -77,7 +77,7 @@ class PolynomialPairConfig:
                 self._sub(name).validate()
             except ConfigError as exc:  # the sub-rule's keys are rule.ff.* / rule.lat.*
                 text = str(exc)
-                raise ConfigError(text if text.startswith(f"rule.{name}.")
+                raise ConfigError(text if f"rule.{name}." in text
                                   else text.replace("rule.", f"rule.{name}.", 1)) from None
 
     def rule(self) -> RulePair:
