@@ -131,21 +131,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trials(given: int | None, default):
-    """``--trials``: the default when not given; a given value must be >= 1 (0 is not 'default')."""
-    if given is None:
-        return default
-    if given < 1:
-        raise EvoplastError(f"--trials must be >= 1, got {given}")
-    return given
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     from . import config as cfgmod
     from .analysis.simulation import simulate
 
     config = cfgmod.load_config(args.config, args.set)
-    summary, path = simulate(config, args.out, _trials(args.trials, None))
+    summary, path = simulate(config, args.out, args.trials)
     for key, value in summary.items():
         if not isinstance(value, (list, dict)):
             print(f"{key}: {value}")
@@ -159,7 +150,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
 
     config = cfgmod.load_config(args.config, args.set)
     summary = ls.run_landscape(config, args.x, args.y, args.out, args.range, args.grid,
-                               _trials(args.trials, None),
+                               args.trials,
                                args.run, args.n_jobs, progress=print)
     fit = summary["measured_valley"]
     print(f"min loss {summary['min_loss']:.4g}; measured valley slope "

@@ -204,8 +204,7 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     run = build_section(RunConfig, data.get("run", {}), "run")
     config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
     task_cls.check_config(config)
-    check_memory(config, task_cls)
-    check_work(config, task_cls)
+    check_resources(config, task_cls)
     return config
 
 
@@ -226,10 +225,21 @@ def _largest_popsize(config: Config) -> int:
     return (c.popsize or 4 + int(3 * math.log(n))) << min(c.restarts, 62)
 
 
-def check_work(config: Config, task_cls: type) -> None:
-    """Refuse, before anything is written, a config whose generation would not end: more than
-    :data:`MAX_STEPS` synapse-steps (:meth:`Task.estimate_steps`) for the largest population."""
-    popsize = _largest_popsize(config)
+def check_resources(config: Config, task_cls: type, popsize: int | None = None) -> None:
+    """Refuse, before anything is written, a config that cannot fit or whose generation would not
+    end: the task's estimate for the largest trial set it holds (:meth:`Task.estimate_bytes`) plus
+    the largest population (``popsize``; default: popsize doubled per IPOP restart) x searched
+    parameters, against half of this machine's memory; then the simulation work of a generation
+    (:meth:`Task.estimate_steps`, synapse-steps) against :data:`MAX_STEPS`."""
+    n = config.rule.rule().n_params
+    popsize = popsize or _largest_popsize(config)
+    need = task_cls.estimate_bytes(config, popsize) + popsize * (n + 4 * config.task.n_trials) * 8 * 8
+    limit = memory_limit()
+    if need > limit:
+        raise ConfigError(f"this config needs about {need / 2**30:.3g} GiB (trials and a population of "
+                          f"up to {popsize} candidates), more than half of this machine's memory "
+                          f"({2 * limit / 2**30:.3g} GiB): reduce the problem size, popsize, restarts "
+                          "or trials")
     steps = task_cls.estimate_steps(config, popsize)
     if steps > MAX_STEPS:
         raise ConfigError(f"one generation of this config is about {steps:.2g} simulation steps "
@@ -238,29 +248,10 @@ def check_work(config: Config, task_cls: type) -> None:
                           "the population")
 
 
-def check_memory(config: Config, task_cls: type) -> None:
-    """Refuse, before anything is written, a config whose trials or population cannot fit: the
-    task's estimate for the largest trial set it holds (:meth:`Task.estimate_bytes`) plus the
-    largest population (popsize doubled per IPOP restart) x searched parameters."""
-    n = config.rule.rule().n_params
-    popsize = _largest_popsize(config)
-    need = task_cls.estimate_bytes(config, popsize) + popsize * (n + 4 * config.task.n_trials) * 8 * 8
-    limit = memory_limit()
-    if need > limit:
-        raise ConfigError(f"this config needs about {need / 2**30:.3g} GiB (trials and a population of "
-                          f"up to {popsize} candidates), more than half of this machine's memory "
-                          f"({2 * limit / 2**30:.3g} GiB): reduce the problem size, popsize, restarts "
-                          "or trials")
-
-
 def check_trials(config: Config, n: int) -> None:
-    """Refuse ``n`` held-out trials (``simulate``/``evaluate --trials``) that cannot fit or end."""
-    bigger = config.replace(task=dataclasses.replace(config.task, heldout_trials=n))
-    check_memory(bigger, TASKS[config.task.name])
-    steps = TASKS[config.task.name].estimate_steps(bigger, 1) * n / max(1, config.task.n_trials)
-    if steps > MAX_STEPS:
-        raise ConfigError(f"{n} trials are about {steps:.2g} simulation steps, more than the limit "
-                          f"{MAX_STEPS:.0e}: ask for fewer --trials")
+    """Refuse ``n`` trials of one rule (``simulate``/``evaluate --trials``) that cannot fit or end."""
+    task = dataclasses.replace(config.task, n_trials=n, heldout_trials=n)
+    check_resources(config.replace(task=task), TASKS[config.task.name], popsize=1)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -209,13 +209,12 @@ class RunDir:
                     fields = path.read_text().split()
                     pid = int(fields[0]) if fields else 0
                     started = fields[1] if len(fields) > 1 else None
-                except (OSError, ValueError, UnicodeDecodeError) as exc:
-                    if path.is_dir():
-                        raise RunDirError(f"{path} is a directory, not evoplast's lock file: remove "
-                                          "it") from None
+                except OSError as exc:
+                    raise RunDirError(f"{path} is a directory, not evoplast's lock file: remove it"
+                                      if path.is_dir() else f"cannot read the lock file {path}: {exc}"
+                                      ) from None
+                except ValueError:  # garbage (UnicodeDecodeError too): a stale lock
                     pid, started = 0, None
-                    if isinstance(exc, OSError):
-                        raise RunDirError(f"cannot read the lock file {path}: {exc}") from None
                 # a live process with the recorded start time holds it; a PID now reused by another
                 # process (other start time) or a dead one left a stale lock
                 if pid and _pid_alive(pid) and (started is None or started == _start_time(pid)):

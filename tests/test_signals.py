@@ -71,14 +71,18 @@ def references(tmp_path_factory):
     return refs
 
 
-def _same_as_reference(out, ref):
+def _differences(out, ref):
+    """How a resumed run differs from the uninterrupted one (empty: it does not)."""
     result, expected = (json.loads((d / "result.json").read_text()) for d in (out, ref))
-    assert json.dumps(result["coefficients"]) == json.dumps(expected["coefficients"])
-    assert (out / "evaluations.csv").read_bytes() == (ref / "evaluations.csv").read_bytes()
     h, h_ref = (pd.read_csv(d / "history.csv").drop(columns="elapsed_s") for d in (out, ref))
-    assert h.equals(h_ref)
-    ev = pd.read_csv(out / "evaluations.csv")
-    assert not ev.duplicated(["generation", "candidate"]).any()
+    checks = {
+        "coefficients": json.dumps(result["coefficients"]) == json.dumps(expected["coefficients"]),
+        "evaluations.csv": (out / "evaluations.csv").read_bytes() == (ref / "evaluations.csv").read_bytes(),
+        "history.csv": h.equals(h_ref),
+        "no duplicated rows": not pd.read_csv(out / "evaluations.csv").duplicated(
+            ["generation", "candidate"]).any(),
+    }
+    return [name for name, ok in checks.items() if not ok]
 
 
 def _signal_then_resume(tmp_path, references, task, n_jobs, how, rng):
@@ -103,8 +107,7 @@ def _signal_then_resume(tmp_path, references, task, n_jobs, how, rng):
         assert code in (0, EXIT[how], -SIGNALS[how][0]), (code, err)
     r = _evoplast("resume", str(out), "--quiet")
     assert r.wait(timeout=300) == 0, _stderr(r)
-    _same_as_reference(out, ref)
-    return landed and not finished
+    return _differences(out, ref), landed and not finished
 
 
 # every signal on both tasks and with both n_jobs (the slow test: every combination, repeatedly)
@@ -115,7 +118,8 @@ DEFAULT = [("oja", 1, "int"), ("oja", 2, "int2"), ("oja", 1, "term"), ("oja", 2,
 @pytest.mark.parametrize("task,n_jobs,how", DEFAULT)
 def test_a_signal_then_resume_gives_the_uninterrupted_result(references, tmp_path, task, n_jobs, how):
     rng = np.random.default_rng([len(task), n_jobs, len(how)])
-    _signal_then_resume(tmp_path, references, task, n_jobs, how, rng)
+    differences, _ = _signal_then_resume(tmp_path, references, task, n_jobs, how, rng)
+    assert differences == [], differences
 
 
 @pytest.mark.slow
@@ -126,7 +130,10 @@ def test_signal_matrix_every_combination_three_times(references, tmp_path, capsy
         for n_jobs in (1, 2):
             for how in SIGNALS:
                 for i in range(3):
-                    landed += _signal_then_resume(tmp_path / f"t{i}", references, task, n_jobs, how, rng)
+                    differences, mid_run = _signal_then_resume(tmp_path / f"t{i}", references, task,
+                                                               n_jobs, how, rng)
+                    assert differences == [], (task, n_jobs, how, i, differences)
+                    landed += mid_run
                     total += 1
     with capsys.disabled():
         print(f"\nsignal matrix: {total} trials, {landed} signals landed mid-run, every resume matched")

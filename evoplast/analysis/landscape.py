@@ -197,17 +197,16 @@ def run_landscape(
         raise EvoplastError(f"--trials must be >= 1, got {trials}")
     if (out / "landscape.csv").exists():
         raise EvoplastError(f"{out / 'landscape.csv'} exists; pass another --out")
+    task = make_task(config)
+    terms = list(task.rule_template.terms)
     runs = [Path(r) for r in runs]
     for r in runs:
         if not (r / RESULT).is_file():
             raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
         other = from_dict(RunDir(r).meta()["config"])
-        if (other.task.name != config.task.name
-                or make_task(other).rule_template.terms != make_task(config).rule_template.terms):
+        if other.task.name != config.task.name or list(make_task(other).rule_template.terms) != terms:
             raise EvoplastError(f"{r} is a run of task {other.task.name!r} with other rule terms than "
                                 f"this map's ({config.task.name!r}): its rule cannot be drawn here")
-    task = make_task(config)
-    terms = list(task.rule_template.terms)
     for term in (x, y):
         if term not in terms:
             raise EvoplastError(f"unknown rule term {term!r} (searched terms: {', '.join(terms)})")
