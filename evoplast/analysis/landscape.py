@@ -204,7 +204,8 @@ def run_landscape(
         if not (r / RESULT).is_file():
             raise EvoplastError(f"{r} is not a finished run directory (no result.json)")
         other = from_dict(RunDir(r).meta()["config"])
-        if other.task.name != config.task.name or list(make_task(other).rule_template.terms) != terms:
+        other_task = make_task(other)
+        if type(other_task) is not type(task) or list(other_task.rule_template.terms) != terms:
             raise EvoplastError(f"{r} is a run of task {other.task.name!r} with other rule terms than "
                                 f"this map's ({config.task.name!r}): its rule cannot be drawn here")
     for term in (x, y):
