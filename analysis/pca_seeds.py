@@ -1,9 +1,9 @@
 """Experiment 2 across seeds: does the PCA-network search find Oja (A) + anti-Hebbian (B)?
 
-    python analysis/pca_seeds.py runs/pca.toml [--seeds 10] [--jobs 2] [--out DIR]
+    python analysis/pca_seeds.py runs/pca.toml [--seeds 10] [--first-seed 0] [--jobs 2] [--out DIR]
                                  [--extra KEY=VALUE ...] [--refinish]
 
-Runs the config for seeds 0..S-1 into OUT/seed-<s> (a finished run of the same config and
+Runs the config for seeds F..F+S-1 into OUT/seed-<s> (a finished run of the same config and
 evoplast version is reused -- with ``--refinish`` its result is recomputed from its final
 checkpoint -- an unfinished one resumed), one joblib worker and one numba thread per run, and prints
 one row per seed: whether A is Oja (``x*y`` = +1, ``y**2*w`` in [-1.15, -0.85], others |c| <= 0.15
@@ -14,7 +14,7 @@ etas) on the same held-out datasets, as given and after the same validation scal
 rule gets (``rt_refit_*``); the restarts used and the wall time; then the success counts (shape, and
 shape with mean |cos| >= 0.99 for every output) for the reported rule and for the search's own mean
 before the scale refit and pruning (``evoplast.selection``). Writes the table to the CSV (default
-``analysis/results/<config stem>_seeds.csv``).
+``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = F
     return ensure_run(config_path, [*extra, f"run.seed={seed}"], path, threads=1)
 
 
-def seed_rows(out: Path) -> list[dict]:
+def seed_rows(out: Path, seeds=None) -> list[dict]:
     import numpy as np
 
     from evoplast import make_task, parallel, seeding
@@ -51,7 +51,7 @@ def seed_rows(out: Path) -> list[dict]:
 
     rows = []
     for d in sorted(out.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
-        if not (d / "result.json").exists():
+        if not (d / "result.json").exists() or (seeds is not None and int(d.name.split("-")[1]) not in seeds):
             continue
         config, r = load_run(d)
         task = make_task(config)
@@ -89,6 +89,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config")
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--out", default=None)
     p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
@@ -98,12 +99,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
     out.mkdir(parents=True, exist_ok=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(one_run)(args.config, s, out, args.extra, args.refinish) for s in range(args.seeds)):
+            delayed(one_run)(args.config, s, out, args.extra, args.refinish) for s in seeds):
         print(f"done {path}", file=sys.stderr, flush=True)
     import pandas as pd
 
-    t = pd.DataFrame(seed_rows(out))
+    t = pd.DataFrame(seed_rows(out, seeds))
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print(t.to_string(index=False))
     print(f"shape (A Oja, B anti-Hebbian): {int(t['shape_ok'].sum())}/{len(t)}; shape and held-out "
@@ -111,7 +113,8 @@ def main(argv=None) -> int:
           f"the search's own mean, before the refit and pruning: shape {int(t['search_shape_ok'].sum())}"
           f"/{len(t)}, both {int((t['search_shape_ok'] & t['search_cos_ok']).sum())}/{len(t)}; "
           f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}/{len(t)}")
-    csv = Path(args.csv or Path(__file__).parent / "results" / f"{Path(args.config).stem}_seeds.csv")
+    csv = Path(args.csv or Path(__file__).parent / "results"
+               / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
     csv.parent.mkdir(parents=True, exist_ok=True)
     t.to_csv(csv, index=False)
     print(f"wrote {csv}")
