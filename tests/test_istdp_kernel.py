@@ -110,13 +110,15 @@ def test_rate_only_rule_settles_at_the_mean_field_fixed_point():
 @pytest.mark.parametrize("mode,low,high", [("pathways", 4.0, 4.4), ("poisson", 5.1, 5.5)])
 def test_vogels_rule_reproduces_reference_figures(mode, low, high):
     """performance-notes.md: ~54 Hz in the first 10 s, 4.0-4.4 Hz (pathways) / 5.2-5.4 Hz (Poisson)
-    over the last 50 s of 100 s, mean inhibitory weight ~0.9."""
-    x = istdp_inputs.make_inputs(np.random.default_rng(1), 100.0, P, mode)
-    counts, wmean, W, status, _ = lif.simulate([x], P, VOGELS.params()[None], np.full((1, x.n_inh), 0.1))
-    rate = counts[0, 0]
-    assert status[0, 0] == lif.OK
-    assert 45 < rate[:10].mean() < 65
-    assert low <= rate[50:].mean() <= high
+    over the last 50 s of 100 s, mean inhibitory weight ~0.9: the mean over 8 independent trials
+    (one trial's late rate leaves the range in about a quarter of trials, see
+    analysis/results/vogels_reference.csv; 8 trials' mean has a s.e. of ~0.06 Hz)."""
+    xs = [istdp_inputs.make_inputs(np.random.default_rng([1, d]), 100.0, P, mode) for d in range(8)]
+    counts, wmean, W, status, _ = lif.simulate(xs, P, VOGELS.params()[None], np.full((8, xs[0].n_inh), 0.1))
+    rate = counts[0]  # (trials, bins)
+    assert (status == lif.OK).all()
+    assert 45 < rate[:, :10].mean() < 65
+    assert low <= rate[:, 50:].mean() <= high
     assert 0.8 < W.mean() < 1.0
 
 
@@ -175,3 +177,29 @@ def test_inputs_are_reproducible_from_the_seed():
     np.testing.assert_array_equal(a.gE_in, b.gE_in)
     np.testing.assert_array_equal(a.i_idx, b.i_idx)
     np.testing.assert_array_equal(a.i_ptr, b.i_ptr)
+
+
+def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
+    """_draw_spikes reports a buffer too small for the inhibitory spikes (-1) instead of growing it
+    in the loop; the wrapper then draws again from the same seed state, so the result is the
+    one a large enough buffer gives."""
+    from evoplast.kernels import rng as krng
+
+    rates = np.full((2, 100), 80.0)
+    n_steps, jump = 1000, np.full(20, 0.01)
+    state = krng.seed_state(np.random.default_rng(6))
+    args = (rates, P.dt, 10, n_steps, 10, 10, 0, jump)
+    tables = (krng.ZIG32_K, krng.ZIG32_W, krng.ZIG_F)
+
+    def draw(cap):
+        gE, ptr, idx = np.zeros(n_steps), np.zeros(n_steps + 1, dtype=np.int64), np.empty(cap, dtype=np.int64)
+        counts = np.zeros(40, dtype=np.int64)
+        n = istdp_inputs._draw_spikes(state.copy(), *args, gE, ptr, idx, counts, *tables)
+        return n, gE, ptr, idx[:max(n, 0)], counts
+
+    assert draw(5)[0] == -1
+    n, gE, ptr, idx, counts = draw(10_000)
+    assert n == idx.size == ptr[-1] > 5
+    ref = istdp_inputs.afferent_spikes(np.random.default_rng(6), *args)
+    for a, b in zip((gE, ptr, idx, counts), ref):
+        np.testing.assert_array_equal(a, b)

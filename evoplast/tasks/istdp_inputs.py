@@ -6,11 +6,14 @@ Per trial, ``n_path`` pathways of ``n_exc_per`` excitatory and ``n_inh_per`` inh
 constant ``ou_tau``), held over blocks of ``block_s``; afferents are refractory for
 ``input_refractory``. ``mode = "poisson"``: every afferent independent Poisson at ``rate_hz``.
 
-Spike trains (:func:`make_inputs`, :func:`afferent_spikes`) are drawn per 1-ms block in which each
-pathway's rate is constant: all pathways' candidate events superposed, one random word each for
-pathway, afferent and step, then in step order an event is a spike unless its afferent is
-refractory -- per afferent and step the hazard :math:`1 - e^{-r\,dt}` of a non-refractory
-afferent, as the direct per-step Bernoulli formulation (:func:`afferent_spikes_numpy`) has it.
+Spike trains (:func:`make_inputs`, :func:`afferent_spikes`): each pathway's rate is constant over
+1-ms blocks; per afferent and step a non-refractory afferent fires with probability
+:math:`1 - e^{-r\,dt}`, as the direct per-step Bernoulli formulation
+(:func:`afferent_spikes_numpy`) has it. Drawn, in compiled code (:func:`_draw_spikes`), as one
+superposed Poisson process of candidate events per pathway and type, in time order by time
+rescaling (exponential gaps in the cumulative hazard), each event assigned to a uniformly drawn
+afferent and kept unless that afferent is refractory: one random word per candidate event, no
+sorting and no search.
 The result is what the LIF kernel (:mod:`evoplast.kernels.lif`) reads: ``gE_in[t]`` (summed
 excitatory conductance jumps of step t, fixed tuned weights) and the inhibitory spikes as CSR.
 """
@@ -19,9 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numba
 import numpy as np
 
+from ..kernels import rng
 from ..kernels.lif import NeuronParams
 
 
@@ -59,102 +65,145 @@ def _ou_rates(normals, block_s, tau, background, amplitude):
     return rates
 
 
-@numba.njit(cache=True, nogil=True)
-def _draw_spikes(words, n_events, rates, block_steps, n_steps, n_exc_per, n_inh_per, ref_steps,
-                 exc_jump, gE, i_ptr, i_idx, aff_counts):
-    """Every afferent's spikes, block by block, from 32-bit random words (one per event).
+U8 = np.uint64(8)
+U32 = np.uint64(32)
+U40 = np.uint64(40)
+LOW32 = np.uint64(0xFFFFFFFF)
 
-    Within a block of ``block_steps`` steps pathway k's rate r_k is constant and its
-    n = n_exc_per + n_inh_per afferents share it. The block's candidate events (all pathways
-    superposed: Poisson(n h sum_k r_k) in number, ``n_events[m]``, drawn by the caller) each take
-    one word u: x = u sum_k r_k picks the pathway (cumulative rates), the remainder within it one
-    of the n x block_steps (afferent, step) cells uniformly. In step order (a counting sort), an
-    event is a spike unless its afferent spiked within the last ``ref_steps`` steps (at most one
-    spike per step). Per afferent and step that is the hazard 1 - exp(-r dt) when not refractory,
-    as per-afferent time rescaling gives. Excitatory spikes add their conductance jump to
-    ``gE[step]``; inhibitory ones fill the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx`` in step order.
-    ``aff_counts`` gets every afferent's spike count (excitatory first). Returns the number of
-    inhibitory spikes.
-    """
-    n_path, n_blocks = rates.shape
-    n_grp = n_exc_per + n_inh_per
-    n_aff = n_path * n_grp
-    n_exc = n_path * n_exc_per
-    jump = np.zeros(n_aff)  # per superposed index g = k n_grp + a
-    is_inh = np.zeros(n_aff, dtype=np.bool_)
-    ident = np.empty(n_aff, dtype=np.int64)  # index into aff_counts
-    for k in range(n_path):
-        for a in range(n_grp):
-            g = k * n_grp + a
-            if a < n_exc_per:
-                jump[g] = exc_jump[k * n_exc_per + a]
-                ident[g] = k * n_exc_per + a
-            else:
-                is_inh[g] = True
-                ident[g] = n_exc + k * n_inh_per + (a - n_exc_per)
-    last = np.full(n_aff, -(ref_steps + 1), dtype=np.int64)
-    cum = np.empty(n_path)
-    lo = np.empty(n_path)
-    cells = np.empty(n_path)  # cells per unit of x in pathway k
-    n_cells = n_grp * block_steps
-    inv_bs = 1.0 / block_steps
-    cap = 1024
-    keys = np.empty(cap, dtype=np.int64)
-    order = np.empty(cap, dtype=np.int64)
-    per_step = np.empty(block_steps + 1, dtype=np.int64)
-    pos = 0
-    n_inh_ev = 0
+
+@numba.njit(cache=True, nogil=True)
+def _rate_runs(rates_k, block_steps, n_steps):
+    """Runs of equal rate in one pathway's block rates: (first step of each run, rate of each run),
+    the first array ending with ``n_steps`` (so run i covers steps ``start[i] .. start[i + 1] - 1``)."""
+    n_blocks = rates_k.shape[0]
+    start = np.empty(n_blocks + 1, dtype=np.int64)
+    rate = np.empty(n_blocks)
+    n = 0
     for m in range(n_blocks):
-        t0 = m * block_steps
-        total = 0.0
-        for k in range(n_path):
-            r = rates[k, m]
-            lo[k] = total
-            total += r
-            cum[k] = total
-            cells[k] = n_cells / r if r > 0 else 0.0
-        n = n_events[m]
-        if n > cap:
-            cap = 2 * n
-            keys = np.empty(cap, dtype=np.int64)
-            order = np.empty(cap, dtype=np.int64)
-        scale = total / 4294967296.0
-        for i in range(n):  # decode: no loop-carried dependency
-            x = words[pos + i] * scale
-            k = 0
-            for q in range(n_path - 1):
-                k += x >= cum[q]
-            c = min(int((x - lo[k]) * cells[k]), n_cells - 1)
-            a = int((c + 0.5) * inv_bs)  # c // block_steps, without an integer division
-            keys[i] = ((c - a * block_steps) << 32) | (k * n_grp + a)
-        pos += n
-        per_step[:] = 0  # counting sort by step (stable)
-        for i in range(n):
-            per_step[(keys[i] >> 32) + 1] += 1
-        for o in range(block_steps):
-            per_step[o + 1] += per_step[o]
-        for i in range(n):
-            o = keys[i] >> 32
-            order[per_step[o]] = keys[i]
-            per_step[o] += 1
-        if t0 + block_steps > n_steps:  # the last block may reach past the trial
-            n = per_step[n_steps - t0 - 1] if n_steps > t0 else 0
-        for i in range(n):
-            key = order[i]
-            st = t0 + (key >> 32)
-            g = key & 0xFFFFFFFF
-            if st - last[g] > ref_steps:
-                last[g] = st
-                aff_counts[ident[g]] += 1
-                if is_inh[g]:
-                    i_ptr[st + 1] += 1
-                    i_idx[n_inh_ev] = ident[g] - n_exc
-                    n_inh_ev += 1
-                else:
-                    gE[st] += jump[g]
+        if n == 0 or rates_k[m] != rate[n - 1]:
+            start[n] = m * block_steps
+            rate[n] = rates_k[m]
+            n += 1
+    start[n] = n_steps
+    return start[:n + 1], rate[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, counts, gE,
+                    ev_step, ev_aff, n_ev, state, zk, zw, zf):
+    """One pathway's afferents of one type (``n_part`` of them, sharing the rate ``run_rate[i]``
+    over the steps ``run_start[i] .. run_start[i + 1] - 1``, :func:`_rate_runs`): see
+    :func:`_draw_spikes`. One random word per candidate event: its low 8 bits and next 32 the
+    exponential gap (ziggurat, tables for 32-bit abscissae), its top 24 bits the afferent (a bias
+    below n_part / 2^24 ~ 1e-5 between afferents). Excitatory (``jump`` given, len n_part): spikes
+    add ``jump[a]`` to ``gE[step]``. Inhibitory (``jump`` empty): spikes are appended to
+    ``ev_step`` / ``ev_aff`` from ``n_ev`` on. ``last`` / ``counts`` (len n_part): the afferents'
+    last spike steps and spike counts; ``state``: the generator's, updated. Returns the new
+    ``n_ev``, or -1 when ``ev_step`` is full."""
+    n_runs = run_rate.shape[0]
+    exc = jump.shape[0] > 0
+    cap = ev_step.shape[0]
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    pick = n_part / 16777216.0  # 24 bits -> an afferent
+    i = -1
+    lo = 0  # first step of run i
+    hi = 0  # one past its last step
+    ih = 0.0  # 1 / (the superposed process's hazard per step in run i)
+    c_lo = 0.0  # cumulative hazard at lo
+    c_hi = 0.0  # ... at hi
+    level = 0.0
+    while True:
+        r, s0, s1, s2, s3 = rng.next_word(s0, s1, s2, s3)
+        zi = np.int64(r & rng.LOW8)
+        zj = float(np.int64((r >> U8) & LOW32))
+        if zj < zk[zi]:
+            level += zj * zw[zi]
+        else:
+            e, s0, s1, s2, s3 = rng.exponential_slow(zi, zj, s0, s1, s2, s3, zk, zw, zf, 32)
+            level += e
+        while level > c_hi:  # on to the run where the level is reached
+            i += 1
+            if i == n_runs:
+                state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+                return n_ev
+            lo = run_start[i]
+            hi = run_start[i + 1]
+            h = run_rate[i] * n_part * dt
+            ih = 1.0 / h if h > 0 else 0.0
+            c_lo = c_hi
+            c_hi = c_lo + h * (hi - lo)
+        t = min(lo + int((level - c_lo) * ih), hi - 1)
+        a = int(float(np.int64(r >> U40)) * pick)
+        fire = t - last[a] > ref_steps  # refractory or not: without a branch (often rejected)
+        last[a] = t if fire else last[a]
+        counts[a] += fire
+        if exc:
+            gE[t] += jump[a] if fire else 0.0
+        else:
+            if n_ev == cap:
+                return -1
+            ev_step[n_ev] = t
+            ev_aff[n_ev] = a
+            n_ev += fire
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_spikes(state, rates, dt, block_steps, n_steps, n_exc_per, n_inh_per, ref_steps, exc_jump,
+                 gE, i_ptr, i_idx, aff_counts, zk, zw, zf):
+    """Every afferent's spikes, from one superposed candidate process per pathway and type.
+
+    Pathway k's rate r_k is constant over each block of ``block_steps`` steps. Its n excitatory
+    (and, apart, its inhibitory) afferents' candidate events are one Poisson process of intensity
+    n r_k(t), drawn in time order by time rescaling (:func:`_pathway_spikes`): exponential gaps
+    (E ~ Exp(1)) in the cumulative hazard ``C(t) = sum_{s < t} n r_s dt``, walked block by block,
+    an event at level L falling in the first step t with C(t + 1) >= L; each event picks its
+    afferent uniformly (a second random word). An afferent fires at an event unless it fired within
+    the last ``ref_steps`` steps (or in the same step): per afferent and step the hazard
+    ``1 - exp(-r dt)`` when not refractory, as the per-step Bernoulli formulation has it, with no
+    sorting and no search. Excitatory spikes add their conductance jump (``exc_jump``, per
+    excitatory afferent, pathway-major) to ``gE[step]``; inhibitory ones are placed in step order
+    (pathway-major within a step) as the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx``.
+    ``aff_counts`` gets every afferent's spike count (excitatory first). Random numbers: the
+    xoshiro256+ ``state`` (4 words) and ziggurat exponentials (:mod:`evoplast.kernels.rng`).
+    Returns the number of inhibitory spikes, or -1 when ``i_idx`` is too small (nothing valid then:
+    the caller draws again from the same state with more room).
+    """
+    n_path = rates.shape[0]
+    n_exc = n_path * n_exc_per
+    st = state.copy()
+    last = np.full(n_exc + n_path * n_inh_per, -(ref_steps + 1), dtype=np.int64)
+    cap = i_idx.shape[0]
+    ev_step = np.empty(cap, dtype=np.int64)  # inhibitory spikes as drawn, pathway by pathway
+    ev_aff = np.empty(cap, dtype=np.int64)
+    no_jump = np.empty(0)
+    n_ev = 0
+    for k in range(n_path):
+        run_start, run_rate = _rate_runs(rates[k], block_steps, n_steps)
+        e0, e1 = k * n_exc_per, (k + 1) * n_exc_per
+        if n_exc_per:
+            _pathway_spikes(run_start, run_rate, n_exc_per, dt, ref_steps, exc_jump[e0:e1],
+                            last[e0:e1], aff_counts[e0:e1], gE, ev_step, ev_aff, 0, st, zk, zw, zf)
+        i0, i1 = n_exc + k * n_inh_per, n_exc + (k + 1) * n_inh_per
+        first = n_ev
+        if n_inh_per:
+            n_ev = _pathway_spikes(run_start, run_rate, n_inh_per, dt, ref_steps, no_jump,
+                                   last[i0:i1], aff_counts[i0:i1], gE, ev_step, ev_aff, n_ev, st,
+                                   zk, zw, zf)
+        if n_ev < 0:
+            return -1
+        for q in range(first, n_ev):
+            ev_aff[q] += k * n_inh_per
+    # in step order: counts per step -> offsets -> placement (stable: pathway-major in a step)
+    for q in range(n_ev):
+        i_ptr[ev_step[q] + 1] += 1
     for t in range(n_steps):
         i_ptr[t + 1] += i_ptr[t]
-    return n_inh_ev
+    fill = i_ptr[:-1].copy()
+    for q in range(n_ev):
+        t = ev_step[q]
+        i_idx[fill[t]] = ev_aff[q]
+        fill[t] += 1
+    return n_ev
 
 
 def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarray:
@@ -165,7 +214,7 @@ def tuned_exc_weights(rng: np.random.Generator, pathway: np.ndarray) -> np.ndarr
 
 
 def afferent_spikes(
-    rng: np.random.Generator,
+    generator: np.random.Generator,
     rates: np.ndarray,
     dt: float,
     block_steps: int,
@@ -177,22 +226,29 @@ def afferent_spikes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Spikes of ``n_exc_per + n_inh_per`` afferents per pathway whose rate is ``rates[k, m]`` (Hz)
     over block m (``block_steps`` steps of ``dt``), refractory for ``ref_steps`` steps after a
-    spike (:func:`_draw_spikes`; the number of candidate events per block is drawn here).
+    spike (:func:`_draw_spikes`, seeded by four words from ``generator``).
     Returns the summed excitatory conductance jumps per step (``exc_jump`` per excitatory
     afferent, pathway-major), the inhibitory spikes as CSR (``i_ptr`` (n_steps + 1,), ``i_idx``)
     and the spike count of every afferent (excitatory first, then inhibitory)."""
     n_path = rates.shape[0]
-    n_events = rng.poisson((n_exc_per + n_inh_per) * block_steps * dt * rates.sum(axis=0))
-    n_total = int(n_events.sum())
-    words = rng.bit_generator.random_raw((n_total + 1) // 2).view(np.uint32)
-    gE_in = np.zeros(n_steps)
-    i_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-    i_idx = np.empty(n_total, dtype=np.int64)
-    counts = np.zeros(n_path * (n_exc_per + n_inh_per), dtype=np.int64)
-    n_inh_ev = _draw_spikes(words, n_events, np.ascontiguousarray(rates, dtype=float), block_steps,
-                            n_steps, n_exc_per, n_inh_per, ref_steps,
-                            np.ascontiguousarray(exc_jump, dtype=float), gE_in, i_ptr, i_idx, counts)
-    return gE_in, i_ptr, i_idx[:n_inh_ev].copy(), counts
+    rates = np.ascontiguousarray(rates, dtype=float)
+    exc_jump = np.ascontiguousarray(exc_jump, dtype=float)
+    state = rng.seed_state(generator)
+    # room for the expected number of inhibitory spikes (dead time ignored) and 6 s.d. more;
+    # redrawn from the same state with twice the room if that is not enough
+    expected = n_inh_per * block_steps * dt * float(rates.sum())
+    cap = int(expected + 6 * np.sqrt(expected) + 64)
+    while True:
+        gE_in = np.zeros(n_steps)
+        i_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+        i_idx = np.empty(cap, dtype=np.int64)
+        counts = np.zeros(n_path * (n_exc_per + n_inh_per), dtype=np.int64)
+        n_inh_ev = _draw_spikes(state, rates, dt, block_steps, n_steps, n_exc_per, n_inh_per,
+                                ref_steps, exc_jump, gE_in, i_ptr, i_idx, counts,
+                                rng.ZIG32_K, rng.ZIG32_W, rng.ZIG_F)
+        if n_inh_ev >= 0:
+            return gE_in, i_ptr, i_idx[:n_inh_ev], counts
+        cap *= 2
 
 
 def afferent_spikes_numpy(rng: np.random.Generator, rates: np.ndarray, dt: float, block_steps: int,
@@ -223,8 +279,8 @@ def make_inputs(rng: np.random.Generator, duration: float, params: NeuronParams,
     ``mode = "poisson"``: every afferent independent Poisson at ``rate_hz`` (no refractoriness).
     Both: tuned excitatory weights ``0.3 + 1.1 / (1 + (k - 5)^4) + U(0, 0.1)``; per step an
     afferent that is not refractory fires with probability ``1 - exp(-rate dt)``.
-    Random numbers from ``rng``, in order: the weights, the OU normals, the number of candidate
-    events per block, one 32-bit word per event (from the bit generator's raw output).
+    Random numbers from ``rng``, in order: the weights, the OU normals, four words seeding the
+    spike generator's own xoshiro256+ stream (:mod:`evoplast.kernels.rng`).
     """
     dt = params.dt
     n_steps = int(round(duration / dt))
