@@ -71,7 +71,7 @@ def seed_state(rng: np.random.Generator) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def next_word(s0, s1, s2, s3):
+def next_word(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
     """One xoshiro256+ step: returns (word, s0, s1, s2, s3)."""
     r = s0 + s3
     t = s1 << U17
@@ -85,14 +85,15 @@ def next_word(s0, s1, s2, s3):
 
 
 @numba.njit(cache=True, inline="always")
-def uniform(s0, s1, s2, s3):
+def uniform(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
     """A double in (0, 1] from the top 53 bits of one word: returns (u, s0, s1, s2, s3)."""
     r, s0, s1, s2, s3 = next_word(s0, s1, s2, s3)
     return (np.int64(r >> U11) + 1) * (1.0 / _M), s0, s1, s2, s3
 
 
 @numba.njit(cache=True)
-def exponential_slow(i, j, s0, s1, s2, s3, zk, zw, zf, shift=11):
+def exponential_slow(i: int, j: float, s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
+                     zk: np.ndarray, zw: np.ndarray, zf: np.ndarray, shift: int = 11) -> tuple:
     """The ziggurat's rare branch (layer i, abscissa j rejected by the fast test); new words give
     their abscissa as ``word >> shift`` (11: 53 bits, the tables ``ZIG_*``; 32: 32 bits,
     ``ZIG32_*``)."""
@@ -112,7 +113,8 @@ def exponential_slow(i, j, s0, s1, s2, s3, zk, zw, zf, shift=11):
 
 
 @numba.njit(cache=True)
-def exponential(s0, s1, s2, s3, zk, zw, zf):
+def exponential(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, zk: np.ndarray,
+                zw: np.ndarray, zf: np.ndarray) -> tuple:
     """One Exp(1) draw (ziggurat; tables ``ZIG_K, ZIG_W, ZIG_F``): returns (e, s0, s1, s2, s3).
 
     In a hot loop write its three lines in place (word, fast test, :func:`exponential_slow`):
