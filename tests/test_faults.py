@@ -137,7 +137,8 @@ def test_istdp_split_by_trials_in_workers_equals_trials_made_in_the_driver():
     with parallel.Evaluator(2) as two:
         split = two.evaluate(task, X, seeds=seeds)
     assert np.array_equal(ref.loss, split.loss) and np.array_equal(ref.status, split.status)
-    assert len(set(ref.loss[:, 0])) == 5 and (ref.status == 0).all()  # distinct, ordinary outcomes
+    # ordinary, mostly distinct outcomes (2-s trials quantise the rate: two candidates may tie)
+    assert len(set(ref.loss[:, 0])) >= 4 and (ref.status == 0).all()
 
 
 def test_cli_scheduler_with_another_backend_is_a_one_line_error(tmp_path, capsys):
