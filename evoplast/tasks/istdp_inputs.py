@@ -112,12 +112,13 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
     level = 0.0
     while True:
         r, s0, s1, s2, s3 = rng.next_word(s0, s1, s2, s3)
-        zi = np.int64(r & rng.LOW8)
+        zi = r & rng.LOW8
         zj = float(np.int64((r >> U8) & LOW32))
         if zj < zk[zi]:
             level += zj * zw[zi]
         else:
-            e, s0, s1, s2, s3 = rng.exponential_slow(zi, zj, s0, s1, s2, s3, zk, zw, zf, 32)
+            e, s0, s1, s2, s3 = rng.exponential_slow(np.int64(zi), zj, s0, s1, s2, s3, zk, zw, zf,
+                                                     32)
             level += e
         while level > c_hi:  # on to the run where the level is reached
             i += 1
@@ -131,12 +132,12 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
             c_lo = c_hi
             c_hi = c_lo + h * (hi - lo)
         t = min(lo + int((level - c_lo) * ih), hi - 1)
-        a = int(float(np.int64(r >> U40)) * pick)
+        a = np.uint64(float(np.int64(r >> U40)) * pick)  # unsigned: no negative-index handling
         fire = t - last[a] > ref_steps  # refractory or not: without a branch (often rejected)
         last[a] = t if fire else last[a]
         counts[a] += fire
         if exc:
-            gE[t] += jump[a] if fire else 0.0
+            gE[np.uint64(t)] += jump[a] if fire else 0.0
         else:
             if n_ev == cap:
                 return -1
