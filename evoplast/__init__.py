@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.3.0"  # 0.3.0: task istdp (was inhibitory_target_rate), one status table, checkpoint 2
+__version__ = "0.4.0"  # 0.4.0: istdp input spikes from a new generator (same model, other draws); 0.3.0: task istdp, one status table, checkpoint 2
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
