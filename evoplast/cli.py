@@ -172,6 +172,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_family(args: argparse.Namespace) -> int:
+    """Pool the rules the runs evaluated, re-score the promising ones, describe the accepted set."""
+    from .analysis.family import family
+
+    s = family(args.dirs, args.out, tol=args.tol, trials=args.trials, n_jobs=args.n_jobs,
+               max_candidates=args.max_candidates, merge=args.merge, seed=args.seed, progress=print)
+    line = s.get("line")
+    print(f"{s['n_accepted']} rules accepted of {s['pooled']} pooled ({s['n_distinct']} distinct); "
+          f"best loss {s.get('loss_best', float('nan')):.4g}; dimension "
+          f"{s.get('dimension_local_pca', float('nan')):.0f} (local PCA), "
+          f"{s.get('dimension_pca95', '-')} (PCA 95%), {s.get('dimension_twonn', float('nan')):.2f} (TwoNN)"
+          + (f"; slope along the first axis {line['slope_fitted_axis1']:.4g} vs analytic "
+             f"{line['slope_analytic']:.4g}" if line else ""))
+    print(f"wrote {args.out}/family.csv, family.json and {', '.join(s['figures']) or 'no figures'}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.report import report
 
@@ -255,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--trials", type=int, help="held-out trials (default task.heldout_trials)")
     e.add_argument("--draw", type=int, default=0, help="which fresh set of held-out trials (default 0)")
     e.set_defaults(func=cmd_evaluate)
+
+    fm = sub.add_parser("family", help="the family of rules that solve a task: pool every rule the runs "
+                                       "evaluated, re-score the promising ones, keep those within --tol")
+    fm.add_argument("dirs", nargs="+", metavar="RUN_DIR")
+    fm.add_argument("--out", required=True, help="directory for family.csv, family.json and figures")
+    fm.add_argument("--tol", type=float, default=0.01,
+                    help="accept re-scored task loss <= best + TOL (task loss units; default %(default)s)")
+    fm.add_argument("--trials", type=int, help="fresh trials per rule (default task.heldout_trials)")
+    fm.add_argument("--max-candidates", type=int, default=2000,
+                    help="re-score at most this many pooled rules, lowest logged loss first "
+                         "(default %(default)s)")
+    fm.add_argument("--merge", type=float, default=0.05,
+                    help="near-duplicates: closer than this many standard deviations "
+                         "(default %(default)s)")
+    fm.add_argument("--seed", type=int, default=0, help="seed of the fresh trials (default 0)")
+    fm.add_argument("--n-jobs", type=int, help="workers (default: the first run's run.n_jobs)")
+    fm.set_defaults(func=cmd_family)
 
     rp = sub.add_parser("report", help="figures and report.md for one or several run directories")
     rp.add_argument("dirs", nargs="+")

@@ -51,6 +51,8 @@ class CMAESConfig:
     # scale on validation trials and report that rule (the search's own mean stays in result.json)
     prune_tol: float = 0.05  # tasks with prune_terms (pca_network): after the search, drop the terms
     # whose joint removal raises the validation loss by at most this fraction (0: off); evoplast.selection
+    tabu_radius: float = 0.0  # > 0: a restart's candidates closer than this (in units of sigma0) to an
+    tabu_penalty: float = 1.0  # earlier restart's final mean pay tabu_penalty * (1 - (d / radius)^2)
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -64,6 +66,8 @@ class CMAESConfig:
                "must be > 0 when cmaes.stall_generations is set")
         _check(self.prune_tol >= 0, "cmaes.prune_tol", "must be >= 0 (0: off)")
         _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
+        _check(self.tabu_radius >= 0, "cmaes.tabu_radius", "must be >= 0 (0: off)")
+        _check(self.tabu_penalty > 0, "cmaes.tabu_penalty", "must be > 0")
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
 
 #: run settings that do not change results (resume may override them)
 EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
+#: settings added after checkpoints were first written: hashed only when set, so that a checkpoint
+#: of an earlier version still matches its config
+LATER_DEFAULTS = {"cmaes": {"tabu_radius": 0.0, "tabu_penalty": 1.0}}
 
 
 def config_hash(config: Config) -> str:
@@ -91,6 +94,8 @@ def config_hash(config: Config) -> str:
     was made with, so that a hand-edited config.json is not resumed as if nothing changed."""
     d = config.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k not in EXECUTION_KEYS}
+    for section, defaults in LATER_DEFAULTS.items():
+        d[section] = {k: v for k, v in d[section].items() if k not in defaults or defaults[k] != v}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -248,10 +253,13 @@ class Search:
         if ev.status.size and (ev.status >= ERROR).all():
             self._stop_if_settings_fail(state, evaluator, seeds[:1], g)
         f, task_loss, l1 = objective(ev.loss, X, cfg.cmaes.l1, self.l1_mask)
+        tabu = self._tabu(X, state)
+        if tabu is not None:
+            f = f + tabu
         es.tell(list(X), f.tolist())
         state.elapsed_s += time.perf_counter() - t0
         formula = self.template.from_vector(es.mean).formula(prune=0.1, digits=3)
-        self._log(state, X, ev, f, task_loss, l1, formula)
+        self._log(state, X, ev, f, task_loss, l1, formula, tabu)
         state.restart_best_task_loss = min(state.restart_best_task_loss, float(task_loss.min()))
         state.last_best_task_loss = float(task_loss.min())
         state.generation = g + 1
@@ -278,9 +286,23 @@ class Search:
                                 f"{probe.messages[0]}; the run stops (checkpoint after generation "
                                 f"{g}); fix the cause, then 'evoplast resume {self.run_dir.path}'")
 
+    def _tabu(self, X: np.ndarray, state: SearchState) -> np.ndarray | None:
+        """``cmaes.tabu_radius`` > 0: the penalty of each candidate near the final means of the
+        earlier restarts, ``tabu_penalty * sum_a max(0, 1 - (|x - a| / (radius sigma0))^2)``
+        (None when off or in the first restart): later restarts look elsewhere, so one run yields
+        several distinct solutions (``evoplast family`` pools them). A function of X and the
+        checkpointed restart records only: same for any n_jobs, and after a resume."""
+        c = self.config.cmaes
+        if not c.tabu_radius or not state.restart_results:
+            return None
+        centres = np.array([r["mean"] for r in state.restart_results])
+        d = np.linalg.norm(X[:, None, :] - centres[None], axis=2) / (c.tabu_radius * c.sigma0)
+        return c.tabu_penalty * np.clip(1.0 - d ** 2, 0.0, None).sum(axis=1)
+
     def _log(self, state: SearchState, X: np.ndarray, ev: parallel.Evaluation, f: np.ndarray,
-             task_loss: np.ndarray, l1: np.ndarray, formula: str) -> None:
-        """One evaluations.csv row per candidate and one history.csv row for the generation."""
+             task_loss: np.ndarray, l1: np.ndarray, formula: str, tabu: np.ndarray | None = None) -> None:
+        """One evaluations.csv row per candidate (with a ``tabu`` column when the tabu penalty is
+        on: ``loss`` includes it) and one history.csv row for the generation."""
         g, status, es = state.generation, ev.status, state.es
         rows = []
         for k in range(len(X)):
@@ -289,7 +311,10 @@ class Search:
             rows.append({"generation": g, "restart": state.restart, "candidate": k,
                          **{f"c:{t}": repr(float(v)) for t, v in zip(self.terms, X[k])},
                          "loss": repr(float(f[k])), "task_loss": repr(float(task_loss[k])),
-                         "l1": repr(float(l1[k])), "status": self.status_names[int(worst)],
+                         "l1": repr(float(l1[k])),
+                         **({"tabu": repr(float(0.0 if tabu is None else tabu[k]))}
+                            if self.config.cmaes.tabu_radius else {}),
+                         "status": self.status_names[int(worst)],
                          **{f"n_{n}": c for n, c in counts.items()}, "message": ev.messages[k]})
         self.run_dir.append_rows(EVALUATIONS, rows)
         counts = _status_counts(status, self.status_names)

@@ -8,7 +8,10 @@ Every stochastic quantity of a run comes from ``SeedSequence(run.seed, spawn_key
 * ``STREAM_HELDOUT``: trials for the reported held-out score, never seen by the search;
 * ``STREAM_CMAES``: the Gaussian numbers of CMA-ES itself (restart r: ``(STREAM_CMAES, r)``);
 * ``STREAM_THEORY``: input draws that estimate quantities the theory needs (e.g. the mean
-  presynaptic rate of the spiking task's input process).
+  presynaptic rate of the spiking task's input process);
+* ``STREAM_START``: random initial means (restart r: ``(STREAM_START, r)``; ``rule.start = "random"``);
+* ``STREAM_FAMILY``: the trials on which ``evoplast family`` re-scores pooled rules
+  (``SeedSequence(family seed, spawn_key=(STREAM_FAMILY, 0, d))``), never any run's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from evoplast.config import Config
 
 STREAM_TRAIN, STREAM_VALIDATION, STREAM_HELDOUT, STREAM_CMAES, STREAM_THEORY = 0, 1, 2, 3, 4
+STREAM_START, STREAM_FAMILY = 5, 6
 
 
 def trial_seeds(seed: int, stream: int, key: int, n: int) -> list[np.random.SeedSequence]:

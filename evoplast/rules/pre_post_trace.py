@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from .. import seeding
 from ..errors import ConfigError
 from .base import Rule
 
@@ -126,7 +127,6 @@ class PrePostTraceRule(Rule):
 #: default box of ``start = "random"``: rate and pair terms uniform, time constants log-uniform (s)
 START_BOX = {"alpha": (-1.0, 1.0), "beta": (-1.0, 1.0), "gamma": (-1.0, 1.0), "kappa": (-1.0, 1.0),
              "tau_pre": (0.005, 0.1), "tau_post": (0.005, 0.1)}
-STREAM_START = 5  # SeedSequence stream of the random starts (the others are in evoplast.parallel)
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class PrePostTraceConfig(PrePostTraceRule):
         rule = self.rule()
         if self.start == "point":
             return rule.to_vector()
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAM_START, restart)))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(seeding.STREAM_START, restart)))
         values = {}
         for name in self.search:
             lo, hi = self._box(name)
