@@ -53,6 +53,10 @@ class CMAESConfig:
     # whose joint removal raises the validation loss by at most this fraction (0: off); evoplast.selection
     tabu_radius: float = 0.0  # > 0: a restart's candidates closer than this (in units of sigma0) to an
     tabu_penalty: float = 1.0  # earlier restart's final mean pay tabu_penalty * (1 - (d / radius)^2)
+    converge_every: int = 0  # > 0: every this many generations the mean's objective on converge_trials
+    converge_trials: int = 8  # fixed validation trials is recorded; a restart stops ("converged") when
+    converge_window: int = 100  # the best of the last converge_window generations is not below
+    converge_rtol: float = 0.01  # (1 - converge_rtol) x the best before them
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -68,6 +72,12 @@ class CMAESConfig:
         _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
         _check(self.tabu_radius >= 0, "cmaes.tabu_radius", "must be >= 0 (0: off)")
         _check(self.tabu_penalty > 0, "cmaes.tabu_penalty", "must be > 0")
+        _check(self.converge_every >= 0, "cmaes.converge_every", "must be >= 0 (0: off)")
+        _check(self.converge_trials >= 1, "cmaes.converge_trials", "must be >= 1")
+        _check(self.converge_window >= 1, "cmaes.converge_window", "must be >= 1 (generations)")
+        _check(0 <= self.converge_rtol < 1, "cmaes.converge_rtol", "must be in [0, 1)")
+        _check(not self.converge_every or self.converge_every <= self.converge_window,
+               "cmaes.converge_every", "must be <= cmaes.converge_window (records inside the window)")
 
 
 @dataclass(frozen=True)

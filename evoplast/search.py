@@ -86,7 +86,8 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
 EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: settings added after checkpoints were first written: hashed only when set, so that a checkpoint
 #: of an earlier version still matches its config
-LATER_DEFAULTS = {"cmaes": {"tabu_radius": 0.0, "tabu_penalty": 1.0}}
+LATER_DEFAULTS = {"cmaes": {"tabu_radius": 0.0, "tabu_penalty": 1.0, "converge_every": 0,
+                            "converge_trials": 8, "converge_window": 100, "converge_rtol": 0.01}}
 
 
 def config_hash(config: Config) -> str:
@@ -117,11 +118,14 @@ class SearchState:
     done: bool = False
     elapsed_s: float = 0.0
     format: int = CHECKPOINT_FORMAT
+    #: this restart's [generation in restart, validation objective of the mean] (cmaes.converge_every)
+    converge: list = field(default_factory=list)
 
     @classmethod
     def from_checkpoint(cls, data: object, path: object) -> SearchState:
         """A checkpoint's state: format 2 as is, format 1 (a dict of the same fields) converted."""
         if isinstance(data, cls) and data.format == CHECKPOINT_FORMAT:
+            data.__dict__.setdefault("converge", [])  # written before the field existed
             return data
         if isinstance(data, dict) and data.get("format") == 1:
             names = {f.name for f in dataclasses.fields(cls)}
@@ -218,6 +222,10 @@ class Search:
         best = state.restart_best_task_loss
         if c.stall_generations and state.gen_in_restart == c.stall_generations and best > c.stall_loss:
             stop["stalled"] = f"best task loss {best:.4g} > {c.stall_loss:g}"
+        converged = self._converged(state)
+        if converged:
+            stop["converged"] = converged
+            self.progress(f"restart {state.restart} converged at generation {state.gen_in_restart}: {converged}")
         if not stop:
             return False
         last = state.last_best_task_loss
@@ -233,6 +241,7 @@ class Search:
             state.restart += 1
             state.popsize *= 2
             state.gen_in_restart = 0
+            state.converge = []
             state.restart_best_task_loss = math.inf
             state.es = make_es(self._start(state.restart), self.config, state.popsize, state.restart)
             self.progress(f"restart {state.restart}: popsize {state.popsize} "
@@ -265,6 +274,12 @@ class Search:
         state.generation = g + 1
         state.gen_in_restart += 1
         state.evaluations += len(X)
+        c = cfg.cmaes
+        if c.converge_every and state.gen_in_restart % c.converge_every == 0:
+            seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_VALIDATION, 2, c.converge_trials)
+            mean = np.array(es.mean)[None]
+            v = evaluator.evaluate(self.task, mean, seeds=seeds)
+            state.converge.append([state.gen_in_restart, float(objective(v.loss, mean, c.l1, self.l1_mask)[0][0])])
         now = time.monotonic()
         last = state.gen_in_restart == cfg.cmaes.generations
         if now - self._last_print >= self.progress_interval or state.gen_in_restart == 1 or last:
@@ -285,6 +300,23 @@ class Search:
                                 f"too ({self.status_names[int(probe.status.flat[0])]}): "
                                 f"{probe.messages[0]}; the run stops (checkpoint after generation "
                                 f"{g}); fix the cause, then 'evoplast resume {self.run_dir.path}'")
+
+    def _converged(self, state: SearchState) -> str:
+        """``cmaes.converge_every``: the reason this restart has converged, or "" -- the best
+        validation objective of the mean (:data:`seeding.STREAM_VALIDATION` key 2, the same
+        ``converge_trials`` trials every time) in the last ``converge_window`` generations is not
+        below ``(1 - converge_rtol)`` times the best before them. Only the checkpointed records
+        enter: same for any n_jobs, and after a resume."""
+        c = self.config.cmaes
+        if not c.converge_every or not state.converge:
+            return ""
+        cut = state.gen_in_restart - c.converge_window
+        before = [v for g, v in state.converge if g <= cut]
+        recent = [v for g, v in state.converge if g > cut]
+        if not before or not recent or min(recent) < min(before) - c.converge_rtol * abs(min(before)):
+            return ""
+        return (f"validation objective of the mean {min(recent):.4g} in the last {c.converge_window} "
+                f"generations, {min(before):.4g} before (rtol {c.converge_rtol:g})")
 
     def _tabu(self, X: np.ndarray, state: SearchState) -> np.ndarray | None:
         """``cmaes.tabu_radius`` > 0: the penalty of each candidate near the final means of the

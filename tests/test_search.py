@@ -1,5 +1,6 @@
 """The driver: seeding, n_jobs independence, checkpoint/resume, run directory files."""
 
+import dataclasses
 import json
 import pickle
 
@@ -412,3 +413,24 @@ def test_the_library_prints_nothing_by_itself(tiny_config, tmp_path, capsys):
     lines = []
     run(tiny_config, tmp_path / "b", progress=lines.append)
     assert capsys.readouterr().out == "" and any(line.startswith("gen ") for line in lines)
+
+
+def test_a_converged_restart_stops_by_itself_and_resumes_exactly(tiny_config, tmp_path):
+    """cmaes.converge_every: the mean's validation objective, recorded every 5 generations, has not
+    improved by 1% over the last 30: the restart stops ("converged") long before its 400
+    generations; the same for n_jobs 1 and 2, and a run cut mid-way resumes to the same result."""
+    c = dataclasses.replace(tiny_config.cmaes, popsize=8, generations=400, converge_every=5,
+                            converge_window=30, converge_rtol=0.01, converge_trials=4)
+    config = tiny_config.replace(cmaes=c)
+    full = run(config, tmp_path / "full")
+    stops = full["restarts"][0]["stop"]
+    assert "converged" in stops and full["generations"] < 400
+    two = run(config, tmp_path / "two", n_jobs=2)
+    assert json.dumps(two["coefficients"]) == json.dumps(full["coefficients"])
+    _cut_run(config, tmp_path / "cut")
+    resumed = resume(tmp_path / "cut")
+    assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
+    assert resumed["generations"] == full["generations"]
+    off = run(tiny_config.replace(cmaes=dataclasses.replace(c, converge_every=0, generations=60)),
+              tmp_path / "off")
+    assert "converged" not in off["restarts"][0]["stop"]
