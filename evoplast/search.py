@@ -225,7 +225,8 @@ class Search:
         converged = self._converged(state)
         if converged:
             stop["converged"] = converged
-            self.progress(f"restart {state.restart} converged at generation {state.gen_in_restart}: {converged}")
+            self.progress(f"restart {state.restart} converged at generation {state.gen_in_restart}: "
+                          f"{converged}")
         if not stop:
             return False
         last = state.last_best_task_loss
@@ -279,7 +280,8 @@ class Search:
             seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_VALIDATION, 2, c.converge_trials)
             mean = np.array(es.mean)[None]
             v = evaluator.evaluate(self.task, mean, seeds=seeds)
-            state.converge.append([state.gen_in_restart, float(objective(v.loss, mean, c.l1, self.l1_mask)[0][0])])
+            f_mean = objective(v.loss, mean, c.l1, self.l1_mask)[0][0]
+            state.converge.append([state.gen_in_restart, float(f_mean)])
         now = time.monotonic()
         last = state.gen_in_restart == cfg.cmaes.generations
         if now - self._last_print >= self.progress_interval or state.gen_in_restart == 1 or last:
