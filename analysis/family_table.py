@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     fam[fam["distinct"]].to_csv(results / f"family_{args.name}_distinct.csv", index=False)
     keys = ("n_accepted", "pooled", "n_distinct", "dimension_local_pca", "dimension_pca95",
             "dimension_twonn", "span_factor", "extent_along_axis1", "extent_across_axis1_sd", "line",
-            "theory_distance", "theory_stable_fraction")
+            "theory_distance", "theory_stable_fraction", "beta_line_residual")
     print(json.dumps({k: s.get(k) for k in keys}, indent=1, default=float))
     print(f"wrote {results / f'family_{args.name}.json'} and family_{args.name}_distinct.csv")
     return 0

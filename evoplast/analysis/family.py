@@ -27,7 +27,8 @@ re-scores the promising ones on fresh trials, and keeps those within ``tol`` of 
    axis and across it, and for every rule the task's
    own ``theory`` (its distance to the analytic solution set: ``theory.distance``, and for the LIF
    task the mean-field line's ``beta_line`` computed with the rule's own gamma, kappa and time
-   constants). Where the task draws an analytic line over the first two searched parameters
+   constants; the summary gives the residual beta - beta_line and the share of beta's variance the
+   line explains, r2). Where the task draws an analytic line over the first two searched parameters
    (:meth:`Task.analytic_manifold`), the slope of the first principal axis is compared with it.
 
 Writes ``family.csv`` (one row per accepted rule: the parameters, ``loss`` (re-scored mean task
@@ -162,7 +163,9 @@ def _merge(Z: np.ndarray, radius: float) -> np.ndarray:
 def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float
              ) -> tuple[dict, np.ndarray]:
     """The summary of an accepted set (rows: rules; columns: searched parameters, natural units)
-    and the per-row ``distinct`` flags (step 4 of the module doc)."""
+    and the per-row ``distinct`` flags (step 4 of the module doc). The slope is compared with the
+    task's analytic line only for a family of exactly two parameters (with more, the line's K
+    varies along the family: see ``beta_line_residual``)."""
     names = list(values.columns)
     V = values.to_numpy(dtype=float)
     n = len(V)
@@ -194,7 +197,7 @@ def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float
         out["dimension_pca95"] = int(np.searchsorted(f2, 0.95) + 1)
         out["loss_best"] = float(loss.min())
         out["loss_median"] = float(np.median(loss))
-        if len(names) >= 2:
+        if len(names) == 2:
             x, y = names[0], names[1]
             xs = np.linspace(V[:, 0].min(), V[:, 0].max(), 64)
             line = task.analytic_manifold(x, y, xs)
@@ -265,6 +268,13 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
         summary["theory_distance"] = {"median": float(d.median()), "max": float(d.max())}
     if "theory.stable" in table:
         summary["theory_stable_fraction"] = float(table["theory.stable"].astype(bool).mean())
+    if "theory.beta_line" in table and "beta" in table:  # the LIF task's line, with each rule's own K
+        res = table["beta"] - pd.to_numeric(table["theory.beta_line"])
+        var = float(table["beta"].var())
+        summary["beta_line_residual"] = {
+            "median": float(res.median()), "q25": float(res.quantile(0.25)),
+            "q75": float(res.quantile(0.75)),
+            "r2": 1 - float(res.var()) / var if var > 0 else None}
     from .. import __version__
 
     summary.update({"runs": [str(p) for p in run_dirs], "pooled": int(len(X)), "trials": n_trials,
