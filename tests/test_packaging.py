@@ -42,3 +42,14 @@ def test_import_works_with_an_unwritable_home(tmp_path):
     out = subprocess.run([sys.executable, "-c", "import evoplast; print(evoplast.__version__)"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == evoplast.__version__, out.stderr
+
+
+def test_python_dash_m_evoplast_is_the_command():
+    import subprocess
+    import sys
+
+    from evoplast import __version__
+
+    out = subprocess.run([sys.executable, "-m", "evoplast", "--version"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == f"evoplast {__version__}"
