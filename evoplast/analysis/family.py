@@ -268,6 +268,13 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
         summary["theory_distance"] = {"median": float(d.median()), "max": float(d.max())}
     if "theory.stable" in table:
         summary["theory_stable_fraction"] = float(table["theory.stable"].astype(bool).mean())
+    quant = {}
+    for col in table.columns:
+        if col.startswith("theory.") and pd.api.types.is_numeric_dtype(table[col]) \
+                and not pd.api.types.is_bool_dtype(table[col]):
+            q = table[col].quantile([0.25, 0.5, 0.75])
+            quant[col[len("theory."):]] = [float(v) for v in q]
+    summary["theory_quartiles"] = quant  # every numeric theory value over the family: q25, median, q75
     if "theory.beta_line" in table and "beta" in table:  # the LIF task's line, with each rule's own K
         res = table["beta"] - pd.to_numeric(table["theory.beta_line"])
         var = float(table["beta"].var())
