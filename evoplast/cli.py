@@ -177,7 +177,8 @@ def cmd_family(args: argparse.Namespace) -> int:
     from .analysis.family import family
 
     s = family(args.dirs, args.out, tol=args.tol, trials=args.trials, n_jobs=args.n_jobs,
-               max_candidates=args.max_candidates, merge=args.merge, seed=args.seed, progress=print)
+               max_candidates=args.max_candidates, merge=args.merge, seed=args.seed, progress=print,
+               merge_units=args.merge_units)
     line = s.get("line")
     print(f"{s['n_accepted']} rules accepted of {s['pooled']} pooled ({s['n_distinct']} distinct); "
           f"best loss {s.get('loss_best', float('nan')):.4g}; dimension "
@@ -286,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     fm.add_argument("--merge", type=float, default=0.05,
                     help="near-duplicates: closer than this many standard deviations "
                          "(default %(default)s)")
+    fm.add_argument("--merge-units", choices=["sd", "natural"], default="sd",
+                    help="--merge in standard deviations of the accepted set (default) or in the "
+                         "parameters' own units (compares families of different extent)")
     fm.add_argument("--seed", type=int, default=0, help="seed of the fresh trials (default 0)")
     fm.add_argument("--n-jobs", type=int, help="workers (default: the first run's run.n_jobs)")
     fm.set_defaults(func=cmd_family)

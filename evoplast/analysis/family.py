@@ -16,7 +16,9 @@ re-scores the promising ones on fresh trials, and keeps those within ``tol`` of 
 3. **accept**: every trial ``ok`` and mean task loss ``<= best + tol`` (``tol`` in the task's loss
    units). Tasks with plausibility metrics will add "and plausible" here (none has them yet).
 4. **describe** the accepted set in the searched parameters' natural units: near-duplicates
-   merged (distance below ``merge`` in units of each parameter's standard deviation over the set),
+   merged (distance below ``merge`` in units of each parameter's standard deviation over the set,
+   or with ``merge_units = "natural"`` in the parameters' own units, which compares families of
+   different extent),
    principal axes and their variance fractions, the intrinsic dimension (the TwoNN estimator of
    Facco et al. 2017: with :math:`\mu_i = r_2^{(i)} / r_1^{(i)}` from each distinct rule's two
    nearest neighbours in standardised units, :math:`-\ln(1 - F(\mu)) = d \ln \mu`, fitted
@@ -160,8 +162,8 @@ def _merge(Z: np.ndarray, radius: float) -> np.ndarray:
     return distinct
 
 
-def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float
-             ) -> tuple[dict, np.ndarray]:
+def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float,
+             merge_units: str = "sd") -> tuple[dict, np.ndarray]:
     """The summary of an accepted set (rows: rules; columns: searched parameters, natural units)
     and the per-row ``distinct`` flags (step 4 of the module doc). The slope is compared with the
     task's analytic line only for a family of exactly two parameters (with more, the line's K
@@ -172,8 +174,9 @@ def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float
     sd = V.std(axis=0)
     sd[sd == 0] = 1.0
     Z = (V - V.mean(axis=0)) / sd
-    distinct = _merge(Z, merge)
-    out: dict[str, Any] = {"n_accepted": n, "n_distinct": int(distinct.sum()), "merge_radius_sd": merge,
+    distinct = _merge(Z if merge_units == "sd" else V, merge)
+    out: dict[str, Any] = {"n_accepted": n, "n_distinct": int(distinct.sum()), "merge_radius": merge,
+                           "merge_units": merge_units,
                            "parameters": names,
                            "ranges": {k: [float(V[:, j].min()), float(V[:, j].max())]
                                       for j, k in enumerate(names)}}
@@ -216,7 +219,7 @@ def describe(values: pd.DataFrame, loss: np.ndarray, task: Any, merge: float
 
 def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trials: int | None = None,
            n_jobs: int | None = None, max_candidates: int = 2000, merge: float = 0.05, seed: int = 0,
-           progress: Any = None) -> dict:
+           progress: Any = None, merge_units: str = "sd") -> dict:
     """Pool, re-score, accept and describe (module doc); writes ``OUT/family.csv``,
     ``OUT/family.json`` and, with matplotlib and seaborn, the figures. Returns the summary."""
     if not tol > 0:
@@ -225,6 +228,8 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
         raise EvoplastError(f"--max-candidates must be >= 1, got {max_candidates}")
     if not merge >= 0:
         raise EvoplastError(f"--merge must be >= 0, got {merge}")
+    if merge_units not in ("sd", "natural"):
+        raise EvoplastError(f"--merge-units must be sd or natural, got {merge_units!r}")
     out = Path(out)
     if str(out) in ("", "."):
         raise EvoplastError("--out must name a directory for the family's files")
@@ -250,7 +255,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
     accepted = ok & (loss <= best + tol)
     rules = [task.rule_template.from_vector(x) for x in X[accepted]]
     values = pd.DataFrame([{t: r.as_dict()[t] for t in terms} for r in rules])
-    summary, distinct = describe(values, loss[accepted], task, merge)
+    summary, distinct = describe(values, loss[accepted], task, merge, merge_units)
     rows = []
     src = cand[accepted].reset_index(drop=True)
     for i, rule in enumerate(rules):
@@ -284,7 +289,11 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
             "r2": 1 - float(res.var()) / var if var > 0 else None}
     from .. import __version__
 
+    searched = sum(len(RunDir(p).read_table(EVALUATIONS)) for p in run_dirs) * config.task.n_trials
     summary.update({"runs": [str(p) for p in run_dirs], "pooled": int(len(X)), "trials": n_trials,
+                    "simulations": {"searches": int(searched), "rescoring": int(len(X) * n_trials),
+                                    "distinct_per_1000": 1000 * int(distinct.sum())
+                                    / max(1, searched + len(X) * n_trials)},
                     "tol": tol, "seed": seed, "task": config.task.name, "family": config.rule.family,
                     "evoplast_version": __version__})
     table.to_csv(out / FAMILY_CSV, index=False)
