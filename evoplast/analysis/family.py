@@ -325,6 +325,9 @@ def figures(table: pd.DataFrame, terms: list[str], task: Any, out: Path) -> list
         if line is not None:
             ax = grid.axes[1, 0]
             ax.plot(line["x"], line["y"], "r-", lw=1, label="analytic line")
+            if "point" in line:  # e.g. the Vogels ray when the input rate varies
+                px, py, label = line["point"]
+                ax.plot([px], [py], "k*", ms=10, label=label)
             ax.legend(fontsize=7)
     grid.figure.suptitle(f"family: {len(table)} accepted rules", y=1.02)
     p = out / "family_pairplot.png"
