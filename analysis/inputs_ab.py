@@ -4,7 +4,8 @@ process, interleaved (like for like: one thread, same durations, numba compilati
     python analysis/inputs_ab.py [--rev d33eba4] [--duration 20 40] [--repeats 15] [--csv PATH]
 
 Loads ``evoplast/tasks/istdp_inputs.py`` of ``--rev`` (``git show``) as a module beside the
-installed one (that revision's module must import only numpy, numba and evoplast.kernels.lif) and
+installed one (its relative imports resolve to this checkout's evoplast, so the two revisions'
+other modules must be compatible) and
 times ``make_inputs`` of both for each input mode and trial duration, alternating, ``--repeats``
 times; prints and writes (default ``analysis/results/inputs_ab.csv``) the minimum and median ms
 per simulated second of each and the ratio of the minima (old / new), one row per mode and
@@ -28,7 +29,7 @@ import pandas as pd
 def load_old(rev: str):
     src = subprocess.run(["git", "show", f"{rev}:evoplast/tasks/istdp_inputs.py"], capture_output=True,
                          text=True, check=True).stdout
-    src = src.replace("from ..kernels.lif import", "from evoplast.kernels.lif import")
+    src = src.replace("from ..", "from evoplast.")  # the old module against this evoplast
     path = Path(tempfile.mkdtemp()) / "istdp_inputs_old.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("istdp_inputs_old", path)

@@ -44,7 +44,7 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     import cma
 
 from . import parallel, seeding, selection
-from .config import Config
+from .config import CMAESConfig, Config
 from .errors import EvoplastError, RunDirError
 from .kernels.status import ERROR
 from .objective import objective
@@ -84,10 +84,10 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
 
 #: run settings that do not change results (resume may override them)
 EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
-#: settings added after checkpoints were first written: hashed only when set, so that a checkpoint
-#: of an earlier version still matches its config
-LATER_DEFAULTS = {"cmaes": {"tabu_radius": 0.0, "tabu_penalty": 1.0, "converge_every": 0,
-                            "converge_trials": 8, "converge_window": 100, "converge_rtol": 0.01}}
+#: settings added after checkpoints were first written: hashed only when not at their defaults, so
+#: that a checkpoint of an earlier version still matches its config
+LATER_KEYS = {"cmaes": (CMAESConfig, ("tabu_radius", "tabu_penalty", "converge_every",
+                                      "converge_trials", "converge_window", "converge_rtol"))}
 
 
 def config_hash(config: Config) -> str:
@@ -95,8 +95,9 @@ def config_hash(config: Config) -> str:
     was made with, so that a hand-edited config.json is not resumed as if nothing changed."""
     d = config.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k not in EXECUTION_KEYS}
-    for section, defaults in LATER_DEFAULTS.items():
-        d[section] = {k: v for k, v in d[section].items() if k not in defaults or defaults[k] != v}
+    for section, (cls, keys) in LATER_KEYS.items():
+        default = cls()
+        d[section] = {k: v for k, v in d[section].items() if k not in keys or v != getattr(default, k)}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -189,7 +189,7 @@ def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
     n_steps, jump = 1000, np.full(20, 0.01)
     state = krng.seed_state(np.random.default_rng(6))
     args = (rates, P.dt, 10, n_steps, 10, 10, 0, jump)
-    tables = (krng.ZIG32_K, krng.ZIG32_W, krng.ZIG_F)
+    tables = (krng.ZIG_K, krng.ZIG_W, krng.ZIG_F)
 
     def draw(cap):
         gE, ptr, idx = np.zeros(n_steps), np.zeros(n_steps + 1, dtype=np.int64), np.empty(cap, dtype=np.int64)

@@ -24,27 +24,28 @@ CENTRES = np.array([[-1.0, 1.0], [1.0, 1.0], [0.0, -1.0]])
 
 
 @dataclass(frozen=True)
-class ToyLineConfig:
-    name: str = "toy_line"
+class _ToyConfig:
     n_trials: int = 4
     heldout_trials: int = 8
     noise: float = 0.02
-    slope: float = -2.0
-    intercept: float = 0.5
 
     def validate(self) -> None:
         pass
 
 
 @dataclass(frozen=True)
-class ToyWellsConfig:
+class ToyLineConfig(_ToyConfig):
+    name: str = "toy_line"
+    slope: float = -2.0
+    intercept: float = 0.5
+
+
+@dataclass(frozen=True)
+class ToyWellsConfig(_ToyConfig):
     name: str = "toy_wells"
     n_trials: int = 2
     heldout_trials: int = 4
     noise: float = 0.01
-
-    def validate(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)

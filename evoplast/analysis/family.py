@@ -76,9 +76,10 @@ def _comparable(config: Config) -> dict:
 
 
 def pool(run_dirs: list[str | Path], tol: float, max_candidates: int = 2000
-         ) -> tuple[Config, pd.DataFrame]:
-    """The promising candidates of the runs' ``evaluations.csv`` (step 1 of the module doc) and
-    the first run's config. Raises :class:`EvoplastError` for runs that cannot be pooled."""
+         ) -> tuple[Config, pd.DataFrame, int]:
+    """The promising candidates of the runs' ``evaluations.csv`` (step 1 of the module doc), the
+    first run's config and the number of candidates the runs evaluated in all. Raises
+    :class:`EvoplastError` for runs that cannot be pooled."""
     if not run_dirs:
         raise EvoplastError("evoplast family needs at least one run directory")
     config, frames, ref = None, [], None
@@ -105,12 +106,13 @@ def pool(run_dirs: list[str | Path], tol: float, max_candidates: int = 2000
     if missing:
         raise EvoplastError(f"evaluations.csv lacks the columns {missing} of the rule's parameters")
     df[cols + ["task_loss"]] = df[cols + ["task_loss"]].astype(float)
+    evaluated = len(df)
     ok = df[(df["status"] == "ok") & np.isfinite(df["task_loss"])]
     if ok.empty:
         raise EvoplastError("no evaluated rule of these runs ended ok on every trial")
     keep = ok[ok["task_loss"] <= ok["task_loss"].min() + 2 * tol]
     keep = keep.drop_duplicates(subset=cols).sort_values("task_loss", kind="stable")
-    return config, keep.head(max_candidates).reset_index(drop=True)
+    return config, keep.head(max_candidates).reset_index(drop=True), evaluated
 
 
 def _twonn(Z: np.ndarray, discard: float = 0.1) -> float:
@@ -234,7 +236,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
     if str(out) in ("", "."):
         raise EvoplastError("--out must name a directory for the family's files")
     out.mkdir(parents=True, exist_ok=True)
-    config, cand = pool(run_dirs, tol, max_candidates)
+    config, cand, evaluated = pool(run_dirs, tol, max_candidates)
     n_trials = trials or config.task.heldout_trials
     check_trials(config, n_trials)
     task = make_task(config)
@@ -289,7 +291,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
             "r2": 1 - float(res.var()) / var if var > 0 else None}
     from .. import __version__
 
-    searched = sum(len(RunDir(p).read_table(EVALUATIONS)) for p in run_dirs) * config.task.n_trials
+    searched = evaluated * config.task.n_trials
     summary.update({"runs": [str(p) for p in run_dirs], "pooled": int(len(X)), "trials": n_trials,
                     "simulations": {"searches": int(searched), "rescoring": int(len(X) * n_trials),
                                     "distinct_per_1000": 1000 * int(distinct.sum())

@@ -7,14 +7,15 @@ caller's :class:`numpy.random.Generator` (:func:`seed_state`, four 64-bit words)
 every trial's inputs a function of the trial's seed alone.
 
 - :func:`next_word`: xoshiro256+ (Blackman & Vigna 2018), state (s0, s1, s2, s3), output
-  ``s0 + s3``; its top 53 bits are used (its low bits are weak, and unused as floats here).
+  ``s0 + s3``; :func:`uniform` uses its top 53 bits. Its lowest bits are its weakest (they fail
+  linearity tests); :func:`exponential` takes the layer from bits 0-7 (tests/test_rng.py finds
+  the draws exponential; xoshiro256** would have no weak bits, at the price of other draws).
 - :func:`exponential`: Marsaglia & Tsang's ziggurat (2000) for Exp(1) with 256 layers
-  (r = 7.69711747013104972, v = 3.949659822581572e-3): one word gives the layer (low 8 bits)
-  and a 53-bit abscissa (top bits); in about 99% of draws ``x = j w[i]`` is accepted by one
-  comparison ``j < k[i]``; otherwise the wedge test against ``exp(-x)`` or, in the base layer,
-  the tail ``r - log(u)``. The tables ``ZIG32_*`` are for a 32-bit abscissa (bits 8-39), which
-  leaves the word's top 24 bits for a second, independent use (the spike generator's choice
-  of afferent).
+  (r = 7.69711747013104972, v = 3.949659822581572e-3): one word gives the layer (bits 0-7) and a
+  32-bit abscissa (bits 8-39); in about 99% of draws ``x = j w[i]`` is accepted by one comparison
+  ``j < k[i]``; otherwise the wedge test against ``exp(-x)`` or, in the base layer, the tail
+  ``r - log(u)`` (:func:`exponential_slow`). The word is returned too: its top 24 bits are free
+  for a second, independent use (the spike generator's choice of afferent).
 
 State lives in local variables of the calling loop (the functions take and return it), which is
 several times faster than an array the compiler must store to after every draw.
@@ -37,7 +38,7 @@ U45 = np.uint64(45)
 LOW8 = np.uint64(255)
 
 
-def ziggurat_tables(bits: int = 53) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ziggurat_tables(bits: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The exponential ziggurat's tables (k, w, f), each (256,), for ``bits``-bit abscissae j:
     layer i spans x in [0, x_i] with ``w[i] = x_i / 2^bits``, ``f[i] = exp(-x_i)``, and
     ``k[i] = 2^bits x_{i-1} / x_i`` the acceptance bound (layer 0 is the base strip with its tail)."""
@@ -61,8 +62,7 @@ def ziggurat_tables(bits: int = 53) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return k, w, f
 
 
-ZIG_K, ZIG_W, ZIG_F = ziggurat_tables()
-ZIG32_K, ZIG32_W, _ = ziggurat_tables(32)
+ZIG_K, ZIG_W, ZIG_F = ziggurat_tables()  # for the 32-bit abscissae of :func:`exponential`
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:
@@ -91,12 +91,16 @@ def uniform(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple
     return (np.int64(r >> U11) + 1) * (1.0 / _M), s0, s1, s2, s3
 
 
+U8 = np.uint64(8)
+U32 = np.uint64(32)
+LOW32 = np.uint64(0xFFFFFFFF)
+
+
 @numba.njit(cache=True)
 def exponential_slow(i: int, j: float, s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
-                     zk: np.ndarray, zw: np.ndarray, zf: np.ndarray, shift: int = 11) -> tuple:
-    """The ziggurat's rare branch (layer i, abscissa j rejected by the fast test); new words give
-    their abscissa as ``word >> shift`` (11: 53 bits, the tables ``ZIG_*``; 32: 32 bits,
-    ``ZIG32_*``)."""
+                     zk: np.ndarray, zw: np.ndarray, zf: np.ndarray) -> tuple:
+    """The ziggurat's rare branch (layer i, abscissa j rejected by the fast test); a new word's
+    abscissa is its top 32 bits. Returns (e, s0, s1, s2, s3)."""
     while True:
         if i == 0:  # the tail beyond r
             u, s0, s1, s2, s3 = uniform(s0, s1, s2, s3)
@@ -107,22 +111,20 @@ def exponential_slow(i: int, j: float, s0: np.uint64, s1: np.uint64, s2: np.uint
             return x, s0, s1, s2, s3
         r, s0, s1, s2, s3 = next_word(s0, s1, s2, s3)
         i = np.int64(r & LOW8)
-        j = float(np.int64(r >> np.uint64(shift)))
+        j = float(np.int64(r >> U32))
         if j < zk[i]:
             return j * zw[i], s0, s1, s2, s3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def exponential(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, zk: np.ndarray,
                 zw: np.ndarray, zf: np.ndarray) -> tuple:
-    """One Exp(1) draw (ziggurat; tables ``ZIG_K, ZIG_W, ZIG_F``): returns (e, s0, s1, s2, s3).
-
-    In a hot loop write its three lines in place (word, fast test, :func:`exponential_slow`):
-    a call that takes arrays is neither inlined by LLVM nor free of reference counting when
-    numba inlines it."""
+    """One Exp(1) draw (ziggurat; tables ``ZIG_K, ZIG_W, ZIG_F``): returns (e, word, s0, s1, s2,
+    s3), the word's top 24 bits unused by the draw."""
     r, s0, s1, s2, s3 = next_word(s0, s1, s2, s3)
-    i = np.int64(r & LOW8)
-    j = float(np.int64(r >> U11))
+    i = r & LOW8
+    j = float(np.int64((r >> U8) & LOW32))
     if j < zk[i]:
-        return j * zw[i], s0, s1, s2, s3
-    return exponential_slow(i, j, s0, s1, s2, s3, zk, zw, zf)
+        return j * zw[i], r, s0, s1, s2, s3
+    e, s0, s1, s2, s3 = exponential_slow(np.int64(i), j, s0, s1, s2, s3, zk, zw, zf)
+    return e, r, s0, s1, s2, s3

@@ -63,10 +63,7 @@ def _ou_rates(normals, block_s, tau, background, amplitude):
     return rates
 
 
-U8 = np.uint64(8)
-U32 = np.uint64(32)
 U40 = np.uint64(40)
-LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,9 +88,9 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
                     ev_step, ev_aff, n_ev, state, zk, zw, zf):
     """One pathway's afferents of one type (``n_part`` of them, sharing the rate ``run_rate[i]``
     over the steps ``run_start[i] .. run_start[i + 1] - 1``, :func:`_rate_runs`): see
-    :func:`_draw_spikes`. One random word per candidate event: its low 8 bits and next 32 the
-    exponential gap (ziggurat, tables for 32-bit abscissae), its top 24 bits the afferent (a bias
-    below n_part / 2^24 ~ 1e-5 between afferents). Excitatory (``jump`` given, len n_part): spikes
+    :func:`_draw_spikes`. One random word per candidate event: its low 40 bits the exponential gap
+    (:func:`evoplast.kernels.rng.exponential`), its top 24 bits the afferent (a bias below
+    n_part / 2^24 ~ 1e-5 between afferents). Excitatory (``jump`` given, len n_part): spikes
     add ``jump[a]`` to ``gE[step]``. Inhibitory (``jump`` empty): spikes are appended to
     ``ev_step`` / ``ev_aff`` from ``n_ev`` on. ``last`` / ``counts`` (len n_part): the afferents'
     last spike steps and spike counts; ``state``: the generator's, updated. Returns the new
@@ -111,15 +108,8 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
     c_hi = 0.0  # ... at hi
     level = 0.0
     while True:
-        r, s0, s1, s2, s3 = rng.next_word(s0, s1, s2, s3)
-        zi = r & rng.LOW8
-        zj = float(np.int64((r >> U8) & LOW32))
-        if zj < zk[zi]:
-            level += zj * zw[zi]
-        else:
-            e, s0, s1, s2, s3 = rng.exponential_slow(np.int64(zi), zj, s0, s1, s2, s3, zk, zw, zf,
-                                                     32)
-            level += e
+        e, r, s0, s1, s2, s3 = rng.exponential(s0, s1, s2, s3, zk, zw, zf)
+        level += e
         while level > c_hi:  # on to the run where the level is reached
             i += 1
             if i == n_runs:
@@ -152,18 +142,18 @@ def _draw_spikes(state, rates, dt, block_steps, n_steps, n_exc_per, n_inh_per, r
     """Every afferent's spikes, from one superposed candidate process per pathway and type.
 
     Pathway k's rate r_k is constant over each block of ``block_steps`` steps. Its n excitatory
-    (and, apart, its inhibitory) afferents' candidate events are one Poisson process of intensity
-    n r_k(t), drawn in time order by time rescaling (:func:`_pathway_spikes`): exponential gaps
-    (E ~ Exp(1)) in the cumulative hazard ``C(t) = sum_{s < t} n r_s dt``, walked block by block,
-    an event at level L falling in the first step t with C(t + 1) >= L; each event picks its
-    afferent uniformly (a second random word). An afferent fires at an event unless it fired within
-    the last ``ref_steps`` steps (or in the same step): per afferent and step the hazard
-    ``1 - exp(-r dt)`` when not refractory, as the per-step Bernoulli formulation has it, with no
-    sorting and no search. Excitatory spikes add their conductance jump (``exc_jump``, per
+    (and, apart, its inhibitory) afferents' candidate events are one Poisson process of intensity n
+    r_k(t), drawn in time order by time rescaling (:func:`_pathway_spikes`): exponential gaps (E ~
+    Exp(1)) in the cumulative hazard ``C(t) = sum_{s < t} n r_s dt``, walked block by block, an
+    event at level L falling in the first step t with C(t + 1) >= L; each event picks its afferent
+    uniformly (the top 24 bits of the word that drew its gap). An afferent fires at an event unless
+    it fired within the last ``ref_steps`` steps (or in the same step): per afferent and step the
+    hazard ``1 - exp(-r dt)`` when not refractory, as the per-step Bernoulli formulation has it,
+    with no sorting and no search. Excitatory spikes add their conductance jump (``exc_jump``, per
     excitatory afferent, pathway-major) to ``gE[step]``; inhibitory ones are placed in step order
-    (pathway-major within a step) as the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx``.
-    ``aff_counts`` gets every afferent's spike count (excitatory first). Random numbers: the
-    xoshiro256+ ``state`` (4 words) and ziggurat exponentials (:mod:`evoplast.kernels.rng`).
+    (pathway-major within a step) as the CSR ``i_ptr`` (n_steps + 1,) / ``i_idx``. ``aff_counts``
+    gets every afferent's spike count (excitatory first). Random numbers: the xoshiro256+ ``state``
+    (4 words) and ziggurat exponentials (:mod:`evoplast.kernels.rng`).
     Returns the number of inhibitory spikes, or -1 when ``i_idx`` is too small (nothing valid then:
     the caller draws again from the same state with more room).
     """
@@ -244,7 +234,7 @@ def afferent_spikes(
         counts = np.zeros(n_path * (n_exc_per + n_inh_per), dtype=np.int64)
         n_inh_ev = _draw_spikes(state, rates, dt, block_steps, n_steps, n_exc_per, n_inh_per,
                                 ref_steps, exc_jump, gE_in, i_ptr, i_idx, counts,
-                                rng.ZIG32_K, rng.ZIG32_W, rng.ZIG_F)
+                                rng.ZIG_K, rng.ZIG_W, rng.ZIG_F)
         if n_inh_ev >= 0:
             return gE_in, i_ptr, i_idx[:n_inh_ev], counts
         cap *= 2
