@@ -20,6 +20,11 @@ TINY = {
     "istdp": ("runs/istdp_full.toml", ["task.duration_s=2.0", "task.n_trials=2",
                                                         "task.heldout_trials=2", "cmaes.popsize=4",
                                                         "cmaes.generations=2", "task.silent_s=100"]),
+    "ei_network": ("runs/ei_ie.toml", ["task.n_exc=40", "task.n_inh=10", "task.n_ext=200",
+                                       "task.p_ext=0.2", "task.train_s=1.0", "task.score_s=1.0",
+                                       "task.n_trials=2", "task.heldout_trials=2", "task.theory_trials=1",
+                                       "task.record_neurons=40", "task.rate_bounds=[0.0, 1000.0]",
+                                       "task.w0={ie=[0.3, 0.5]}", "cmaes.popsize=4", "cmaes.generations=2"]),
 }
 PAIRS = [(name, family) for name, cls in TASKS.items() for family in cls.families]
 

@@ -12,6 +12,7 @@ from ..schema import build_section
 from .pair import RulePair
 from .polynomial import PolynomialRule
 from .pre_post_trace import PrePostTraceConfig
+from .typed_trace import TypedTraceConfig
 
 
 @dataclass(frozen=True)
@@ -103,4 +104,10 @@ class PrePostTraceFamily:
     Config = PrePostTraceConfig
 
 
-RULE_FAMILIES = {f.name: f for f in (PolynomialFamily, PolynomialPairFamily, PrePostTraceFamily)}
+class TypedTraceFamily:
+    name = "pre_post_trace_types"
+    Config = TypedTraceConfig
+
+
+RULE_FAMILIES = {f.name: f for f in (PolynomialFamily, PolynomialPairFamily, PrePostTraceFamily,
+                                     TypedTraceFamily)}

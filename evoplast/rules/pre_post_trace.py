@@ -172,13 +172,15 @@ class PrePostTraceConfig(PrePostTraceRule):
     def _box(self, name: str) -> tuple[float, float]:
         return tuple(float(v) for v in self.start_box.get(name, START_BOX[name]))
 
-    def start_vector(self, seed: int, restart: int) -> np.ndarray:
+    def start_vector(self, seed: int, restart: int, key: tuple[int, ...] = ()) -> np.ndarray:
         """The search's initial mean for restart ``restart`` (the optimiser's vector: log time
-        constants): the configured values, or a random point of the start box (see the class)."""
+        constants): the configured values, or a random point of the start box (see the class).
+        ``key`` extends the stream's spawn key (one rule among several: its index)."""
         rule = self.rule()
         if self.start == "point":
             return rule.to_vector()
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(seeding.STREAM_START, restart)))
+        rng = np.random.default_rng(np.random.SeedSequence(
+            seed, spawn_key=(seeding.STREAM_START, restart, *key)))
         values = {}
         for name in self.search:
             lo, hi = self._box(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .ei_network import EiNetworkTask
 from .istdp import IstdpTask
 from .oja import OjaTask
 from .pca_network import PCANetworkTask
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from evoplast.config import Config
     from evoplast.tasks.base import Task
 
-TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, IstdpTask)}
+TASKS = {t.name: t for t in (OjaTask, PCANetworkTask, IstdpTask, EiNetworkTask)}
 
 
 def make_task(config: Config) -> Task:
@@ -26,4 +27,4 @@ def make_task(config: Config) -> Task:
     return TASKS[config.task.name](config)
 
 
-__all__ = ["TASKS", "IstdpTask", "OjaTask", "PCANetworkTask", "make_task"]
+__all__ = ["TASKS", "EiNetworkTask", "IstdpTask", "OjaTask", "PCANetworkTask", "make_task"]

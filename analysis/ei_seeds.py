@@ -1,0 +1,105 @@
+"""Experiment 4 across seeds: held-out rate, plausibility and the mean-field line per found rule.
+
+    python analysis/ei_seeds.py runs/ei_ie.toml [--seeds 10] [--first-seed 0] [--jobs 2]
+                                [--out DIR] [--extra KEY=VALUE ...] [--csv PATH]
+
+Runs the config for seeds F..F+S-1 into OUT/seed-<s> (finished runs of the same config and evoplast
+version are reused; others are refused) and prints one row per seed: the start and the found
+parameters of each plastic type, held-out trials with the E rate within 10% of the target, plausible
+held-out trials, trials both; per plastic type, the distance to its mean-field line (relative to
+|alpha|) at the rates the network settles at and whether that point is on the stable half. The
+acceptance count: every held-out trial within 10%, plausible on every held-out trial, and some
+plastic type within 10% of its line on the stable half. Writes the table (with each run's time,
+evoplast version and git revision) to the CSV (default
+``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from joblib import Parallel, delayed
+
+
+def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
+    from evoplast import ensure_run
+
+    return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
+
+
+def seed_table(out: Path, seeds):
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for s in seeds:
+        path = out / f"seed-{s}" / "result.json"
+        if not path.exists():
+            continue
+        r = json.loads(path.read_text())
+        meta = json.loads((path.parent / "config.json").read_text())
+        h, th = r["heldout"], r["theory"]
+        row = {"seed": s}
+        row.update({f"start.{k}": v for k, v in r["start"].items() if k.endswith(("alpha", "beta"))})
+        row.update({f"coef.{k}": v for k, v in r["coefficients"].items()})
+        n = h["n_trials"]
+        row.update(heldout_trials=n, within_10pct=h["within_10_percent"], plausible=h["plausible"],
+                   plausible_and_within=h["plausible_and_within"],
+                   implausible=";".join(sorted({m for p in h["per_trial"] for m in p["implausible"]})),
+                   rate_e_hz_mean=sum(h["rate_e_hz"]) / n, rate_i_hz_mean=sum(h["rate_i_hz"]) / n)
+        for t, v in th.get("types", {}).items():
+            row[f"{t}.line_distance"] = v["distance"]
+            row[f"{t}.stable"] = v["stable"]
+            row[f"{t}.beta_line"] = v["beta_line"]
+            row[f"{t}.nu_pre_hz"] = v["nu_pre_hz"]
+        row["on_stable_line"] = any(v["distance"] <= 0.1 and v["stable"]
+                                    for v in th.get("types", {}).values())
+        row["heldout_ok"] = h["within_10_percent"] == n
+        row["plausible_all"] = h["plausible"] == n
+        row["accepted"] = row["heldout_ok"] and row["plausible_all"] and row["on_stable_line"]
+        row.update(elapsed_s=r["elapsed_s"], generations=r["generations"],
+                   evoplast_version=meta.get("evoplast_version"), git_revision=meta.get("git_revision"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("config")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--csv", default=None)
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--out", default=None)
+    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
+    args = p.parse_args(argv)
+    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(one_run)(args.config, s, out, args.extra) for s in seeds):
+        print(f"done {path}", file=sys.stderr, flush=True)
+    t = seed_table(out, seeds)
+    print(t.drop(columns=["evoplast_version", "git_revision"]).to_string(
+        index=False, float_format=lambda v: f"{v:.4g}"))
+    n = len(t)
+    print(f"every held-out trial within 10% of the target: {int(t.heldout_ok.sum())}/{n}")
+    print(f"plausible on every held-out trial: {int(t.plausible_all.sum())}/{n}")
+    print(f"on the stable half of a type's mean-field line (within 10% of |alpha|): "
+          f"{int(t.on_stable_line.sum())}/{n}")
+    print(f"all three (the acceptance count): {int(t.accepted.sum())}/{n}")
+    print(f"time per run: median {t.elapsed_s.median():.0f} s, max {t.elapsed_s.max():.0f} s")
+    csv = Path(args.csv or Path(__file__).parent / "results"
+               / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    t.to_csv(csv, index=False)
+    print(f"wrote {csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

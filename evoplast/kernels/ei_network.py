@@ -1,0 +1,400 @@
+r"""Recurrent E-I network of conductance-based LIF neurons with plastic synapse types (exp. 4).
+
+Neurons 0..NE-1 are excitatory (E), NE..N-1 inhibitory (I); all share experiment 3's neuron
+(:class:`evoplast.kernels.lif.NeuronParams`; the ``gbar`` fields are not used: weights are
+conductance jumps in units of the leak conductance, as in Auryn). Per neuron n and candidate:
+
+.. math::
+
+    \tau_m \frac{dV_n}{dt} = (V_{rest} - V_n) + (g_{E,n} + g_{X,n})(E_E - V_n) + g_{I,n}(E_I - V_n),
+    \qquad \frac{dg}{dt} = -\frac{g}{\tau_{syn}} + \sum_{\text{spikes}} w
+
+with tau_exc for g_E and the external g_X, tau_inh for g_I. Spike at V >= V_th, reset, refractory.
+
+Synapse types ``TYPES = ("ee", "ei", "ie", "ii")``: the first letter is the presynaptic population,
+the second the postsynaptic one ("ie" = I -> E). A plastic type follows the pre/post trace rule of
+:mod:`evoplast.rules.pre_post_trace` with its own parameters: a presynaptic spike of i onto j
+gives ``dw = eta (alpha + kappa x_post[j])``, a postsynaptic spike of j gives every plastic synapse
+i -> j ``dw = eta (beta + gamma x_pre[i])``, ``w`` clipped to [0, w_max]. Traces are per neuron
+and plastic type (jump 1, decay with the type's tau_pre, tau_post).
+
+One step t (dt): shared external conductance decays, the step's source spikes arrive (fixed
+weight ``w_ext``, the same for all candidates: common random numbers); per candidate g_E, g_I and
+traces decay; the spikes of step t-1 are delivered in ascending neuron order (one-step synaptic
+delay: conductance jump with the current weight, then the presynaptic branch, then the neuron's
+presynaptic traces jump); V integrates (forward Euler); the neurons that spike apply the
+postsynaptic branch to their incoming plastic synapses and their postsynaptic traces jump.
+
+Early stop: the E population rate, low-pass filtered with ``tau_check`` (started at the target),
+below ``rate_lo`` (status ``silent``) or above ``rate_hi`` (``runaway``), or NaN, ends a candidate's
+trial; its weights are summarised at that step.
+
+:func:`simulate` (compiled; B = 8 candidates of a trial in lock-step, parallel over candidate
+blocks x trials; each candidate's arithmetic is independent of the others in its block, so results
+do not depend on how candidates are split) and :func:`evoplast.kernels.ei_network_numpy.simulate`
+(plain numpy, one candidate at a time) compute the same numbers in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from .lif import TraceParams, clipped
+from .status import NAN, OK, RUNAWAY, SILENT, names
+
+STATUS_NAMES = names(OK, SILENT, RUNAWAY, NAN)
+TYPES = ("ee", "ei", "ie", "ii")
+BLOCK = 8
+N_RULE = len(TraceParams._fields)  # 8 values per type and candidate
+
+
+class Net(NamedTuple):
+    """One trial's network and input (arrays; what the kernels read).
+
+    ``out_ptr`` (N+1), ``syn_post``, ``syn_pre``, ``syn_type`` (int8 index into TYPES), ``w0``: the
+    synapses, sorted by presynaptic neuron (CSR of outgoing synapses); ``in_ptr`` (N+1), ``in_syn``:
+    each neuron's incoming *plastic* synapses (ids into the synapse arrays), in ascending id;
+    ``x_ptr`` (n_steps+1), ``x_src``: the external sources spiking at each step; ``s_ptr``
+    (n_ext+1), ``s_post``: each source's target neurons; ``w_max`` (4,): each type's weight bound
+    in this trial."""
+
+    out_ptr: np.ndarray
+    syn_post: np.ndarray
+    syn_pre: np.ndarray
+    syn_type: np.ndarray
+    w0: np.ndarray
+    in_ptr: np.ndarray
+    in_syn: np.ndarray
+    x_ptr: np.ndarray
+    x_src: np.ndarray
+    s_ptr: np.ndarray
+    s_post: np.ndarray
+    w_max: np.ndarray
+
+
+class NetRun(NamedTuple):
+    """What :func:`simulate` returns for K candidates on D trials."""
+
+    counts_e: np.ndarray  # (K, D, n_bins) E spikes per bin (all E neurons)
+    counts_i: np.ndarray  # (K, D, n_bins) I spikes per bin
+    wmean: np.ndarray  # (K, D, 4, n_bins) mean weight of each type at each bin's end (NaN after a stop)
+    wstats: np.ndarray  # (K, D, 4, 3) final mean weight, fraction at 0, fraction at w_max, per type
+    status: np.ndarray  # (K, D)
+    steps: np.ndarray  # (K, D)
+    rec_t: np.ndarray  # (K, D, cap) recorded E spikes: step from the recording start
+    rec_n: np.ndarray  # (K, D, cap) and neuron
+    rec_count: np.ndarray  # (K, D) spikes recorded (cap + 1: the buffer overflowed)
+
+
+@numba.njit(cache=True)
+def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
+               s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz,
+               rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e, counts_i, wmean,
+               wstats, status, steps, rec_t, rec_n, rec_count):
+    """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module."""
+    tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron
+    N = out_ptr.shape[0] - 1
+    n_syn = syn_post.shape[0]
+    out_mid = np.empty(N, dtype=np.int64)  # first outgoing synapse onto an I neuron
+    for i in range(N):
+        m = out_ptr[i]
+        while m < out_ptr[i + 1] and syn_post[m] < NE:
+            m += 1
+        out_mid[i] = m
+    n_bins = counts_e.shape[1]
+    cap = rec_t.shape[1]
+    B = rules.shape[0]
+    dec_e = np.exp(-dt / tau_e)
+    dec_i = np.exp(-dt / tau_i)
+    k_m = dt / tau_m
+    ref_steps = int(round(t_ref / dt))
+    k_check = dt / tau_check
+    dpre = np.empty((4, B))
+    dpost = np.empty((4, B))
+    for ty in range(4):
+        for k in range(B):
+            dpre[ty, k] = np.exp(-dt / rules[k, ty, 0])
+            dpost[ty, k] = np.exp(-dt / rules[k, ty, 1])
+    alpha = np.ascontiguousarray(rules[:, :, 2].T)
+    beta = np.ascontiguousarray(rules[:, :, 3].T)
+    gamma = np.ascontiguousarray(rules[:, :, 4].T)
+    kappa = np.ascontiguousarray(rules[:, :, 5].T)
+    eta = np.ascontiguousarray(rules[:, :, 6].T)
+    n_type = np.zeros(4)
+    for e in range(n_syn):
+        n_type[syn_type[e]] += 1.0
+    w = np.empty((n_syn, B))
+    for e in range(n_syn):
+        for k in range(B):
+            w[e, k] = w0[e]
+    v = np.full((N, B), v_rest)
+    ge = np.zeros((N, B))
+    gi = np.zeros((N, B))
+    ref = np.zeros((N, B), dtype=np.int64)
+    gx = np.zeros(N)
+    xpre = np.zeros((4, N, B))
+    xpost = np.zeros((4, N, B))
+    spk_n = np.empty(N * B, dtype=np.int64)  # spikes of the previous step, (neuron, candidate)
+    spk_k = np.empty(N * B, dtype=np.int64)
+    new_n = np.empty(N * B, dtype=np.int64)
+    new_k = np.empty(N * B, dtype=np.int64)
+    n_spk = 0
+    spiked = np.zeros(B, dtype=np.bool_)
+    r_filt = np.full(B, target_hz)
+    n_e = np.zeros(B)
+    done = np.zeros(B, dtype=np.bool_)
+    n_done = 0
+    b = 0
+    bin_left = bin_steps
+    for t in range(n_steps):
+        # -- external input (shared) ------------------------------------------------------------
+        for n in range(N):
+            gx[n] *= dec_e
+        for q in range(x_ptr[t], x_ptr[t + 1]):
+            s = x_src[q]
+            for r in range(s_ptr[s], s_ptr[s + 1]):
+                gx[s_post[r]] += w_ext
+        # -- trace decays (the conductances decayed at the end of the previous step) ----------------
+        for ty in range(4):
+            if plastic[ty]:
+                a0, a1 = (0, NE) if ty < 2 else (NE, N)  # presynaptic population of the type
+                p0, p1 = (0, NE) if ty % 2 == 0 else (NE, N)  # postsynaptic population
+                for n in range(a0, a1):
+                    for k in range(B):
+                        xpre[ty, n, k] *= dpre[ty, k]
+                for n in range(p0, p1):
+                    for k in range(B):
+                        xpost[ty, n, k] *= dpost[ty, k]
+        # -- delivery of the previous step's spikes ----------------------------------------------
+        for s in range(n_spk):
+            i = spk_n[s]
+            k = spk_k[s]
+            inh = i >= NE
+            g = gi if inh else ge
+            t0 = 2 if inh else 0
+            # outgoing synapses are sorted by post: onto E (type t0) first, then onto I (t0 + 1)
+            for ty, e0, e1 in ((t0, out_ptr[i], out_mid[i]), (t0 + 1, out_mid[i], out_ptr[i + 1])):
+                if plastic[ty]:
+                    a, kp, et, wm = alpha[ty, k], kappa[ty, k], eta[ty, k], w_max[ty]
+                    for e in range(e0, e1):
+                        j = syn_post[e]
+                        wk = w[e, k]
+                        g[j, k] += wk
+                        w[e, k] = clipped(wk, et * (a + kp * xpost[ty, j, k]), wm)
+                    xpre[ty, i, k] += 1.0
+                else:
+                    for e in range(e0, e1):
+                        g[syn_post[e], k] += w[e, k]
+        # -- integration ---------------------------------------------------------------------------
+        n_new = 0
+        for k in range(B):
+            n_e[k] = 0.0
+        for n in range(N):  # branch-free over the block (vectorised); stopped candidates run on
+            gxn = gx[n]  # unrecorded and their spikes are dropped
+            n_fire = 0
+            for k in range(B):
+                vn = v[n, k]
+                active = ref[n, k] == 0
+                vk = vn + k_m * ((v_rest - vn) + (ge[n, k] + gxn) * (e_exc - vn)
+                                 + gi[n, k] * (e_inh - vn))
+                fire = active and vk >= v_th
+                v[n, k] = v_reset if fire else (vk if active else vn)
+                ref[n, k] = ref_steps if fire else (ref[n, k] if active else ref[n, k] - 1)
+                spiked[k] = fire
+                n_fire += fire
+                ge[n, k] *= dec_e  # the decay of the next step
+                gi[n, k] *= dec_i
+            if n_fire:
+                for k in range(B):
+                    if spiked[k] and not done[k]:
+                        new_n[n_new] = n
+                        new_k[n_new] = k
+                        n_new += 1
+        # -- postsynaptic branch, counts, recording ----------------------------------------------
+        for s in range(n_new):
+            j = new_n[s]
+            k = new_k[s]
+            for q in range(in_ptr[j], in_ptr[j + 1]):
+                e = in_syn[q]
+                ty = syn_type[e]
+                w[e, k] = clipped(w[e, k], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
+                                                          * xpre[ty, syn_pre[e], k]), w_max[ty])
+            t0 = 0 if j < NE else 1
+            for ty in range(t0, 4, 2):
+                if plastic[ty]:
+                    xpost[ty, j, k] += 1.0
+            if j < NE:
+                n_e[k] += 1.0
+                if b < n_bins:
+                    counts_e[k, b] += 1
+                if t >= rec_start and j < rec_n_neurons:
+                    c = rec_count[k]
+                    if c < cap:
+                        rec_t[k, c] = t - rec_start
+                        rec_n[k, c] = j
+                        rec_count[k] = c + 1
+                    else:
+                        rec_count[k] = cap + 1
+            elif b < n_bins:
+                counts_i[k, b] += 1
+        for s in range(n_new):
+            spk_n[s] = new_n[s]
+            spk_k[s] = new_k[s]
+        n_spk = n_new
+        # -- bins -------------------------------------------------------------------------------
+        bin_left -= 1
+        if bin_left == 0:
+            if b < n_bins:
+                _weight_means(w, syn_type, n_type, done, wmean[:, :, b])
+            b += 1
+            bin_left = bin_steps
+        # -- early stop ---------------------------------------------------------------------------
+        for k in range(B):
+            if done[k]:
+                continue
+            r_filt[k] += (n_e[k] / (NE * dt) - r_filt[k]) * k_check
+            st = OK
+            if not (r_filt[k] == r_filt[k]) or not (v[0, k] == v[0, k]):
+                st = NAN
+            elif r_filt[k] > rate_hi:
+                st = RUNAWAY
+            elif r_filt[k] < rate_lo:
+                st = SILENT
+            if st != OK:
+                done[k] = True
+                n_done += 1
+                status[k] = st
+                steps[k] = t + 1
+                _weight_stats(w, k, syn_type, n_type, w_max, wstats[k])
+        if n_done == B:
+            return
+        if n_spk:  # drop the stopped candidates' spikes from the delivery list
+            m = 0
+            for s in range(n_spk):
+                if not done[spk_k[s]]:
+                    spk_n[m] = spk_n[s]
+                    spk_k[m] = spk_k[s]
+                    m += 1
+            n_spk = m
+    for k in range(B):
+        if not done[k]:
+            status[k] = OK
+            steps[k] = n_steps
+            _weight_stats(w, k, syn_type, n_type, w_max, wstats[k])
+
+
+@numba.njit(cache=True)
+def _weight_means(w, syn_type, n_type, done, out):
+    """out[k, ty] = mean weight of type ty for candidate k (not for stopped candidates)."""
+    B = w.shape[1]
+    acc = np.zeros((4, B))
+    for e in range(w.shape[0]):
+        ty = syn_type[e]
+        for k in range(B):
+            acc[ty, k] += w[e, k]
+    for k in range(B):
+        if not done[k]:
+            for ty in range(4):
+                out[k, ty] = acc[ty, k] / n_type[ty] if n_type[ty] > 0 else np.nan
+
+
+@numba.njit(cache=True)
+def _weight_stats(w, k, syn_type, n_type, w_max, out):
+    """out[ty] = (mean weight, fraction at 0, fraction at w_max) of candidate k."""
+    acc = np.zeros((4, 3))
+    for e in range(w.shape[0]):
+        ty = syn_type[e]
+        acc[ty, 0] += w[e, k]
+        acc[ty, 1] += w[e, k] <= 0.0
+        acc[ty, 2] += w[e, k] >= w_max[ty]
+    for ty in range(4):
+        for c in range(3):
+            out[ty, c] = acc[ty, c] / n_type[ty] if n_type[ty] > 0 else np.nan
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
+              s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz, rate_lo,
+              rate_hi, tau_check, rec_start, rec_n_neurons, cap):
+    K, D = rules.shape[0], w_max.shape[0]
+    n_bins = n_steps // bin_steps
+    n_blk = (K + BLOCK - 1) // BLOCK
+    counts_e = np.zeros((D, K, n_bins))
+    counts_i = np.zeros((D, K, n_bins))
+    wmean = np.full((D, K, 4, n_bins), np.nan)
+    wstats = np.full((D, K, 4, 3), np.nan)
+    status = np.zeros((D, K), dtype=np.int8)
+    steps = np.zeros((D, K), dtype=np.int64)
+    rec_t = np.zeros((D, K, cap), dtype=np.int32)
+    rec_n = np.zeros((D, K, cap), dtype=np.int32)
+    rec_count = np.zeros((D, K), dtype=np.int64)
+    for p in numba.prange(n_blk * D):
+        d = p // n_blk
+        k0 = (p - d * n_blk) * BLOCK
+        k1 = min(K, k0 + BLOCK)
+        o = off[d]
+        _run_block(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]],
+                   syn_pre[o[2]:o[2] + o[3]], syn_type[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
+                   in_ptr[o[0]:o[0] + o[1]], in_syn[o[4]:o[4] + o[5]], x_ptr[o[6]:o[6] + o[7]],
+                   x_src[o[8]:o[8] + o[9]], s_ptr[o[10]:o[10] + o[11]], s_post[o[12]:o[12] + o[13]],
+                   w_max[d], w_ext, neuron, rules[k0:k1], plastic, n_steps, bin_steps, target_hz,
+                   rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e[d, k0:k1],
+                   counts_i[d, k0:k1], wmean[d, k0:k1], wstats[d, k0:k1], status[d, k0:k1],
+                   steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1], rec_count[d, k0:k1])
+    return (counts_e.transpose(1, 0, 2), counts_i.transpose(1, 0, 2), wmean.transpose(1, 0, 2, 3),
+            wstats.transpose(1, 0, 2, 3), status.T, steps.T, rec_t.transpose(1, 0, 2),
+            rec_n.transpose(1, 0, 2), rec_count.T)
+
+
+_PACKED = (("out_ptr", "in_ptr"), ("syn_post", "syn_pre", "syn_type", "w0"), ("in_syn",), ("x_ptr",),
+           ("x_src",), ("s_ptr",), ("s_post",))
+
+
+def _pack(nets: list[Net]):
+    """Concatenate the trials' arrays; off[d] = (start, length) pairs of each group of _PACKED."""
+    off = np.zeros((len(nets), 2 * len(_PACKED)), dtype=np.int64)
+    cat = {}
+    for g, group in enumerate(_PACKED):
+        sizes = np.array([getattr(x, group[0]).size for x in nets], dtype=np.int64)
+        off[:, 2 * g] = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        off[:, 2 * g + 1] = sizes
+        for name in group:
+            cat[name] = np.concatenate([getattr(x, name) for x in nets])
+    return off, cat
+
+
+def simulate(
+    nets: list[Net],
+    n_exc: int,
+    neuron_array: np.ndarray,
+    rules: np.ndarray,
+    plastic: np.ndarray,
+    w_ext: float,
+    n_steps: int,
+    bin_steps: int,
+    target_hz: float,
+    rate_bounds: tuple[float, float],
+    tau_check: float,
+    rec_start: int = 0,
+    rec_neurons: int = 0,
+    rec_cap: int = 0,
+) -> NetRun:
+    """K candidates (``rules`` (K, 4, 8): per type a :class:`~evoplast.kernels.lif.TraceParams`
+    row; rows of static types are read but unused) on the D trials ``nets``. ``plastic`` (4,) bool
+    marks the plastic types. Spikes of E neurons ``< rec_neurons`` from step ``rec_start`` on are
+    recorded (at most ``rec_cap`` per candidate and trial)."""
+    off, c = _pack(nets)
+    w_max = np.array([x.w_max for x in nets], dtype=float)
+    rules = np.ascontiguousarray(rules, dtype=float)
+    if rules.ndim != 3 or rules.shape[1:] != (4, N_RULE):
+        raise ValueError(f"rules must have shape (K, 4, {N_RULE}), got {rules.shape}")
+    out = _simulate(int(n_exc), off, c["out_ptr"], c["syn_post"], c["syn_pre"], c["syn_type"], c["w0"],
+                    c["in_ptr"], c["in_syn"], c["x_ptr"], c["x_src"], c["s_ptr"], c["s_post"], w_max,
+                    float(w_ext), neuron_array, rules, np.asarray(plastic, dtype=np.bool_),
+                    int(n_steps), int(bin_steps), float(target_hz), float(rate_bounds[0]),
+                    float(rate_bounds[1]), float(tau_check), int(rec_start), int(rec_neurons),
+                    max(1, int(rec_cap)))
+    return NetRun(*out)

@@ -1,0 +1,226 @@
+"""Experiment 4 (recurrent E-I network): kernel against the numpy reference, task contract pieces,
+plausibility metrics on spike trains of known statistics, bad configs."""
+
+import math
+
+import numpy as np
+import pytest
+
+from evoplast import seeding
+from evoplast.config import from_dict
+from evoplast.errors import ConfigError
+from evoplast.kernels import ei_network as kern
+from evoplast.kernels import ei_network_numpy
+from evoplast.tasks import ei_metrics, make_task
+from evoplast.tasks.ei_network import make_net
+
+
+def small_config(**task):
+    t = {"name": "ei_network", "n_exc": 48, "n_inh": 12, "p": {"ee": 0.3, "ei": 0.3, "ie": 0.5, "ii": 0.5},
+         "n_ext": 200, "p_ext": 0.2, "w_ext": 0.12, "ext_rate_range": [4.0, 6.0], "train_s": 0.3,
+         "score_s": 1.0, "bin_s": 0.1, "w0": {"ee": [0.05, 0.05], "ei": [0.05, 0.05], "ie": [0.2, 0.4],
+                                              "ii": [0.3, 0.3]},
+         "record_neurons": 48, "rate_bounds": [0.0, 1000.0], **task}
+    rule = {"family": "pre_post_trace_types", "plastic": ["ee", "ie", "ii"],
+            "ee": {"alpha": 0.1, "beta": -0.2, "gamma": 0.5, "kappa": -0.3, "eta": 0.01, "w_max": 0.2,
+                   "tau_pre": 0.015},
+            "ie": {"alpha": -0.4, "beta": 0.1, "eta": 0.02, "w_max": 1.0,
+                   "search": ["alpha", "beta", "tau_post"]},
+            "ii": {"alpha": -0.1, "beta": 0.05, "gamma": 1.0, "kappa": 1.0, "eta": 0.01, "w_max": 1.0}}
+    return from_dict({"task": t, "rule": rule})
+
+
+def test_compiled_kernel_equals_numpy_reference_exactly():
+    """Same spikes (every step, every neuron), same per-bin counts, same weights to the last bit,
+    for three plastic types with different parameters (one static type), two candidates."""
+    cfg = small_config()
+    task = make_task(cfg)
+    trials = task.make_trials(seeding.trial_seeds(3, 0, 0, 1))
+    net = trials.nets[0]
+    base = task.rule_template
+    other = base.from_vector(base.to_vector() * np.array([1.3, 0.5, 1.0, 0.7, 1.2, 1.0, 0.9, 1.1, 1.0]
+                                                         [: base.n_params]))
+    rules = np.stack([base.params(), other.params()])
+    c = cfg.task
+    dt = task.neuron.dt
+    n_steps = c.n_steps()
+    run = kern.simulate([net], c.n_exc, task.neuron.array(), rules, task.plastic, c.w_ext, n_steps,
+                        int(round(c.bin_s / dt)), c.target_rate_hz, (0.0, 1e9), 1.0, 0, c.n_exc,
+                        200000)
+    for k in range(2):
+        ref = ei_network_numpy.simulate(net, c.n_exc, task.neuron.array(), rules[k], task.plastic,
+                                        c.w_ext, n_steps, int(round(c.bin_s / dt)), c.target_rate_hz, 1.0)
+        assert run.status[k, 0] == kern.OK
+        assert ref["counts_e"].sum() > 50 and ref["counts_i"].sum() > 10  # the network is active
+        np.testing.assert_array_equal(run.counts_e[k, 0], ref["counts_e"])
+        np.testing.assert_array_equal(run.counts_i[k, 0], ref["counts_i"])
+        e_spikes = ref["spikes"][ref["spikes"][:, 1] < c.n_exc]
+        n = int(run.rec_count[k, 0])
+        got = np.stack([run.rec_t[k, 0, :n], run.rec_n[k, 0, :n]], axis=1)
+        np.testing.assert_array_equal(got, e_spikes)
+        np.testing.assert_array_equal(run.wmean[k, 0], ref["wmean"])
+        w = ref["w"]
+        for ti in range(4):
+            sel = net.syn_type == ti
+            assert run.wstats[k, 0, ti, 0] == np.cumsum(w[sel])[-1] / sel.sum()
+    # the rules changed the plastic weights and left the static type alone
+    assert not np.allclose(run.wmean[0, 0, 0], net.w0[net.syn_type == 0][0])
+    np.testing.assert_allclose(run.wmean[0, 0, 1], net.w0[net.syn_type == 1][0], rtol=1e-12)
+    assert not np.array_equal(run.counts_e[0], run.counts_e[1])
+
+
+def test_candidates_independent_of_block_split_and_threads():
+    """A candidate's result does not depend on which others share its block or on the split."""
+    task = make_task(small_config())
+    trials = task.make_trials(seeding.trial_seeds(5, 0, 0, 2))
+    rng = np.random.default_rng(0)
+    V = task.rule_template.to_vector() + rng.normal(0, 0.05, (11, task.rule_template.n_params))
+    full = task.simulate(V, trials)
+    part = task.simulate(V[[9, 3]], trials)
+    np.testing.assert_array_equal(full.counts_e[[9, 3]], part.counts_e)
+    np.testing.assert_array_equal(full.wstats[[9, 3]], part.wstats)
+    loss, status = task.evaluate(V[[3]], trials)
+    np.testing.assert_array_equal(loss[0], task.evaluate(V, trials)[0][3])
+
+
+def test_connectivity_statistics_and_conventions():
+    """Per type, the synapse count is binomial(pairs, p) (within 5 sd), no self-connections, the
+    pre -> post convention of TYPES holds, sources reach neurons with p_ext, source spikes have the
+    trial's rate."""
+    cfg = small_config(n_exc=200, n_inh=50, n_ext=400, train_s=1.0, score_s=1.0)
+    task = make_task(cfg)
+    trials = task.make_trials(seeding.trial_seeds(1, 0, 0, 1))
+    net, c = trials.nets[0], cfg.task
+    NE = c.n_exc
+    size = {"e": NE, "i": c.n_inh}
+    for ti, t in enumerate(kern.TYPES):
+        sel = net.syn_type == ti
+        pairs = size[t[0]] * (size[t[1]] - (t[0] == t[1]))
+        p = c.connect_p()[t]
+        assert abs(sel.sum() - p * pairs) < 5 * math.sqrt(pairs * p * (1 - p))
+        assert np.all((net.syn_pre[sel] >= NE) == (t[0] == "i"))
+        assert np.all((net.syn_post[sel] >= NE) == (t[1] == "i"))
+    assert not np.any(net.syn_pre == net.syn_post)
+    assert np.all(np.diff(net.syn_pre) >= 0)
+    n_links = net.s_post.size
+    assert abs(n_links - c.p_ext * c.n_ext * (NE + c.n_inh)) < 5 * math.sqrt(n_links)
+    T = c.train_s + c.score_s
+    assert abs(net.x_src.size - trials.ext_rate[0] * c.n_ext * T) < 5 * math.sqrt(net.x_src.size)
+    # incoming plastic lists hold exactly the plastic synapses, each once
+    plastic_ids = np.flatnonzero(np.isin(net.syn_type, [0, 2, 3]))
+    np.testing.assert_array_equal(np.sort(net.in_syn), plastic_ids)
+
+
+def test_same_seed_same_trials():
+    task = make_task(small_config())
+    a = task.make_trials(seeding.trial_seeds(2, 0, 0, 1)).nets[0]
+    b = task.make_trials(seeding.trial_seeds(2, 0, 0, 1)).nets[0]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def poisson_trains(rng, n, rate, T, dt):
+    n_steps = int(round(T / dt))
+    counts = rng.poisson(rate * T, size=n)
+    nn = np.repeat(np.arange(n), counts)
+    t = rng.integers(0, n_steps, size=nn.size)
+    return t, nn, n_steps
+
+
+def test_metrics_of_independent_poisson_trains():
+    """Independent Poisson trains: CV ~ 1, both Fano factors ~ 1, ISI law ~ exponential (small KL),
+    no autocovariance, a flat population rate: every metric in fSBI's range except the weights'."""
+    rng = np.random.default_rng(0)
+    dt = 1e-4
+    t, n, n_steps = poisson_trains(rng, 400, 10.0, 10.0, dt)
+    m = ei_metrics.spike_metrics(t, n, 400, n_steps, dt)
+    assert m["rate"] == pytest.approx(10.0, rel=0.02)
+    assert m["cv_isi"] == pytest.approx(1.0, abs=0.05)
+    assert m["spatial_Fano"] == pytest.approx(1.0, abs=0.1)
+    assert m["temporal_Fano"] == pytest.approx(1.0, abs=0.1)
+    assert m["kl_isi"] < 0.05
+    assert m["auto_cov"] < 0.02
+    assert m["std_rate_temporal"] == pytest.approx(math.sqrt(0.01 / 400), rel=0.1)
+    m.update(rate_i=10.0, w_blow=0.0, w_creep=0.0)
+    ok, bad = ei_metrics.plausible(m)
+    assert ok, bad
+
+
+def test_metrics_see_regular_and_synchronous_firing():
+    """Regular trains: CV ~ 0 (implausible); all neurons firing at the same steps: the population
+    rate's sd over 1 ms bins and its spectrum far above the asynchronous trains'; a drifting weight:
+    w_creep."""
+    dt = 1e-4
+    n_steps = 100000
+    n = np.repeat(np.arange(100), 100)
+    offs = np.random.default_rng(1).integers(0, 1000, 100)
+    t = (np.tile(np.arange(100) * 1000, 100) + np.repeat(offs, 100)) % n_steps  # 10 Hz, regular
+    m = ei_metrics.spike_metrics(t, n, 100, n_steps, dt)
+    assert m["cv_isi"] < 0.05
+    assert not ei_metrics.plausible({**m, "rate_i": 10, "w_blow": 0, "w_creep": 0})[0]
+    sync = np.tile(np.arange(100) * 1000, 100)  # every neuron at the same steps
+    s = ei_metrics.spike_metrics(sync, n, 100, n_steps, dt)
+    assert s["std_rate_temporal"] > 0.05 > m["std_rate_temporal"]
+    assert s["fft"] > 10 * m["fft"]
+    assert not ei_metrics.plausible({**s, "rate_i": 10, "w_blow": 0, "w_creep": 0})[0]
+    w = ei_metrics.weight_metrics([1.0], [1.2], [0.0])
+    assert w["w_creep"] == pytest.approx(2 * 0.2 / 2.2)
+
+
+def test_vogels_rule_on_ie_holds_the_target_and_metrics_are_reported():
+    """Vogels' rule on I -> E (the task's known rule; mean-field fixed point exactly 10 Hz) brings the
+    E rate of the 1000-neuron network to within 25% of 10 Hz within 3 s from initial I -> E weights
+    drawn in [0, 0.3], where the frozen rule misses by more. (It settles above the target, 10.8 and
+    11.8 Hz on these trials: as in experiment 3, spike correlations shift Vogels' fixed point.)"""
+    cfg = from_dict({"task": {"name": "ei_network", "train_s": 3.0, "score_s": 1.0, "n_ext": 5000,
+                              "record_neurons": 200},
+                     "rule": {"family": "pre_post_trace_types", "plastic": ["ie"],
+                              "ie": {"eta": 0.01, "w_max": 3.0}}})
+    task = make_task(cfg)
+    trials = task.make_trials(seeding.trial_seeds(7, 2, 0, 2))
+    rule = task.known_rule()
+    assert rule.rule("ie").alpha == pytest.approx(-0.4) and rule.rule("ie").beta == 0.0
+    m = task.metrics(rule.to_vector(), trials)
+    assert m["n_ok"] == 2
+    assert max(abs(r - 10.0) / 10.0 for r in m["rate_e_hz"]) < 0.25, m["rate_e_hz"]
+    for per in m["per_trial"]:
+        assert set(ei_metrics.RANGES) <= set(per)
+    frozen = task.rule_template  # alpha = beta = 0: no rate terms
+    assert task.metrics(frozen.to_vector(), trials)["max_relative_rate_error"] > 0.25
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"task": {"p": {"ee": 1.5}}}, "task.p.ee must be a probability"),
+    ({"task": {"p": {"xy": 0.1}}}, "unknown synapse type 'xy'"),
+    ({"task": {"p_ext": -0.1}}, "task.p_ext must be a probability"),
+    ({"task": {"n_exc": -5}}, "task.n_exc must be >= 1"),
+    ({"task": {"n_inh": 0}}, "task.n_inh must be >= 1"),
+    ({"task": {"target_rate_hz": 0.0}}, "task.target_rate_hz must be >= 0.01"),
+    ({"task": {"rate_bounds": [20.0, 100.0]}}, "task.rate_bounds must be"),
+    ({"task": {"w_max_range": {"ee": [2.0, 3.0]}}}, "'ee' is not a plastic type"),
+    ({"rule": {"plastic": ["ie", "ie"]}}, "rule.plastic must be distinct"),
+    ({"rule": {"plastic": ["ie", "ex"]}}, "rule.plastic must be distinct synapse types"),
+    ({"rule": {"plastic": ["ee", "ei", "ie", "ii", "ee"]}}, "rule.plastic must be distinct"),
+    ({"rule": {"ee": {"eta": 0.1}}}, "rule.ee is given but 'ee' is not in rule.plastic"),
+    ({"rule": {"ie": {"search": ["alpha", "zeta"]}}}, "rule.ie.search must be distinct names"),
+    ({"task": {"n_exc": 200000, "n_inh": 50000, "p": {"ee": 0.5, "ei": 0.5, "ie": 0.5, "ii": 0.5}}},
+     "GiB"),
+])
+def test_bad_network_configs_are_refused_before_anything_runs(change, message):
+    data = {"task": {"name": "ei_network"}, "rule": {"family": "pre_post_trace_types", "plastic": ["ie"]}}
+    for section, values in change.items():
+        data[section].update(values)
+    with pytest.raises(ConfigError, match=message):
+        from_dict(data)
+
+
+def test_make_net_rejects_nothing_silently_for_empty_types():
+    """p = 0 for a type gives no synapse of it (and the kernel runs)."""
+    cfg = small_config(p={"ee": 0.0, "ei": 0.3, "ie": 0.5, "ii": 0.0})
+    task = make_task(cfg)
+    net = make_net(np.random.default_rng(0), cfg.task, ("ee", "ie", "ii"), {t: 1.0 for t in kern.TYPES},
+                   {t: 0.1 for t in kern.TYPES}, 5.0)
+    assert not np.isin(net.syn_type, [0, 3]).any()
+    run = task.simulate(task.rule_template.to_vector(), task.make_trials(seeding.trial_seeds(0, 0, 0, 1)))
+    assert run.status[0, 0] == kern.OK
+    assert np.isnan(run.wstats[0, 0, 0, 0])  # no ee synapse: no mean
