@@ -6,6 +6,8 @@ at popsize 8 and 64; Brian2's batched model (cython, cpp_standalone) where a Pyt
 found; the least favourable fair ratio; and one real generation of ``runs/istdp.toml`` split into
 inputs / kernel / other. See :func:`bench_istdp`.
 
+``network``: the E-I network task per candidate (:mod:`evoplast.bench_network`).
+
 ``rate``: synapse-steps per second of the compiled rate kernel against the batched numpy
 reference (all runs advanced together per sample, the rule in factored form), both on the same
 512 runs (64 candidates x 8 trials, Oja's rule, N = 2, 10, 100), in the
@@ -311,3 +313,7 @@ def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG,
         yield from bench_pca(quick=quick)
     if what in ("dask", "all"):
         yield from bench_dask(quick=quick, config_path=dask_config)
+    if what in ("network", "all"):
+        from .bench_network import bench_network
+
+        yield from bench_network(quick=quick)

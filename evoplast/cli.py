@@ -6,7 +6,7 @@
     evoplast resume DIR [--n-jobs N] [--quiet]
     evoplast show DIR
     evoplast simulate CONFIG [--set KEY=VALUE ...] --out DIR [--trials N]
-    evoplast bench [rate|pca|istdp|dask|all] [--quick]
+    evoplast bench [rate|pca|istdp|dask|network|all] [--quick]
 
 Bad input (unknown key, wrong type, impossible value, missing file, unreadable checkpoint) prints a
 one-line ``evoplast: error: ...`` and exits with status 2; nothing already written is removed.
@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
 
     b = sub.add_parser("bench", help="measure simulation speed (one JSON object per line)")
-    b.add_argument("what", nargs="?", default="rate", choices=["rate", "pca", "istdp", "dask", "all"])
+    b.add_argument("what", nargs="?", default="rate",
+                   choices=["rate", "pca", "istdp", "dask", "network", "all"])
     b.add_argument("--quick", action="store_true", help="shorter measurement")
     b.add_argument("--config", default="runs/istdp_rate_only.toml",
                    help="spiking config whose generation the dask bench times (default %(default)s, "

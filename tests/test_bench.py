@@ -49,3 +49,19 @@ def test_brian2_python_is_found_only_where_brian2_imports(tmp_path):
     found = _brian2_python(str(fake))
     assert found != str(fake)
     assert found in (None, sys.executable) or "EVOPLAST_BRIAN2_PYTHON" in __import__("os").environ
+
+
+def test_bench_network_rows(monkeypatch):
+    """The network bench's rows (tiny networks stand in for the two sizes): every K, positive
+    times and synapse counts, and the row against Auryn quotes the one-thread K = 8 row."""
+    import evoplast.bench_network as bn
+
+    small = ["task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.1"]
+    monkeypatch.setattr(bn, "SIZES", {"ei_ie_1000": small, "spikes_10000": small})
+    rows = list(bn.bench_network(quick=True))
+    net = [r for r in rows if r["bench"] == "network"]
+    assert {r["K"] for r in net} == {1, 8, 32}
+    assert all(r["s_per_simulated_s_per_candidate"] > 0 and r["synapses"] > 0 for r in net)
+    (vs,) = [r for r in rows if r["bench"] == "network_vs_auryn"]
+    (k8,) = [r for r in net if r["size"] == "spikes_10000" and r["K"] == 8 and r["threads"] == 1]
+    assert vs["evoplast_s_per_simulated_s_per_candidate"] == k8["s_per_simulated_s_per_candidate"]

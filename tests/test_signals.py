@@ -1,5 +1,5 @@
 """Signals at random moments, then `evoplast resume`: SIGINT (once and twice), SIGTERM and SIGKILL,
-n_jobs 1 and 2, the Oja and istdp tasks. Every resumed run equals the uninterrupted run: the same
+n_jobs 1 and 2, the Oja, istdp and ei_network tasks. Every resumed run equals the uninterrupted run: the same
 coefficients, evaluations.csv byte for byte, history.csv but its wall-clock column, and no
 duplicated (generation, candidate) row. The default suite runs each signal on both tasks and
 both n_jobs values (8 trials); the slow test every combination 3 times (48 trials)."""
@@ -21,6 +21,10 @@ TASKS = {
             "task.heldout_trials=4", "cmaes.popsize=8", "cmaes.generations=25", "cmaes.restarts=1"],
     "istdp": ["runs/istdp_rate_only.toml", "task.duration_s=2.0", "task.n_trials=2", "task.heldout_trials=2",
               "task.theory_trials=2", "cmaes.popsize=8", "cmaes.generations=12", "task.silent_s=100"],
+    "ei": ["runs/ei_ie.toml", "task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.1",
+           "task.train_s=0.5", "task.score_s=1.0", "task.n_trials=2", "task.heldout_trials=2",
+           "task.theory_trials=1", "task.record_neurons=80", "task.rate_bounds=[0.0, 1000.0]",
+           "cmaes.popsize=8", "cmaes.generations=12"],
 }
 SIGNALS = {"int": [signal.SIGINT], "int2": [signal.SIGINT, signal.SIGINT], "term": [signal.SIGTERM],
            "kill": [signal.SIGKILL]}
@@ -112,7 +116,8 @@ def _signal_then_resume(tmp_path, references, task, n_jobs, how, rng):
 
 # every signal on both tasks and with both n_jobs (the slow test: every combination, repeatedly)
 DEFAULT = [("oja", 1, "int"), ("oja", 2, "int2"), ("oja", 1, "term"), ("oja", 2, "kill"),
-           ("istdp", 2, "int"), ("istdp", 1, "int2"), ("istdp", 2, "term"), ("istdp", 1, "kill")]
+           ("istdp", 2, "int"), ("istdp", 1, "int2"), ("istdp", 2, "term"), ("istdp", 1, "kill"),
+           ("ei", 2, "kill"), ("ei", 1, "int")]
 
 
 @pytest.mark.parametrize("task,n_jobs,how", DEFAULT)

@@ -1,0 +1,77 @@
+"""``evoplast bench network``: cost of the E-I network task (experiment 4) per candidate.
+
+Rows ``network``: seconds of wall time per simulated second per candidate, for the network of
+``runs/ei_ie.toml`` (1000 neurons) and the SpikES size (8000 E + 2000 I, p = 0.02: the same
+in-degrees, hence the same weights), with K = 1, 8, 32 candidates on one trial (Vogels' rule on
+I -> E, candidates spread around it, so the E rate is near 10 Hz; the row gives the rates), on one
+thread and on all threads; the trial's construction (connectivity, source spikes) apart, per trial.
+Median of ``repeats`` runs after a compile/warm-up run.
+
+Reference: Auryn, one core, the SpikES-size Vogels network, 0.34 s per simulated second
+(``network-notes.md``, measured outside this bench on this kind of machine); the row
+``network_vs_auryn`` divides it by evoplast's one-thread time per candidate at K = 8 on the
+SpikES size. Brian2 in the same run is not part of this bench yet.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+AURYN_S_PER_S = 0.34  # network-notes.md: Auryn, one core, SpikES-size Vogels network
+
+SIZES = {"ei_ie_1000": [], "spikes_10000": ["task.n_exc=8000", "task.n_inh=2000",
+                                             "task.p={ee=0.02, ei=0.02, ie=0.02, ii=0.02}"]}
+
+
+def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> Iterator[dict]:
+    import numba
+
+    from . import seeding
+    from .config import load_config
+    from .tasks import make_task
+
+    duration = 1.0 if quick else 2.0
+    repeats = 1 if quick else 3
+    all_threads = numba.config.NUMBA_NUM_THREADS
+    per_k8_one_thread = {}
+    for size, sets in SIZES.items():
+        config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={duration}",
+                                           "task.record_neurons=0"])
+        task = make_task(config)
+        t0 = time.perf_counter()
+        trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
+        build_s = time.perf_counter() - t0
+        known = task.known_rule().to_vector()
+        rng = np.random.default_rng(0)
+        for threads in sorted({1, all_threads}):
+            numba.set_num_threads(threads)
+            for K in (1, 8, 32):
+                V = known + rng.normal(0.0, 0.02, (K, known.size))
+                task.simulate(V[:1], trials)  # compile / load the cache
+                times = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    run = task.simulate(V, trials)
+                    times.append(time.perf_counter() - t0)
+                wall = float(np.median(times))
+                nu_e, nu_i = task._rates(run)
+                per = wall / (K * duration)
+                if threads == 1 and K == 8:
+                    per_k8_one_thread[size] = per
+                yield {"bench": "network", "size": size, "neurons": task.cfg.n_exc + task.cfg.n_inh,
+                       "synapses": int(trials.nets[0].syn_post.size), "K": K, "threads": threads,
+                       "s_per_simulated_s_per_candidate": per, "simulated_s": duration,
+                       "trial_build_s": build_s, "rate_e_hz_median": float(np.median(nu_e)),
+                       "rate_i_hz_median": float(np.median(nu_i)),
+                       "stopped": int((run.status != 0).sum()), "cores": os.cpu_count()}
+        numba.set_num_threads(all_threads)
+    if "spikes_10000" in per_k8_one_thread:
+        ours = per_k8_one_thread["spikes_10000"]
+        yield {"bench": "network_vs_auryn", "size": "spikes_10000", "K": 8, "threads": 1,
+               "evoplast_s_per_simulated_s_per_candidate": ours, "auryn_s_per_simulated_s": AURYN_S_PER_S,
+               "auryn_over_evoplast": AURYN_S_PER_S / ours,
+               "note": "Auryn's figure is from network-notes.md, not measured in this run"}
