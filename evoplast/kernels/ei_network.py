@@ -110,7 +110,7 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     dec_e = np.exp(-dt / tau_e)
     dec_i = np.exp(-dt / tau_i)
     k_m = dt / tau_m
-    ref_steps = int(round(t_ref / dt))
+    ref_steps = float(round(t_ref / dt))
     k_check = dt / tau_check
     dpre = np.empty((4, B))
     dpost = np.empty((4, B))
@@ -133,7 +133,7 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     v = np.full((N, B), v_rest)
     ge = np.zeros((N, B))
     gi = np.zeros((N, B))
-    ref = np.zeros((N, B), dtype=np.int64)
+    ref = np.zeros((N, B))
     gx = np.zeros(N)
     xpre = np.zeros((4, N, B))
     xpost = np.zeros((4, N, B))
@@ -197,12 +197,13 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
             n_fire = 0
             for k in range(B):
                 vn = v[n, k]
-                active = ref[n, k] == 0
+                r = ref[n, k]  # steps of refractoriness left (counts below 0 while active)
+                active = r <= 0.0
                 vk = vn + k_m * ((v_rest - vn) + (ge[n, k] + gxn) * (e_exc - vn)
                                  + gi[n, k] * (e_inh - vn))
-                fire = active and vk >= v_th
+                fire = (vk >= v_th) & active
                 v[n, k] = v_reset if fire else (vk if active else vn)
-                ref[n, k] = ref_steps if fire else (ref[n, k] if active else ref[n, k] - 1)
+                ref[n, k] = ref_steps if fire else r - 1.0
                 spiked[k] = fire
                 n_fire += fire
                 ge[n, k] *= dec_e  # the decay of the next step

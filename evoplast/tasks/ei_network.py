@@ -73,7 +73,7 @@ class EiNetworkConfig:
     bin_s: float = 0.1
     n_trials: int = 4
     heldout_trials: int = 8
-    record_neurons: int = 400  # E neurons whose spikes the plausibility metrics use
+    record_neurons: int = 400  # E neurons whose spikes the plausibility metrics use (at most n_exc)
     metric_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # overrides
     theory_trials: int = 4
     neuron: dict[str, float] = field(default_factory=dict)  # overrides of NeuronParams
@@ -89,6 +89,11 @@ class EiNetworkConfig:
 
     def neuron_params(self) -> lif.NeuronParams:
         return lif.NeuronParams(**self.neuron)
+
+    def n_recorded(self) -> int:
+        """E neurons recorded for the plausibility metrics: the first ``record_neurons`` (all E
+        neurons if there are fewer)."""
+        return min(self.record_neurons, self.n_exc)
 
     def n_steps(self) -> int:
         return int(round((self.train_s + self.score_s) / self.neuron_params().dt))
@@ -133,9 +138,8 @@ class EiNetworkConfig:
         for key in ("n_trials", "heldout_trials", "theory_trials"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
-        if not 0 <= self.record_neurons <= self.n_exc:
-            raise ConfigError(f"task.record_neurons must be in [0, n_exc = {self.n_exc}], got "
-                              f"{self.record_neurons}")
+        if self.record_neurons < 0:
+            raise ConfigError(f"task.record_neurons must be >= 0, got {self.record_neurons}")
         bad = [k for k in self.metric_ranges if k not in ei_metrics.RANGES]
         if bad:
             raise ConfigError(f"task.metric_ranges: unknown metric {bad[0]!r} (known: "
@@ -301,7 +305,7 @@ class EiNetworkTask(Task):
         c = self.cfg
         dt = self.neuron.dt
         rec_start = int(round(c.train_s / dt))
-        n_rec = c.record_neurons if record else 0
+        n_rec = c.n_recorded() if record else 0
         cap = int(n_rec * c.rate_bounds[1] * c.score_s * 1.5) + 16 if record else 1
         return kern.simulate(trials.nets, c.n_exc, self.neuron.array(), self._rules(vectors),
                              self.plastic, c.w_ext, c.n_steps(), int(round(c.bin_s / dt)),
@@ -340,13 +344,13 @@ class EiNetworkTask(Task):
             m: dict[str, Any] = {"status": kern.STATUS_NAMES[int(run.status[k, d])],
                                  "rate_e_hz": float(nu_e[k, d]), "rate_i_hz": float(nu_i[k, d])}
             ok = run.status[k, d] == kern.OK
-            if ok and c.record_neurons:
+            if ok and c.n_recorded():
                 n = int(run.rec_count[k, d])
                 if n > run.rec_t.shape[2]:
                     raise RuntimeError("spike recording buffer overflowed (a bug: its size allows "
                                        "the runaway bound's rate)")
                 sm = ei_metrics.spike_metrics(run.rec_t[k, d, :n], run.rec_n[k, d, :n],
-                                              c.record_neurons, n_steps, self.neuron.dt)
+                                              c.n_recorded(), n_steps, self.neuron.dt)
                 sm["rate"], sm["rate_i"] = m["rate_e_hz"], m["rate_i_hz"]
                 w = run.wmean[k, d]
                 ws = run.wstats[k, d]
