@@ -1,0 +1,114 @@
+r"""The E-I network of :mod:`evoplast.kernels.ei_network` written in Brian2 (test and bench reference).
+
+The same connectivity, source spikes, initial weights and rule as a trial's
+:class:`~evoplast.kernels.ei_network.Net`, one candidate:
+
+.. math::
+
+    \tau_m \frac{dV}{dt} = (V_{rest} - V) + g_E (E_E - V) + g_I (E_I - V)
+    \quad\text{(unless refractory)}, \qquad \frac{dg_{E,I}}{dt} = -\frac{g_{E,I}}{\tau_{E,I}}
+
+One ``Synapses`` object per type (``ee``, ``ei`` onto g_E; ``ie``, ``ii`` onto g_I), built from the
+trial's (pre, post) pairs; plastic types carry the pre/post trace rule (event-driven traces,
+``on_pre``: conductance jump, then ``w = clip(w + eta (alpha + kappa x_post), 0, w_max)``, then
+``x_pre += 1``; ``on_post``: ``w = clip(w + eta (beta + gamma x_pre), 0, w_max)``, then
+``x_post += 1``). Sources: ``SpikeGeneratorGroup`` objects replaying the trial's source spikes
+onto g_E with weight ``w_ext`` (a second one for the rare second spike of a source in one step).
+Forward Euler at the kernel's dt.
+
+Known differences from the compiled kernel (hence a tolerance, not equality): Brian2's Euler step
+decays conductances by (1 - dt/tau) where the kernel uses exp(-dt/tau); Brian2 delivers a spike in
+the step it is emitted (its effect on V from the next step on, as in the kernel) and jumps the
+presynaptic trace then, the kernel one step later, at delivery.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .ei_network import TYPES, Net
+from .lif import TraceParams
+
+EQS = """
+dv/dt = ((v_rest - v) + ge * (e_exc - v) + gi * (e_inh - v)) / tau_m : volt (unless refractory)
+dge/dt = -ge / tau_e : 1
+dgi/dt = -gi / tau_i : 1
+"""
+
+
+def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray,
+                    plastic: np.ndarray, w_ext: float, n_steps: int, target: str = "cython") -> dict:
+    """One Brian2 run of one trial with one candidate (``rule`` (4, 8) as
+    :meth:`TypedTraceRule.params`). Returns wall seconds to build and run, simulated seconds, E and
+    I rates over the whole run, the mean final weight per type and the E spikes per 100 ms bin."""
+    import brian2 as b2
+
+    tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron_array
+    b2.prefs.codegen.target = target
+    b2.prefs.codegen.runtime.cython.multiprocess_safe = False
+    t0 = time.perf_counter()
+    b2.start_scope()
+    b2.defaultclock.dt = dt * b2.second
+    N = net.out_ptr.size - 1
+    ns = {"tau_m": tau_m * b2.second, "v_rest": v_rest * b2.mV, "v_reset": v_reset * b2.mV,
+          "v_th": v_th * b2.mV, "e_exc": e_exc * b2.mV, "e_inh": e_inh * b2.mV,
+          "tau_e": tau_e * b2.second, "tau_i": tau_i * b2.second, "w_ext": w_ext}
+    cells = b2.NeuronGroup(N, EQS, threshold="v >= v_th", reset="v = v_reset",
+                           refractory=t_ref * b2.second, method="euler", namespace=ns)
+    cells.v = v_rest * b2.mV
+    n_src = int(net.s_ptr.size - 1)
+    step = np.repeat(np.arange(n_steps), np.diff(net.x_ptr))
+    key = step * n_src + net.x_src  # a source may spike twice in a step (Poisson counts): Brian2's
+    order = np.argsort(key, kind="stable")  # generator may not, so the k-th spike of a (source,
+    first = np.r_[True, key[order][1:] != key[order][:-1]]  # step) pair goes to generator layer k
+    run_id = np.cumsum(first) - 1
+    rank = np.empty(key.size, dtype=np.int64)
+    rank[order] = np.arange(key.size) - np.flatnonzero(first)[run_id]
+    s_src = np.repeat(np.arange(n_src), np.diff(net.s_ptr))
+    objects = [cells]
+    for layer in range(int(rank.max()) + 1 if rank.size else 0):
+        sel = rank == layer
+        src = b2.SpikeGeneratorGroup(n_src, net.x_src[sel], step[sel] * dt * b2.second)
+        ext = b2.Synapses(src, cells, on_pre="ge_post += w_ext", namespace=ns)
+        ext.connect(i=s_src, j=net.s_post)
+        objects += [src, ext]
+    syns = {}
+    for ti, t in enumerate(TYPES):
+        sel = net.syn_type == ti
+        if not sel.any():
+            continue
+        g = "ge" if t[0] == "e" else "gi"
+        if plastic[ti]:
+            r = TraceParams(*(float(v) for v in rule[ti]))
+            tns = {**ns, "tau_pre": r.tau_pre * b2.second, "tau_post": r.tau_post * b2.second,
+                   "alpha": r.alpha, "beta": r.beta, "gamma": r.gamma, "kappa": r.kappa, "eta": r.eta,
+                   "w_max": float(net.w_max[ti])}
+            syn = b2.Synapses(cells, cells, "w : 1\ndxpre/dt = -xpre / tau_pre : 1 (event-driven)\n"
+                              "dxpost/dt = -xpost / tau_post : 1 (event-driven)",
+                              on_pre=f"{g}_post += w\nw = clip(w + eta * (alpha + kappa * xpost), 0, w_max)\n"
+                                     "xpre += 1",
+                              on_post="w = clip(w + eta * (beta + gamma * xpre), 0, w_max)\nxpost += 1",
+                              namespace=tns)
+        else:
+            syn = b2.Synapses(cells, cells, "w : 1", on_pre=f"{g}_post += w", namespace=ns)
+        syn.connect(i=net.syn_pre[sel], j=net.syn_post[sel])
+        syn.w = net.w0[sel]
+        syns[t] = syn
+        objects.append(syn)
+    spikes = b2.SpikeMonitor(cells)
+    network = b2.Network(*objects, spikes)
+    build = time.perf_counter() - t0
+    T = n_steps * dt
+    t0 = time.perf_counter()
+    network.run(T * b2.second, report=None, namespace={})
+    run = time.perf_counter() - t0
+    i = np.asarray(spikes.i[:])
+    t = np.asarray(spikes.t / b2.second)
+    e = i < n_exc
+    n_bins = int(round(T / 0.1))
+    return {"build_s": build, "run_s": run, "bio_s": T,
+            "rate_e_hz": float(e.sum() / (n_exc * T)), "rate_i_hz": float((~e).sum() / ((N - n_exc) * T)),
+            "mean_w_final": {t: float(np.mean(s.w[:])) for t, s in syns.items()},
+            "counts_e": np.histogram(t[e], n_bins, (0.0, T))[0]}
