@@ -224,3 +224,21 @@ def test_make_net_rejects_nothing_silently_for_empty_types():
     run = task.simulate(task.rule_template.to_vector(), task.make_trials(seeding.trial_seeds(0, 0, 0, 1)))
     assert run.status[0, 0] == kern.OK
     assert np.isnan(run.wstats[0, 0, 0, 0])  # no ee synapse: no mean
+
+
+def test_plausibility_penalty_adds_the_range_violations():
+    """With task.plausibility_weight w, each completed trial's loss grows by w x the summed range
+    violations of its metrics, exactly; with w = 0 the loss is the rate loss alone."""
+    base = make_task(small_config())
+    pen = make_task(small_config(plausibility_weight=0.5))
+    trials = base.make_trials(seeding.trial_seeds(4, 0, 0, 2))
+    v = base.rule_template.to_vector()[None]
+    l0, s0 = base.evaluate(v, trials)
+    l1, s1 = pen.evaluate(v, trials)
+    np.testing.assert_array_equal(s0, s1)
+    per = pen.trial_metrics(pen.simulate(v, trials, record=True))
+    viol = np.array([ei_metrics.violation(m, pen.cfg.ranges()) for m in per])
+    assert (viol > 0).any()
+    np.testing.assert_allclose(l1[0], l0[0] + 0.5 * viol, rtol=1e-12)
+    assert ei_metrics.violation({"rate": 60.0}, {"rate": (1.0, 50.0)}) == pytest.approx(10 / 49)
+    assert ei_metrics.violation({"rate": float("nan")}, {"rate": (1.0, 50.0)}) == 1.0

@@ -129,3 +129,17 @@ def plausible(metrics: dict, ranges: dict | None = None) -> tuple[bool, list[str
     bad = [k for k, (lo, hi) in ranges.items()
            if not (k in metrics and metrics[k] is not None and lo <= metrics[k] <= hi)]
     return not bad, bad
+
+
+def violation(metrics: dict, ranges: dict | None = None) -> float:
+    """Sum over the metrics of ``ranges`` of the distance outside [lo, hi] in units of hi - lo (0
+    inside; 1 for a missing or NaN metric): the graded penalty of ``task.plausibility_weight``."""
+    ranges = RANGES if ranges is None else ranges
+    total = 0.0
+    for k, (lo, hi) in ranges.items():
+        v = metrics.get(k)
+        if v is None or not math.isfinite(v):
+            total += 1.0
+        else:
+            total += max(lo - v, v - hi, 0.0) / max(hi - lo, 1e-12)
+    return total

@@ -19,7 +19,10 @@ outside ``rate_bounds`` ends the trial (status ``silent`` / ``runaway``) with th
 ``cap (2 - time run / duration)``, as in ``istdp``.
 
 Held-out metrics add fSBI's plausibility metrics of the scoring window
-(:mod:`evoplast.tasks.ei_metrics`); a rule is ``plausible`` on a trial when all lie in range.
+(:mod:`evoplast.tasks.ei_metrics`); a rule is ``plausible`` on a trial when all lie in range. With
+``plausibility_weight`` w > 0 the search's loss of a completed trial adds
+``w * sum_m violation_m`` (each metric's distance outside its range in units of the range's width,
+1 for an undefined metric).
 
 Mean field (:mod:`evoplast.theory`): for a plastic type with presynaptic rate nu_pre and
 postsynaptic rate nu_post the drift vanishes on beta = -(nu_pre / nu_post) alpha - K nu_pre,
@@ -75,6 +78,7 @@ class EiNetworkConfig:
     heldout_trials: int = 8
     record_neurons: int = 400  # E neurons whose spikes the plausibility metrics use (at most n_exc)
     metric_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # overrides
+    plausibility_weight: float = 0.0  # > 0: the loss adds this x the metrics' range violations
     theory_trials: int = 4
     neuron: dict[str, float] = field(default_factory=dict)  # overrides of NeuronParams
 
@@ -140,6 +144,11 @@ class EiNetworkConfig:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
         if self.record_neurons < 0:
             raise ConfigError(f"task.record_neurons must be >= 0, got {self.record_neurons}")
+        if not self.plausibility_weight >= 0:
+            raise ConfigError(f"task.plausibility_weight must be >= 0, got {self.plausibility_weight}")
+        if self.plausibility_weight > 0 and self.record_neurons < 1:
+            raise ConfigError("task.plausibility_weight > 0 needs task.record_neurons >= 1 (the metrics "
+                              "come from recorded spikes)")
         bad = [k for k in self.metric_ranges if k not in ei_metrics.RANGES]
         if bad:
             raise ConfigError(f"task.metric_ranges: unknown metric {bad[0]!r} (known: "
@@ -326,8 +335,18 @@ class EiNetworkTask(Task):
         return np.where(run.status == kern.OK, loss, escaped)
 
     def evaluate(self, vectors: np.ndarray, trials: EiTrials) -> tuple[np.ndarray, np.ndarray]:
-        run = self.simulate(vectors, trials)
-        return self._loss(run), run.status
+        """Per-trial loss; with ``plausibility_weight`` w > 0 a completed trial adds
+        ``w * sum_m violation_m`` over the plausibility metrics (:func:`ei_metrics.violation`)."""
+        weight = self.cfg.plausibility_weight
+        run = self.simulate(vectors, trials, record=weight > 0)
+        loss = self._loss(run)
+        if weight > 0:
+            ranges = self.cfg.ranges()
+            for k in range(loss.shape[0]):
+                for d, m in enumerate(self.trial_metrics(run, k)):
+                    if run.status[k, d] == kern.OK:
+                        loss[k, d] += weight * ei_metrics.violation(m, ranges)
+        return loss, run.status
 
     # -- held-out metrics ---------------------------------------------------------------------------
     def trial_metrics(self, run: kern.NetRun, k: int = 0) -> list[dict[str, Any]]:
