@@ -30,10 +30,12 @@ def small_config(**task):
     return from_dict({"task": t, "rule": rule})
 
 
-def test_compiled_kernel_equals_numpy_reference_exactly():
+@pytest.mark.parametrize("nmda", [0.0, 0.3])
+def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
     """Same spikes (every step, every neuron), same per-bin counts, same weights to the last bit,
-    for three plastic types with different parameters (one static type), two candidates."""
-    cfg = small_config()
+    for three plastic types with different parameters (one static type), two candidates; without
+    and with the NMDA conductance."""
+    cfg = small_config(nmda_ratio=nmda)
     task = make_task(cfg)
     trials = task.make_trials(seeding.trial_seeds(3, 0, 0, 1))
     net = trials.nets[0]
@@ -46,10 +48,11 @@ def test_compiled_kernel_equals_numpy_reference_exactly():
     n_steps = c.n_steps()
     run = kern.simulate([net], c.n_exc, task.neuron.array(), rules, task.plastic, c.w_ext, n_steps,
                         int(round(c.bin_s / dt)), c.target_rate_hz, (0.0, 1e9), 1.0, 0, c.n_exc,
-                        200000)
+                        200000, (c.nmda_ratio, c.tau_nmda_s))
     for k in range(2):
         ref = ei_network_numpy.simulate(net, c.n_exc, task.neuron.array(), rules[k], task.plastic,
-                                        c.w_ext, n_steps, int(round(c.bin_s / dt)), c.target_rate_hz, 1.0)
+                                        c.w_ext, n_steps, int(round(c.bin_s / dt)), c.target_rate_hz, 1.0,
+                                        (c.nmda_ratio, c.tau_nmda_s))
         assert run.status[k, 0] == kern.OK
         assert ref["counts_e"].sum() > 50 and ref["counts_i"].sum() > 10  # the network is active
         np.testing.assert_array_equal(run.counts_e[k, 0], ref["counts_e"])

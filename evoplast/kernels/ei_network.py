@@ -10,6 +10,9 @@ conductance jumps in units of the leak conductance, as in Auryn). Per neuron n a
     \qquad \frac{dg}{dt} = -\frac{g}{\tau_{syn}} + \sum_{\text{spikes}} w
 
 with tau_exc for g_E and the external g_X, tau_inh for g_I. Spike at V >= V_th, reset, refractory.
+Optional NMDA (``nmda`` = (r, tau_NMDA), r > 0): every excitatory spike also jumps an NMDA
+conductance decaying with tau_NMDA, and g_E + g_X above becomes
+(g_E + g_X) + r (g_E^NMDA + g_X^NMDA) (no magnesium block).
 
 Synapse types ``TYPES = ("ee", "ei", "ie", "ii")``: the first letter is the presynaptic population,
 the second the postsynaptic one ("ie" = I -> E). A plastic type follows the pre/post trace rule of
@@ -93,7 +96,7 @@ class NetRun(NamedTuple):
 def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
                s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz,
                rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e, counts_i, wmean,
-               wstats, status, steps, rec_t, rec_n, rec_count):
+               wstats, status, steps, rec_t, rec_n, rec_count, nmda):
     """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module."""
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron
     N = out_ptr.shape[0] - 1
@@ -135,6 +138,11 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     gi = np.zeros((N, B))
     ref = np.zeros((N, B))
     gx = np.zeros(N)
+    nmda_ratio, tau_nmda = nmda[0], nmda[1]
+    use_nmda = nmda_ratio > 0.0
+    dec_n = np.exp(-dt / tau_nmda)
+    gn = np.zeros((N if use_nmda else 1, B))  # NMDA conductance of recurrent E input
+    gxn_all = np.zeros(N if use_nmda else 1)  # and of the sources (shared)
     xpre = np.zeros((4, N, B))
     xpost = np.zeros((4, N, B))
     spk_n = np.empty(N * B, dtype=np.int64)  # spikes of the previous step, (neuron, candidate)
@@ -157,6 +165,13 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
             s = x_src[q]
             for r in range(s_ptr[s], s_ptr[s + 1]):
                 gx[s_post[r]] += w_ext
+        if use_nmda:
+            for n in range(N):
+                gxn_all[n] *= dec_n
+            for q in range(x_ptr[t], x_ptr[t + 1]):
+                s = x_src[q]
+                for r in range(s_ptr[s], s_ptr[s + 1]):
+                    gxn_all[s_post[r]] += w_ext
         # -- trace decays (the conductances decayed at the end of the previous step) ----------------
         for ty in range(4):
             if plastic[ty]:
@@ -173,6 +188,7 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
             i = spk_n[s]
             k = spk_k[s]
             inh = i >= NE
+            nmda_e = use_nmda and not inh
             g = gi if inh else ge
             t0 = 2 if inh else 0
             # outgoing synapses are sorted by post: onto E (type t0) first, then onto I (t0 + 1)
@@ -183,11 +199,15 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                         j = syn_post[e]
                         wk = w[e, k]
                         g[j, k] += wk
+                        if nmda_e:
+                            gn[j, k] += wk
                         w[e, k] = clipped(wk, et * (a + kp * xpost[ty, j, k]), wm)
                     xpre[ty, i, k] += 1.0
                 else:
                     for e in range(e0, e1):
                         g[syn_post[e], k] += w[e, k]
+                        if nmda_e:
+                            gn[syn_post[e], k] += w[e, k]
         # -- integration ---------------------------------------------------------------------------
         n_new = 0
         for k in range(B):
@@ -195,19 +215,36 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
         for n in range(N):  # branch-free over the block (vectorised); stopped candidates run on
             gxn = gx[n]  # unrecorded and their spikes are dropped
             n_fire = 0
-            for k in range(B):
-                vn = v[n, k]
-                r = ref[n, k]  # steps of refractoriness left (counts below 0 while active)
-                active = r <= 0.0
-                vk = vn + k_m * ((v_rest - vn) + (ge[n, k] + gxn) * (e_exc - vn)
-                                 + gi[n, k] * (e_inh - vn))
-                fire = (vk >= v_th) & active
-                v[n, k] = v_reset if fire else (vk if active else vn)
-                ref[n, k] = ref_steps if fire else r - 1.0
-                spiked[k] = fire
-                n_fire += fire
-                ge[n, k] *= dec_e  # the decay of the next step
-                gi[n, k] *= dec_i
+            if use_nmda:
+                gxm = gxn_all[n]
+                for k in range(B):
+                    vn = v[n, k]
+                    r = ref[n, k]
+                    active = r <= 0.0
+                    vk = vn + k_m * ((v_rest - vn) + ((ge[n, k] + gxn) + nmda_ratio * (gn[n, k] + gxm))
+                                     * (e_exc - vn) + gi[n, k] * (e_inh - vn))
+                    fire = (vk >= v_th) & active
+                    v[n, k] = v_reset if fire else (vk if active else vn)
+                    ref[n, k] = ref_steps if fire else r - 1.0
+                    spiked[k] = fire
+                    n_fire += fire
+                    ge[n, k] *= dec_e
+                    gi[n, k] *= dec_i
+                    gn[n, k] *= dec_n
+            else:
+                for k in range(B):
+                    vn = v[n, k]
+                    r = ref[n, k]  # steps of refractoriness left (counts below 0 while active)
+                    active = r <= 0.0
+                    vk = vn + k_m * ((v_rest - vn) + (ge[n, k] + gxn) * (e_exc - vn)
+                                     + gi[n, k] * (e_inh - vn))
+                    fire = (vk >= v_th) & active
+                    v[n, k] = v_reset if fire else (vk if active else vn)
+                    ref[n, k] = ref_steps if fire else r - 1.0
+                    spiked[k] = fire
+                    n_fire += fire
+                    ge[n, k] *= dec_e  # the decay of the next step
+                    gi[n, k] *= dec_i
             if n_fire:
                 for k in range(B):
                     if spiked[k] and not done[k]:
@@ -319,7 +356,7 @@ def _weight_stats(w, k, syn_type, n_type, w_max, out):
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
               s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz, rate_lo,
-              rate_hi, tau_check, rec_start, rec_n_neurons, cap):
+              rate_hi, tau_check, rec_start, rec_n_neurons, cap, nmda):
     K, D = rules.shape[0], w_max.shape[0]
     n_bins = n_steps // bin_steps
     n_blk = (K + BLOCK - 1) // BLOCK
@@ -344,7 +381,7 @@ def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn,
                    w_max[d], w_ext, neuron, rules[k0:k1], plastic, n_steps, bin_steps, target_hz,
                    rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e[d, k0:k1],
                    counts_i[d, k0:k1], wmean[d, k0:k1], wstats[d, k0:k1], status[d, k0:k1],
-                   steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1], rec_count[d, k0:k1])
+                   steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1], rec_count[d, k0:k1], nmda)
     return (counts_e.transpose(1, 0, 2), counts_i.transpose(1, 0, 2), wmean.transpose(1, 0, 2, 3),
             wstats.transpose(1, 0, 2, 3), status.T, steps.T, rec_t.transpose(1, 0, 2),
             rec_n.transpose(1, 0, 2), rec_count.T)
@@ -382,11 +419,14 @@ def simulate(
     rec_start: int = 0,
     rec_neurons: int = 0,
     rec_cap: int = 0,
+    nmda: tuple[float, float] = (0.0, 0.1),
 ) -> NetRun:
     """K candidates (``rules`` (K, 4, 8): per type a :class:`~evoplast.kernels.lif.TraceParams`
     row; rows of static types are read but unused) on the D trials ``nets``. ``plastic`` (4,) bool
     marks the plastic types. Spikes of E neurons ``< rec_neurons`` from step ``rec_start`` on are
-    recorded (at most ``rec_cap`` per candidate and trial)."""
+    recorded (at most ``rec_cap`` per candidate and trial). ``nmda`` = (ratio r, tau_nmda): with
+    r > 0, excitatory spikes (recurrent and external) also jump an NMDA conductance decaying with
+    tau_nmda, and the excitatory conductance is g_AMPA + r g_NMDA (no magnesium block)."""
     off, c = _pack(nets)
     w_max = np.array([x.w_max for x in nets], dtype=float)
     rules = np.ascontiguousarray(rules, dtype=float)
@@ -397,5 +437,5 @@ def simulate(
                     float(w_ext), neuron_array, rules, np.asarray(plastic, dtype=np.bool_),
                     int(n_steps), int(bin_steps), float(target_hz), float(rate_bounds[0]),
                     float(rate_bounds[1]), float(tau_check), int(rec_start), int(rec_neurons),
-                    max(1, int(rec_cap)))
+                    max(1, int(rec_cap)), np.array(nmda, dtype=float))
     return NetRun(*out)

@@ -14,7 +14,7 @@ from .ei_network import Net
 
 def simulate(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray, plastic: np.ndarray,
              w_ext: float, n_steps: int, bin_steps: int, target_hz: float,
-             tau_check: float) -> dict[str, np.ndarray]:
+             tau_check: float, nmda: tuple[float, float] = (0.0, 0.1)) -> dict[str, np.ndarray]:
     """One candidate (``rule`` (4, 8)) on one trial. Returns E and I counts per bin, mean weight per
     type at each bin's end, final weights, the filtered E rate per step and the spikes (step,
     neuron) in order."""
@@ -33,6 +33,8 @@ def simulate(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray, p
     w = net.w0.astype(float).copy()
     v = np.full(N, v_rest)
     ge, gi, gx = np.zeros(N), np.zeros(N), np.zeros(N)
+    ratio, dec_n = float(nmda[0]), np.exp(-dt / nmda[1])
+    gn, gxn = np.zeros(N), np.zeros(N)
     ref = np.zeros(N, dtype=np.int64)
     xpre, xpost = np.zeros((4, N)), np.zeros((4, N))
     counts_e, counts_i = np.zeros(n_bins), np.zeros(n_bins)
@@ -45,6 +47,11 @@ def simulate(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray, p
         gx *= dec_e
         for s in net.x_src[net.x_ptr[t]:net.x_ptr[t + 1]]:
             gx[net.s_post[net.s_ptr[s]:net.s_ptr[s + 1]]] += w_ext
+        if ratio > 0:
+            gxn *= dec_n
+            for s in net.x_src[net.x_ptr[t]:net.x_ptr[t + 1]]:
+                gxn[net.s_post[net.s_ptr[s]:net.s_ptr[s + 1]]] += w_ext
+            gn *= dec_n
         ge *= dec_e
         gi *= dec_i
         for ty in range(4):
@@ -58,6 +65,8 @@ def simulate(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray, p
                 gi[j] += w[e]
             else:
                 ge[j] += w[e]
+                if ratio > 0:
+                    gn[j] += w[e]
             p = plastic[ty]
             e, j, ty = e[p], j[p], ty[p]
             w[e] = np.minimum(np.maximum(w[e] + eta[ty] * (alpha[ty] + kappa[ty] * xpost[ty, j]), 0.0),
@@ -67,7 +76,10 @@ def simulate(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray, p
                     xpre[tp, i] += 1.0
         active = ref == 0
         ref[~active] -= 1
-        vk = v + k_m * ((v_rest - v) + (ge + gx) * (e_exc - v) + gi * (e_inh - v))
+        if ratio > 0:
+            vk = v + k_m * ((v_rest - v) + ((ge + gx) + ratio * (gn + gxn)) * (e_exc - v) + gi * (e_inh - v))
+        else:
+            vk = v + k_m * ((v_rest - v) + (ge + gx) * (e_exc - v) + gi * (e_inh - v))
         fire = active & (vk >= v_th)
         v = np.where(active, np.where(fire, v_reset, vk), v)
         ref[fire] = ref_steps

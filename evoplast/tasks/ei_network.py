@@ -81,6 +81,8 @@ class EiNetworkConfig:
     plausibility_weight: float = 0.0  # > 0: the loss adds this x the metrics' range violations
     theory_trials: int = 4
     neuron: dict[str, float] = field(default_factory=dict)  # overrides of NeuronParams
+    nmda_ratio: float = 0.0  # > 0: excitatory spikes also drive an NMDA conductance (fSBI: 0.3)
+    tau_nmda_s: float = 0.1
 
     def connect_p(self) -> dict[str, float]:
         return {**DEFAULT_P, **self.p}
@@ -144,6 +146,9 @@ class EiNetworkConfig:
                 raise ConfigError(f"task.{key} must be >= 1, got {getattr(self, key)}")
         if self.record_neurons < 0:
             raise ConfigError(f"task.record_neurons must be >= 0, got {self.record_neurons}")
+        if not self.nmda_ratio >= 0 or not self.tau_nmda_s > 0:
+            raise ConfigError(f"task.nmda_ratio must be >= 0 and task.tau_nmda_s > 0, got "
+                              f"{self.nmda_ratio}, {self.tau_nmda_s}")
         if not self.plausibility_weight >= 0:
             raise ConfigError(f"task.plausibility_weight must be >= 0, got {self.plausibility_weight}")
         if self.plausibility_weight > 0 and self.record_neurons < 1:
@@ -318,7 +323,8 @@ class EiNetworkTask(Task):
         cap = int(n_rec * c.rate_bounds[1] * c.score_s * 1.5) + 16 if record else 1
         return kern.simulate(trials.nets, c.n_exc, self.neuron.array(), self._rules(vectors),
                              self.plastic, c.w_ext, c.n_steps(), int(round(c.bin_s / dt)),
-                             c.target_rate_hz, c.rate_bounds, c.tau_checker_s, rec_start, n_rec, cap)
+                             c.target_rate_hz, c.rate_bounds, c.tau_checker_s, rec_start, n_rec, cap,
+                             (c.nmda_ratio, c.tau_nmda_s))
 
     def _rates(self, run: kern.NetRun) -> tuple[np.ndarray, np.ndarray]:
         """E and I population rates over the scoring window, (K, D)."""
