@@ -5,7 +5,7 @@ Rows ``network``: seconds of wall time per simulated second per candidate, for t
 in-degrees, hence the same weights), with K = 1, 8, 32 candidates on one trial (Vogels' rule on
 I -> E, candidates spread around it, so the E rate is near 10 Hz; the row gives the rates), on one
 thread and on all threads; the trial's construction (connectivity, source spikes) apart, per trial.
-Median of ``repeats`` runs after a compile/warm-up run.
+Best of 2 runs of 1 simulated second after a compile/warm-up run (``quick``: one run of 0.5 s).
 
 Reference: Auryn, one core, the SpikES-size Vogels network, 0.34 s per simulated second
 (``network-notes.md``, measured outside this bench on this kind of machine); the row
@@ -34,8 +34,8 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
     from .config import load_config
     from .tasks import make_task
 
-    duration = 1.0 if quick else 2.0
-    repeats = 1 if quick else 3
+    duration = 0.5 if quick else 1.0
+    repeats = 1 if quick else 2
     all_threads = numba.config.NUMBA_NUM_THREADS
     per_k8_one_thread = {}
     for size, sets in SIZES.items():
@@ -57,7 +57,7 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
                     t0 = time.perf_counter()
                     run = task.simulate(V, trials)
                     times.append(time.perf_counter() - t0)
-                wall = float(np.median(times))
+                wall = float(np.min(times))
                 nu_e, nu_i = task._rates(run)
                 per = wall / (K * duration)
                 if threads == 1 and K == 8:
