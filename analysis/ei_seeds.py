@@ -9,7 +9,8 @@ parameters of each plastic type, held-out trials with the E rate within 10% of t
 held-out trials, trials both; per plastic type, the distance to its mean-field line (relative to
 |alpha|) at the rates the network settles at and whether that point is on the stable half. The
 acceptance count: every held-out trial within 10%, plausible on every held-out trial, and some
-plastic type within 10% of its line on the stable half. Writes the table (with each run's time,
+plastic type within 10% of its line on the stable half. Beside it, the task's known rule scored on
+each run's held-out trials (the analytic answer's own figures on the same trials). Writes the table (with each run's time,
 evoplast version and git revision) to the CSV (default
 ``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
 """
@@ -61,10 +62,25 @@ def seed_table(out: Path, seeds):
         row["heldout_ok"] = h["within_10_percent"] == n
         row["plausible_all"] = h["plausible"] == n
         row["accepted"] = row["heldout_ok"] and row["plausible_all"] and row["on_stable_line"]
+        row.update(known_baseline(meta["config"]))
         row.update(elapsed_s=r["elapsed_s"], generations=r["generations"],
                    evoplast_version=meta.get("evoplast_version"), git_revision=meta.get("git_revision"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def known_baseline(config_dict: dict) -> dict:
+    """The task's known rule (Vogels' on I -> E) scored on the same run's held-out trials: how
+    often the analytic answer itself holds each trial within 10% and is plausible."""
+    from evoplast import seeding
+    from evoplast.config import from_dict
+    from evoplast.tasks import make_task
+
+    config = from_dict(config_dict)
+    task = make_task(config)
+    m = task.metrics(task.known_rule().to_vector(), task.make_trials(seeding.heldout_seeds(config)))
+    return {"known.within_10pct": m["within_10_percent"], "known.plausible": m["plausible"],
+            "known.rate_e_hz_mean": sum(m["rate_e_hz"]) / m["n_trials"]}
 
 
 def main(argv=None) -> int:
@@ -92,6 +108,12 @@ def main(argv=None) -> int:
     print(f"on the stable half of a type's mean-field line (within 10% of |alpha|): "
           f"{int(t.on_stable_line.sum())}/{n}")
     print(f"all three (the acceptance count): {int(t.accepted.sum())}/{n}")
+    print(f"the known rule (Vogels' on I -> E) on the same held-out trials: every trial within 10% "
+          f"{int((t['known.within_10pct'] == t.heldout_trials).sum())}/{n}, plausible on every trial "
+          f"{int((t['known.plausible'] == t.heldout_trials).sum())}/{n} (trials within 10%: "
+          f"{int(t['known.within_10pct'].sum())}/{int(t.heldout_trials.sum())})")
+    print(f"found rules, trials within 10%: {int(t.within_10pct.sum())}/{int(t.heldout_trials.sum())}, "
+          f"plausible trials {int(t.plausible.sum())}/{int(t.heldout_trials.sum())}")
     print(f"time per run: median {t.elapsed_s.median():.0f} s, max {t.elapsed_s.max():.0f} s")
     csv = Path(args.csv or Path(__file__).parent / "results"
                / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")

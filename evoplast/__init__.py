@@ -73,7 +73,13 @@ def _same_run_or_refuse(run_dir, config) -> None:
     if meta.get("evoplast_version") != __version__:
         raise RunDirError(f"{run_dir.path} was run with evoplast {meta.get('evoplast_version')}, this "
                           f"is {__version__}: move it away (or delete it) to rerun")
+    from .config import from_dict
+
     old, new = meta["config"], json.loads(json.dumps(config.to_dict()))
+    try:  # keys added by a later version resolve to their defaults: the same run if they match
+        old = json.loads(json.dumps(from_dict(old).to_dict()))
+    except Exception:  # noqa: BLE001 -- an old config this version cannot read differs anyway
+        pass
     if old != new:
         keys = sorted(f"{s}.{k}" for s in set(old) | set(new)
                       for k in set(old.get(s, {})) | set(new.get(s, {}))
