@@ -10,8 +10,8 @@ held-out trials, trials both; per plastic type, the distance to its mean-field l
 |alpha|) at the rates the network settles at and whether that point is on the stable half. The
 acceptance count: every held-out trial within 10%, plausible on every held-out trial, and some
 plastic type within 10% of its line on the stable half. Beside it, the task's known rule scored on
-each run's held-out trials (the analytic answer's own figures on the same trials). Writes the table (with each run's time,
-evoplast version and git revision) to the CSV (default
+each run's held-out trials (the analytic answer's own figures on the same trials). Writes the
+table (with each run's time, evoplast version and git revision) to the CSV (default
 ``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
 """
 
