@@ -5,12 +5,16 @@ Rows ``network``: seconds of wall time per simulated second per candidate, for t
 in-degrees, hence the same weights), with K = 1, 8, 32 candidates on one trial (Vogels' rule on
 I -> E, candidates spread around it, so the E rate is near 10 Hz; the row gives the rates), on one
 thread and on all threads; the trial's construction (connectivity, source spikes) apart, per trial.
-Best of 2 runs of 1 simulated second after a compile/warm-up run (``quick``: one run of 0.5 s).
+Best of 2 runs of 1 simulated second after a compile/warm-up run (``quick``: one run).
 
 Reference: Auryn, one core, the SpikES-size Vogels network, 0.34 s per simulated second
 (``network-notes.md``, measured outside this bench on this kind of machine); the row
 ``network_vs_auryn`` divides it by evoplast's one-thread time per candidate at K = 8 on the
-SpikES size. Brian2 in the same run is not part of this bench yet.
+SpikES size. Rows ``network_brian2`` (where a Python with Brian2 is found, as for ``bench istdp``):
+the 1000-neuron network with the same connectivity and source spikes in Brian2, cython and
+cpp_standalone, one thread, network already built, 2 simulated seconds (so that the binary's start
+is spread thin; one candidate per network: Brian2 has no lock-step batch); the row ``network_vs_brian2`` divides the faster one by evoplast's one-thread
+time per candidate at K = 8.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
     from .config import load_config
     from .tasks import make_task
 
-    duration = 0.5 if quick else 1.0
+    duration = 1.0
     repeats = 1 if quick else 2
     all_threads = numba.config.NUMBA_NUM_THREADS
     per_k8_one_thread = {}
     for size, sets in SIZES.items():
         config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={duration}",
-                                           "task.record_neurons=0"])
+                                           "task.record_neurons=0", "task.plausibility_weight=0.0"])
         task = make_task(config)
         t0 = time.perf_counter()
         trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
@@ -69,9 +73,45 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
                        "rate_i_hz_median": float(np.median(nu_i)),
                        "stopped": int((run.status != 0).sum()), "cores": os.cpu_count()}
         numba.set_num_threads(all_threads)
+    brian2_rows = list(_brian2_rows(quick))
+    yield from brian2_rows
+    b2 = [r for r in brian2_rows if "s_per_simulated_s" in r]
+    if b2 and "ei_ie_1000" in per_k8_one_thread:
+        best = min(b2, key=lambda r: r["s_per_simulated_s"])
+        ours = per_k8_one_thread["ei_ie_1000"]
+        yield {"bench": "network_vs_brian2", "size": "ei_ie_1000", "K": 8, "threads": 1,
+               "evoplast_s_per_simulated_s_per_candidate": ours, "brian2_target": best["target"],
+               "brian2_s_per_simulated_s": best["s_per_simulated_s"],
+               "brian2_over_evoplast": best["s_per_simulated_s"] / ours}
     if "spikes_10000" in per_k8_one_thread:
         ours = per_k8_one_thread["spikes_10000"]
         yield {"bench": "network_vs_auryn", "size": "spikes_10000", "K": 8, "threads": 1,
                "evoplast_s_per_simulated_s_per_candidate": ours, "auryn_s_per_simulated_s": AURYN_S_PER_S,
                "auryn_over_evoplast": AURYN_S_PER_S / ours,
                "note": "Auryn's figure is from network-notes.md, not measured in this run"}
+
+
+def _brian2_rows(quick: bool) -> Iterator[dict]:
+    """Brian2's rows (:func:`evoplast.kernels.brian2_network.time_network`: the 1000-neuron
+    network, cython and cpp_standalone, one thread, built network), each in a fresh process of a
+    Python with Brian2; one row ``available: False`` when there is none."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from .bench import _brian2_python
+
+    python = _brian2_python(None)
+    if python is None:
+        yield {"bench": "network_brian2", "available": False}
+        return
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    for target in ("cython", "cpp_standalone"):
+        out = subprocess.run([python, "-m", "evoplast.kernels.brian2_network",
+                              json.dumps(SIZES["ei_ie_1000"]), "2.0", target],
+                             capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            yield {"bench": "network_brian2", "target": target,
+                   "error": out.stderr.strip().splitlines()[-1:]}
+            continue
+        yield json.loads(out.stdout.strip().splitlines()[-1])

@@ -25,6 +25,7 @@ presynaptic trace then, the kernel one step later, at delivery.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -38,18 +39,11 @@ dgi/dt = -gi / tau_i : 1
 """
 
 
-def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray,
-                    plastic: np.ndarray, w_ext: float, n_steps: int, target: str = "cython") -> dict:
-    """One Brian2 run of one trial with one candidate (``rule`` (4, 8) as
-    :meth:`TypedTraceRule.params`). Returns wall seconds to build and run, simulated seconds, E and
-    I rates over the whole run, the mean final weight per type and the E spikes per 100 ms bin."""
-    import brian2 as b2
-
+def build(b2: Any, net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray,
+          plastic: np.ndarray, w_ext: float, n_steps: int) -> tuple[Any, Any, dict]:
+    """The Brian2 objects of one trial and candidate: ``(Network, SpikeMonitor, {type: Synapses})``
+    (the caller picks the device or code-generation target first)."""
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron_array
-    b2.prefs.codegen.target = target
-    b2.prefs.codegen.runtime.cython.multiprocess_safe = False
-    t0 = time.perf_counter()
-    b2.start_scope()
     b2.defaultclock.dt = dt * b2.second
     N = net.out_ptr.size - 1
     ns = {"tau_m": tau_m * b2.second, "v_rest": v_rest * b2.mV, "v_reset": v_reset * b2.mV,
@@ -98,9 +92,25 @@ def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.nda
         syns[t] = syn
         objects.append(syn)
     spikes = b2.SpikeMonitor(cells)
-    network = b2.Network(*objects, spikes)
-    build = time.perf_counter() - t0
+    return b2.Network(*objects, spikes), spikes, syns
+
+
+def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.ndarray,
+                    plastic: np.ndarray, w_ext: float, n_steps: int, target: str = "cython") -> dict:
+    """One Brian2 run of one trial with one candidate (``rule`` (4, 8) as
+    :meth:`TypedTraceRule.params`). Returns wall seconds to build and run, simulated seconds, E and
+    I rates over the whole run, the mean final weight per type and the E spikes per 100 ms bin."""
+    import brian2 as b2
+
+    b2.prefs.codegen.target = target
+    b2.prefs.codegen.runtime.cython.multiprocess_safe = False
+    t0 = time.perf_counter()
+    b2.start_scope()
+    network, spikes, syns = build(b2, net, n_exc, neuron_array, rule, plastic, w_ext, n_steps)
+    build_s = time.perf_counter() - t0
+    dt = float(neuron_array[-1])
     T = n_steps * dt
+    N = net.out_ptr.size - 1
     t0 = time.perf_counter()
     network.run(T * b2.second, report=None, namespace={})
     run = time.perf_counter() - t0
@@ -108,7 +118,67 @@ def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.nda
     t = np.asarray(spikes.t / b2.second)
     e = i < n_exc
     n_bins = int(round(T / 0.1))
-    return {"build_s": build, "run_s": run, "bio_s": T,
+    return {"build_s": build_s, "run_s": run, "bio_s": T,
             "rate_e_hz": float(e.sum() / (n_exc * T)), "rate_i_hz": float((~e).sum() / ((N - n_exc) * T)),
             "mean_w_final": {t: float(np.mean(s.w[:])) for t, s in syns.items()},
             "counts_e": np.histogram(t[e], n_bins, (0.0, T))[0]}
+
+
+def time_network(sets: list[str], duration: float, target: str,
+                 config_path: str = "runs/ei_ie.toml") -> dict:
+    """Wall seconds per simulated second of the network of ``load_config(config_path, sets)``
+    (trial 0 of the training stream, Vogels' rule on I -> E) in Brian2 on one thread, the network
+    already built: cython, a second ``Network.run`` after a first (code generation and
+    compilation); cpp_standalone, the compiled binary run again. Call in a fresh process."""
+    import tempfile
+
+    import brian2 as b2
+
+    from .. import seeding
+    from ..config import load_config
+    from ..tasks import make_task
+
+    # input for the whole time Brian2 runs (cython: two runs of ``duration``)
+    total = duration if target == "cpp_standalone" else 2 * duration
+    config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={total}",
+                                       "task.record_neurons=0", "task.plausibility_weight=0.0"])
+    task = make_task(config)
+    trial = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1)).nets[0]
+    c = config.task
+    args = (trial, c.n_exc, task.neuron.array(), task.known_rule().params(), task.plastic, c.w_ext,
+            c.n_steps())
+    t0 = time.perf_counter()
+    if target == "cpp_standalone":
+        directory = tempfile.mkdtemp(prefix="evoplast-brian2-net-")
+        b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        network, spikes, _ = build(b2, *args)
+        network.run(duration * b2.second, report=None, namespace={})
+        b2.device.build(directory=directory, compile=True, run=True)
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        b2.device.run(directory=directory, with_output=False)
+        run = time.perf_counter() - t0
+        monitored = duration
+    else:
+        b2.prefs.codegen.target = target
+        b2.prefs.codegen.runtime.cython.multiprocess_safe = False
+        network, spikes, _ = build(b2, *args)
+        network.run(duration * b2.second, report=None, namespace={})
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        network.run(duration * b2.second, report=None, namespace={})
+        run = time.perf_counter() - t0
+        monitored = 2 * duration
+    n_e = int((np.asarray(spikes.i[:]) < c.n_exc).sum())
+    return {"bench": "network_brian2", "target": target, "neurons": c.n_exc + c.n_inh,
+            "simulated_s": duration, "build_s": build_s, "run_s": run,
+            "s_per_simulated_s": run / duration, "rate_e_hz": n_e / (c.n_exc * monitored),
+            "threads": 1, "brian2_version": b2.__version__}
+
+
+if __name__ == "__main__":  # python -m evoplast.kernels.brian2_network SETS_JSON DURATION TARGET
+    import json
+    import sys
+
+    print(json.dumps(time_network(json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3])))
