@@ -13,8 +13,8 @@ Reference: Auryn, one core, the SpikES-size Vogels network, 0.34 s per simulated
 SpikES size. Rows ``network_brian2`` (where a Python with Brian2 is found, as for ``bench istdp``):
 the 1000-neuron network with the same connectivity and source spikes in Brian2, cython and
 cpp_standalone, one thread, network already built, 2 simulated seconds (so that the binary's start
-is spread thin; one candidate per network: Brian2 has no lock-step batch); the row ``network_vs_brian2`` divides the faster one by evoplast's one-thread
-time per candidate at K = 8.
+is spread thin; one candidate per network: Brian2 has no lock-step batch); the row
+``network_vs_brian2`` divides the faster one by evoplast's one-thread time per candidate at K = 8.
 """
 
 from __future__ import annotations
