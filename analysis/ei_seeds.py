@@ -17,18 +17,10 @@ table (with each run's time, evoplast version and git revision) to the CSV (defa
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
-from joblib import Parallel, delayed
-
-
-def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
-    from evoplast import ensure_run
-
-    return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
+from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
 
 
 def seed_table(out: Path, seeds):
@@ -84,21 +76,8 @@ def known_baseline(config_dict: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--csv", default=None)
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--out", default=None)
-    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
-    args = p.parse_args(argv)
-    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(one_run)(args.config, s, out, args.extra) for s in seeds):
-        print(f"done {path}", file=sys.stderr, flush=True)
+    args = sweep_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    out, seeds = run_seeds(args)
     t = seed_table(out, seeds)
     print(t.drop(columns=["evoplast_version", "git_revision"]).to_string(
         index=False, float_format=lambda v: f"{v:.4g}"))
@@ -115,9 +94,7 @@ def main(argv=None) -> int:
     print(f"found rules, trials within 10%: {int(t.within_10pct.sum())}/{int(t.heldout_trials.sum())}, "
           f"plausible trials {int(t.plausible.sum())}/{int(t.heldout_trials.sum())}")
     print(f"time per run: median {t.elapsed_s.median():.0f} s, max {t.elapsed_s.max():.0f} s")
-    csv = Path(args.csv or Path(__file__).parent / "results"
-               / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
-    csv.parent.mkdir(parents=True, exist_ok=True)
+    csv = table_path(args, seeds)
     t.to_csv(csv, index=False)
     print(f"wrote {csv}")
     return 0

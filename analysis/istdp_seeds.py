@@ -16,18 +16,10 @@ with each run's verdicts, start, evoplast version and git revision, to the CSV (
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
-from joblib import Parallel, delayed
-
-
-def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
-    from evoplast import ensure_run
-
-    return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
+from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
 
 
 def seed_table(out: Path):
@@ -49,22 +41,8 @@ def seed_table(out: Path):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--csv", default=None)
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--out", default=None)
-    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
-    args = p.parse_args(argv)
-    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
-    out.mkdir(parents=True, exist_ok=True)
-    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(one_run)(args.config, s, out, args.extra)
-            for s in range(args.first_seed, args.first_seed + args.seeds)):
-        print(f"done {path}", file=sys.stderr, flush=True)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    args = sweep_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    out, seeds = run_seeds(args)
     t = seed_table(out)
     t = t[t["run.seed"].isin(seeds)].reset_index(drop=True)
     t = add_verdicts(t)
@@ -79,9 +57,7 @@ def main(argv=None) -> int:
           f"(beta/(K nu_pre): median {t.beta_rel.median():.3g}, max |.| {t.beta_rel.abs().max():.3g})")
     print(f"near the Vogels ray (distance <= 10% of |alpha| and |beta| <= 5% of K nu_pre): "
           f"{int(t.on_ray.sum())}/{n}")
-    csv = Path(args.csv or Path(__file__).parent / "results"
-               / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
-    csv.parent.mkdir(parents=True, exist_ok=True)
+    csv = table_path(args, seeds)
     t.to_csv(csv, index=False)
     print(f"wrote {csv}")
     return 0

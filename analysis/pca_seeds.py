@@ -19,12 +19,11 @@ before the scale refit and pruning (``evoplast.selection``). Writes the table to
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
+from functools import partial
 from pathlib import Path
 
-from joblib import Parallel, delayed
+from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
 
 
 def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = False) -> str:
@@ -86,23 +85,11 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--out", default=None)
-    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
-    p.add_argument("--csv", default=None)
+    p = sweep_parser(__doc__.split("\n\n")[0])
     p.add_argument("--refinish", action="store_true",
                    help="finish finished runs again (the post-search steps of the current code)")
     args = p.parse_args(argv)
-    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(one_run)(args.config, s, out, args.extra, args.refinish) for s in seeds):
-        print(f"done {path}", file=sys.stderr, flush=True)
+    out, seeds = run_seeds(args, partial(one_run, refinish=args.refinish))
     import pandas as pd
 
     t = pd.DataFrame(seed_rows(out, seeds))
@@ -113,9 +100,7 @@ def main(argv=None) -> int:
           f"the search's own mean, before the refit and pruning: shape {int(t['search_shape_ok'].sum())}"
           f"/{len(t)}, both {int((t['search_shape_ok'] & t['search_cos_ok']).sum())}/{len(t)}; "
           f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}/{len(t)}")
-    csv = Path(args.csv or Path(__file__).parent / "results"
-               / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
-    csv.parent.mkdir(parents=True, exist_ok=True)
+    csv = table_path(args, seeds)
     t.to_csv(csv, index=False)
     print(f"wrote {csv}")
     return 0

@@ -221,3 +221,36 @@ def test_cli_trial_counts_and_draws_must_be_meaningful(tiny_config, tmp_path, ca
         assert len(err) == 1 and message in err[0], (argv, err)
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before
     assert not (tmp_path / "s").exists() and not (tmp_path / "l").exists()
+
+
+def test_ei_verdicts_on_synthetic_runs(tmp_path):
+    """Experiment 4's acceptance count: every held-out trial within 10%, plausible on every trial,
+    and a type on the stable half of its line within 10% -- a run failing any one counts as a
+    failure; the known rule's baseline is simulated on each run's held-out trials."""
+    from evoplast import load_config
+
+    module = _script("ei_seeds")
+    tiny = ["task.n_exc=40", "task.n_inh=10", "task.n_ext=200", "task.p_ext=0.2", "task.train_s=0.0",
+            "task.score_s=1.0", "task.heldout_trials=2", "task.rate_bounds=[0.0, 1000.0]"]
+    cases = [  # within, plausible, distance, stable -> accepted
+        (2, 2, 0.05, True, True),
+        (1, 2, 0.05, True, False),   # one held-out trial off
+        (2, 1, 0.05, True, False),   # one trial implausible
+        (2, 2, 0.20, True, False),   # off the line
+        (2, 2, 0.05, False, False),  # on the unstable half
+    ]
+    for seed, (within, plaus, dist, stable, _) in enumerate(cases):
+        config = load_config("runs/ei_ie.toml", [*tiny, f"run.seed={seed}"]).to_dict()
+        per = [{"implausible": [] if d < plaus else ["w_blow"]} for d in range(2)]
+        _fake_run(tmp_path / f"seed-{seed}", config, {
+            "elapsed_s": 1.0, "generations": 2, "coefficients": {"ie:alpha": -0.4, "ie:beta": 0.0},
+            "start": {"ie:alpha": 0.5, "ie:beta": 0.5},
+            "heldout": {"n_trials": 2, "within_10_percent": within, "plausible": plaus,
+                        "plausible_and_within": min(within, plaus), "per_trial": per,
+                        "rate_e_hz": [10.0, 10.0], "rate_i_hz": [9.0, 9.0]},
+            "theory": {"types": {"ie": {"distance": dist, "stable": stable, "beta_line": 0.0,
+                                        "nu_pre_hz": 9.0}}}})
+    t = module.seed_table(tmp_path, range(len(cases)))
+    assert t["accepted"].tolist() == [c[4] for c in cases]
+    assert t["implausible"].tolist() == ["", "", "w_blow", "", ""]
+    assert ((t["known.within_10pct"] >= 0) & (t["known.within_10pct"] <= 2)).all()

@@ -161,16 +161,14 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
         # -- external input (shared) ------------------------------------------------------------
         for n in range(N):
             gx[n] *= dec_e
+        if use_nmda:
+            for n in range(N):
+                gxn_all[n] *= dec_n
         for q in range(x_ptr[t], x_ptr[t + 1]):
             s = x_src[q]
             for r in range(s_ptr[s], s_ptr[s + 1]):
                 gx[s_post[r]] += w_ext
-        if use_nmda:
-            for n in range(N):
-                gxn_all[n] *= dec_n
-            for q in range(x_ptr[t], x_ptr[t + 1]):
-                s = x_src[q]
-                for r in range(s_ptr[s], s_ptr[s + 1]):
+                if use_nmda:
                     gxn_all[s_post[r]] += w_ext
         # -- trace decays (the conductances decayed at the end of the previous step) ----------------
         for ty in range(4):

@@ -25,7 +25,7 @@ runs) have the same semantics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, NamedTuple
 
 import numba
@@ -79,6 +79,31 @@ class NeuronParams:
     gbar_exc: float = 0.014  # x g_L (140 pS)
     gbar_inh: float = 0.035  # x g_L (350 pS)
     dt: float = 1e-4
+
+    @classmethod
+    def from_overrides(cls, overrides: dict, key: str = "task.neuron") -> NeuronParams:
+        """The defaults with ``overrides`` (a config's ``task.neuron`` table), checked: unknown
+        names, non-positive time constants, negative refractoriness or conductance scales, a reset
+        not below threshold and a dt coarser than a tenth of the time constants are refused."""
+        from ..errors import ConfigError
+
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise ConfigError(f"unknown {key} key {bad[0]!r} (known: {', '.join(sorted(known))})")
+        p = cls(**overrides)
+        for name in ("tau_m", "tau_exc", "tau_inh", "dt"):
+            if not getattr(p, name) > 0:
+                raise ConfigError(f"{key}.{name} must be > 0 (seconds), got {getattr(p, name)}")
+        for name in ("t_ref", "gbar_exc", "gbar_inh"):
+            if not getattr(p, name) >= 0:
+                raise ConfigError(f"{key}.{name} must be >= 0, got {getattr(p, name)}")
+        if not p.v_reset < p.v_th:
+            raise ConfigError(f"{key}.v_reset ({p.v_reset}) must be below v_th ({p.v_th})")
+        if not p.dt <= min(p.tau_m, p.tau_exc, p.tau_inh) / 10:
+            raise ConfigError(f"{key}.dt = {p.dt} s is too coarse for the time constants "
+                              "(at most a tenth of tau_m, tau_exc and tau_inh)")
+        return p
 
     def array(self) -> np.ndarray:
         return np.array([self.tau_m, self.v_rest, self.v_reset, self.v_th, self.t_ref, self.e_exc,

@@ -33,7 +33,7 @@ stable for beta + K nu_pre > 0; the rates are the ones the network settles at wi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,18 +158,7 @@ class EiNetworkConfig:
         if bad:
             raise ConfigError(f"task.metric_ranges: unknown metric {bad[0]!r} (known: "
                               f"{', '.join(ei_metrics.RANGES)})")
-        known = {f.name for f in fields(lif.NeuronParams)}
-        bad = sorted(set(self.neuron) - known)
-        if bad:
-            raise ConfigError(f"unknown task.neuron key {bad[0]!r} (known: {', '.join(sorted(known))})")
-        p = self.neuron_params()
-        for key in ("tau_m", "tau_exc", "tau_inh", "dt"):
-            if not getattr(p, key) > 0:
-                raise ConfigError(f"task.neuron.{key} must be > 0 (seconds), got {getattr(p, key)}")
-        if not p.v_reset < p.v_th:
-            raise ConfigError(f"task.neuron.v_reset ({p.v_reset}) must be below v_th ({p.v_th})")
-        if not p.dt <= min(p.tau_m, p.tau_exc, p.tau_inh) / 10:
-            raise ConfigError(f"task.neuron.dt = {p.dt} s is too coarse for the time constants")
+        lif.NeuronParams.from_overrides(self.neuron)
         if self.score_s < self.bin_s or self.score_s < 1.0:
             raise ConfigError(f"task.score_s must be >= 1 s and >= task.bin_s, got {self.score_s}")
         if abs(self.score_s / self.bin_s - round(self.score_s / self.bin_s)) > 1e-9 or \

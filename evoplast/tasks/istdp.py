@@ -25,7 +25,7 @@ beta + K nu_pre > 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -85,22 +85,7 @@ class IstdpConfig:
             raise ConfigError("task.input_rate_range must be [low, high] with 0 < low <= high")
         if self.duration_s < self.bin_s:
             raise ConfigError("task.duration_s must be at least task.bin_s")
-        known = {f.name for f in fields(lif.NeuronParams)}
-        bad = sorted(set(self.neuron) - known)
-        if bad:
-            raise ConfigError(f"unknown task.neuron key {bad[0]!r} (known: {', '.join(sorted(known))})")
-        p = self.neuron_params()
-        for key in ("tau_m", "tau_exc", "tau_inh", "dt"):
-            if not getattr(p, key) > 0:
-                raise ConfigError(f"task.neuron.{key} must be > 0 (seconds), got {getattr(p, key)}")
-        for key in ("t_ref", "gbar_exc", "gbar_inh"):
-            if not getattr(p, key) >= 0:
-                raise ConfigError(f"task.neuron.{key} must be >= 0, got {getattr(p, key)}")
-        if not p.v_reset < p.v_th:
-            raise ConfigError(f"task.neuron.v_reset ({p.v_reset}) must be below v_th ({p.v_th})")
-        if not p.dt <= min(p.tau_m, p.tau_exc, p.tau_inh) / 10:
-            raise ConfigError(f"task.neuron.dt = {p.dt} s is too coarse for the time constants "
-                              "(at most a tenth of tau_m, tau_exc and tau_inh)")
+        p = lif.NeuronParams.from_overrides(self.neuron)
         if self.duration_s < p.dt:
             raise ConfigError("task.duration_s must be at least task.neuron.dt")
         if not self.runaway_hz > self.target_rate_hz:

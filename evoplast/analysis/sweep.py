@@ -1,0 +1,55 @@
+"""Seed sweeps for the seed-table scripts of ``analysis/``: one run per seed, one process per core.
+
+``sweep_args(description)`` parses the scripts' common options (``config``, ``--seeds``,
+``--first-seed``, ``--jobs``, ``--out``, ``--extra``, ``--csv``); :func:`run_seeds` runs (or reuses,
+or resumes: :func:`evoplast.ensure_run`) seed s into ``OUT/seed-<s>``; :func:`table_path` names the
+table ``analysis/results/<config stem>_seeds<F>-<L>.csv`` unless ``--csv`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent.parent / "analysis" / "results"
+
+
+def sweep_parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("config")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--out", default=None)
+    p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--csv", default=None)
+    return p
+
+
+def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
+    from evoplast import ensure_run
+
+    return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
+
+
+def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -> tuple[Path, range]:
+    """Every seed's run (``run(config, seed, out, extra)``, default :func:`one_run`), ``args.jobs``
+    at a time; returns the output folder and the seeds."""
+    from joblib import Parallel, delayed
+
+    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(run or one_run)(args.config, s, out, args.extra) for s in seeds):
+        print(f"done {path}", file=sys.stderr, flush=True)
+    return out, seeds
+
+
+def table_path(args: argparse.Namespace, seeds: range) -> Path:
+    path = Path(args.csv or RESULTS / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
