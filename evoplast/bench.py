@@ -316,4 +316,4 @@ def run(what: str = "rate", quick: bool = False, dask_config: str = DASK_CONFIG,
     if what in ("network", "all"):
         from .bench_network import bench_network
 
-        yield from bench_network(quick=quick)
+        yield from bench_network(quick=quick, brian2_python=brian2_python)

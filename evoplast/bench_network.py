@@ -31,7 +31,8 @@ SIZES = {"ei_ie_1000": [], "spikes_10000": ["task.n_exc=8000", "task.n_inh=2000"
                                              "task.p={ee=0.02, ei=0.02, ie=0.02, ii=0.02}"]}
 
 
-def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> Iterator[dict]:
+def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
+                  brian2_python: str | None = None) -> Iterator[dict]:
     import numba
 
     from . import seeding
@@ -73,7 +74,7 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
                        "rate_i_hz_median": float(np.median(nu_i)),
                        "stopped": int((run.status != 0).sum()), "cores": os.cpu_count()}
         numba.set_num_threads(all_threads)
-    brian2_rows = list(_brian2_rows(quick))
+    brian2_rows = list(_brian2_rows(quick, brian2_python))
     yield from brian2_rows
     b2 = [r for r in brian2_rows if "s_per_simulated_s" in r]
     if b2 and "ei_ie_1000" in per_k8_one_thread:
@@ -91,7 +92,7 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml") -> 
                "note": "Auryn's figure is from network-notes.md, not measured in this run"}
 
 
-def _brian2_rows(quick: bool) -> Iterator[dict]:
+def _brian2_rows(quick: bool, brian2_python: str | None = None) -> Iterator[dict]:
     """Brian2's rows (:func:`evoplast.kernels.brian2_network.time_network`: the 1000-neuron
     network, cython and cpp_standalone, one thread, built network), each in a fresh process of a
     Python with Brian2; one row ``available: False`` when there is none."""
@@ -101,7 +102,7 @@ def _brian2_rows(quick: bool) -> Iterator[dict]:
 
     from .bench import _brian2_python
 
-    python = _brian2_python(None)
+    python = _brian2_python(brian2_python)
     if python is None:
         yield {"bench": "network_brian2", "available": False}
         return
