@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent.parent.parent / "analysis" / "results"
@@ -29,7 +29,7 @@ def sweep_parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def one_run(config_path: str, seed: int, out: Path, extra=()) -> str:
+def one_run(config_path: str, seed: int, out: Path, extra: Sequence[str] = ()) -> str:
     from evoplast import ensure_run
 
     return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
