@@ -3,7 +3,8 @@
 ``sweep_args(description)`` parses the scripts' common options (``config``, ``--seeds``,
 ``--first-seed``, ``--jobs``, ``--out``, ``--extra``, ``--csv``); :func:`run_seeds` runs (or reuses,
 or resumes: :func:`evoplast.ensure_run`) seed s into ``OUT/seed-<s>``; :func:`table_path` names the
-table ``analysis/results/<config stem>_seeds<F>-<L>.csv`` unless ``--csv`` says otherwise.
+table ``analysis/results/<config stem>_seeds<F>-<L>.csv`` unless ``--csv`` says otherwise. Stopping
+a sweep (Ctrl-C, SIGTERM) stops its worker processes too; their runs resume where they stopped.
 """
 
 from __future__ import annotations
@@ -38,14 +39,29 @@ def one_run(config_path: str, seed: int, out: Path, extra: Sequence[str] = ()) -
 def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -> tuple[Path, range]:
     """Every seed's run (``run(config, seed, out, extra)``, default :func:`one_run`), ``args.jobs``
     at a time; returns the output folder and the seeds."""
+    import signal
+
     from joblib import Parallel, delayed
 
     out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
     out.mkdir(parents=True, exist_ok=True)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(run or one_run)(args.config, s, out, args.extra) for s in seeds):
-        print(f"done {path}", file=sys.stderr, flush=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+                delayed(run or one_run)(args.config, s, out, args.extra) for s in seeds):
+            print(f"done {path}", file=sys.stderr, flush=True)
+    except BaseException:  # Ctrl-C, SIGTERM: the workers' runs stop too (they resume from their
+        from joblib.externals.loky import get_reusable_executor  # checkpoints), none is left behind
+
+        get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
     return out, seeds
 
 
