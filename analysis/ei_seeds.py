@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
+from evoplast.analysis.sweep import run_seeds, sweep_parser, write_table
 
 
 def seed_table(out: Path, seeds):
@@ -94,9 +94,7 @@ def main(argv=None) -> int:
     print(f"found rules, trials within 10%: {int(t.within_10pct.sum())}/{int(t.heldout_trials.sum())}, "
           f"plausible trials {int(t.plausible.sum())}/{int(t.heldout_trials.sum())}")
     print(f"time per run: median {t.elapsed_s.median():.0f} s, max {t.elapsed_s.max():.0f} s")
-    csv = table_path(args, seeds)
-    t.to_csv(csv, index=False)
-    print(f"wrote {csv}")
+    write_table(t, args, seeds)
     return 0
 
 

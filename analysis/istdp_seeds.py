@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
+from evoplast.analysis.sweep import run_seeds, sweep_parser, write_table
 
 
 def seed_table(out: Path):
@@ -57,9 +57,7 @@ def main(argv=None) -> int:
           f"(beta/(K nu_pre): median {t.beta_rel.median():.3g}, max |.| {t.beta_rel.abs().max():.3g})")
     print(f"near the Vogels ray (distance <= 10% of |alpha| and |beta| <= 5% of K nu_pre): "
           f"{int(t.on_ray.sum())}/{n}")
-    csv = table_path(args, seeds)
-    t.to_csv(csv, index=False)
-    print(f"wrote {csv}")
+    write_table(t, args, seeds)
     return 0
 
 

@@ -23,7 +23,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from evoplast.analysis.sweep import run_seeds, sweep_parser, table_path
+from evoplast.analysis.sweep import run_seeds, sweep_parser, write_table
 
 
 def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = False) -> str:
@@ -100,9 +100,7 @@ def main(argv=None) -> int:
           f"the search's own mean, before the refit and pruning: shape {int(t['search_shape_ok'].sum())}"
           f"/{len(t)}, both {int((t['search_shape_ok'] & t['search_cos_ok']).sum())}/{len(t)}; "
           f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}/{len(t)}")
-    csv = table_path(args, seeds)
-    t.to_csv(csv, index=False)
-    print(f"wrote {csv}")
+    write_table(t, args, seeds)
     return 0
 
 

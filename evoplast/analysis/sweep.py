@@ -14,6 +14,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULTS = Path(__file__).resolve().parent.parent.parent / "analysis" / "results"
 
@@ -68,4 +72,12 @@ def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -
 def table_path(args: argparse.Namespace, seeds: range) -> Path:
     path = Path(args.csv or RESULTS / f"{Path(args.config).stem}_seeds{seeds[0]}-{seeds[-1]}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_table(table: pd.DataFrame, args: argparse.Namespace, seeds: range) -> Path:
+    """Write a seed table (a pandas DataFrame) to :func:`table_path` and say where."""
+    path = table_path(args, seeds)
+    table.to_csv(path, index=False)
+    print(f"wrote {path}")
     return path

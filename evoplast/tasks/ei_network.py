@@ -249,7 +249,6 @@ class EiNetworkTask(Task):
         self.penalty = 2.0 * self.cap
         self.seed = config.run.seed
         self.plastic = np.array([t in self.rule_template.types for t in TYPES])
-        self._theory_rates: dict = {}
 
     # -- resources ------------------------------------------------------------------------------------
     @classmethod
@@ -366,12 +365,13 @@ class EiNetworkTask(Task):
                 sm = ei_metrics.spike_metrics(run.rec_t[k, d, :n], run.rec_n[k, d, :n],
                                               c.n_recorded(), n_steps, self.neuron.dt)
                 sm["rate"], sm["rate_i"] = m["rate_e_hz"], m["rate_i_hz"]
-                w = run.wmean[k, d]
-                ws = run.wstats[k, d]
-                sm.update(ei_metrics.weight_metrics(
-                    w[plastic, b0 - 1] if b0 > 0 else [], w[plastic, b0 + nb - 1],
-                    ws[plastic, 1] + ws[plastic, 2]) if b0 > 0 else
-                    {"w_blow": float(np.mean(ws[plastic, 1] + ws[plastic, 2])), "w_creep": math.nan})
+                w, ws = run.wmean[k, d], run.wstats[k, d]
+                at_bounds = ws[plastic, 1] + ws[plastic, 2]
+                if b0 > 0:  # mean weights at the scoring window's start and end
+                    sm.update(ei_metrics.weight_metrics(w[plastic, b0 - 1], w[plastic, b0 + nb - 1],
+                                                        at_bounds))
+                else:  # no bin ends before the window: no creep measured
+                    sm.update(w_blow=float(np.mean(at_bounds)), w_creep=math.nan)
                 m.update(sm)
             m["plausible"], m["implausible"] = ei_metrics.plausible(m if ok else {}, ranges)
             m["final_mean_weight"] = {t: float(run.wstats[k, d, i, 0]) for i, t in enumerate(TYPES)}
