@@ -97,7 +97,11 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz,
                rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e, counts_i, wmean,
                wstats, status, steps, rec_t, rec_n, rec_count, nmda):
-    """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module."""
+    """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module.
+
+    State is candidate-major ((B, N): one candidate's neurons contiguous, so the integration
+    vectorises over neurons); static synapses read the trial's ``w0`` (shared by the block), plastic
+    ones their candidate's row of ``wp`` (B, n_plastic); a stopped candidate is not simulated further."""
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron
     N = out_ptr.shape[0] - 1
     n_syn = syn_post.shape[0]
@@ -107,6 +111,21 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
         while m < out_ptr[i + 1] and syn_post[m] < NE:
             m += 1
         out_mid[i] = m
+    pidx = np.full(n_syn, -1, dtype=np.int64)  # synapse -> column of wp (plastic synapses only)
+    n_pl = 0
+    for e in range(n_syn):
+        if plastic[syn_type[e]]:
+            pidx[e] = n_pl
+            n_pl += 1
+    n_in = in_syn.shape[0]
+    in_p = np.empty(n_in, dtype=np.int64)  # incoming plastic synapses: column, presynaptic neuron, type
+    in_pre = np.empty(n_in, dtype=np.int64)
+    in_ty = np.empty(n_in, dtype=np.int64)
+    for q in range(n_in):
+        e = in_syn[q]
+        in_p[q] = pidx[e]
+        in_pre[q] = syn_pre[e]
+        in_ty[q] = syn_type[e]
     n_bins = counts_e.shape[1]
     cap = rec_t.shape[1]
     B = rules.shape[0]
@@ -129,28 +148,26 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     n_type = np.zeros(4)
     for e in range(n_syn):
         n_type[syn_type[e]] += 1.0
-    w = np.empty((n_syn, B))
+    wp = np.empty((B, n_pl))
     for e in range(n_syn):
-        for k in range(B):
-            w[e, k] = w0[e]
-    v = np.full((N, B), v_rest)
-    ge = np.zeros((N, B))
-    gi = np.zeros((N, B))
-    ref = np.zeros((N, B))
+        if pidx[e] >= 0:
+            for k in range(B):
+                wp[k, pidx[e]] = w0[e]
+    v = np.full((B, N), v_rest)
+    ge = np.zeros((B, N))
+    gi = np.zeros((B, N))
+    ref = np.zeros((B, N))
+    fired = np.zeros(N, dtype=np.bool_)
     gx = np.zeros(N)
     nmda_ratio, tau_nmda = nmda[0], nmda[1]
     use_nmda = nmda_ratio > 0.0
     dec_n = np.exp(-dt / tau_nmda)
-    gn = np.zeros((N if use_nmda else 1, B))  # NMDA conductance of recurrent E input
+    gn = np.zeros((B, N if use_nmda else 1))  # NMDA conductance of recurrent E input
     gxn_all = np.zeros(N if use_nmda else 1)  # and of the sources (shared)
-    xpre = np.zeros((4, N, B))
-    xpost = np.zeros((4, N, B))
-    spk_n = np.empty(N * B, dtype=np.int64)  # spikes of the previous step, (neuron, candidate)
-    spk_k = np.empty(N * B, dtype=np.int64)
-    new_n = np.empty(N * B, dtype=np.int64)
-    new_k = np.empty(N * B, dtype=np.int64)
-    n_spk = 0
-    spiked = np.zeros(B, dtype=np.bool_)
+    xpre = np.zeros((4, B, N))
+    xpost = np.zeros((4, B, N))
+    spk = np.empty((B, N), dtype=np.int64)  # each candidate's spikes of the previous step
+    n_spk = np.zeros(B, dtype=np.int64)
     r_filt = np.full(B, target_hz)
     n_e = np.zeros(B)
     done = np.zeros(B, dtype=np.bool_)
@@ -170,121 +187,115 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                 gx[s_post[r]] += w_ext
                 if use_nmda:
                     gxn_all[s_post[r]] += w_ext
-        # -- trace decays (the conductances decayed at the end of the previous step) ----------------
-        for ty in range(4):
-            if plastic[ty]:
-                a0, a1 = (0, NE) if ty < 2 else (NE, N)  # presynaptic population of the type
-                p0, p1 = (0, NE) if ty % 2 == 0 else (NE, N)  # postsynaptic population
-                for n in range(a0, a1):
-                    for k in range(B):
-                        xpre[ty, n, k] *= dpre[ty, k]
-                for n in range(p0, p1):
-                    for k in range(B):
-                        xpost[ty, n, k] *= dpost[ty, k]
-        # -- delivery of the previous step's spikes ----------------------------------------------
-        for s in range(n_spk):
-            i = spk_n[s]
-            k = spk_k[s]
-            inh = i >= NE
-            nmda_e = use_nmda and not inh
-            g = gi if inh else ge
-            t0 = 2 if inh else 0
-            # outgoing synapses are sorted by post: onto E (type t0) first, then onto I (t0 + 1)
-            for ty, e0, e1 in ((t0, out_ptr[i], out_mid[i]), (t0 + 1, out_mid[i], out_ptr[i + 1])):
-                if plastic[ty]:
-                    a, kp, et, wm = alpha[ty, k], kappa[ty, k], eta[ty, k], w_max[ty]
-                    for e in range(e0, e1):
-                        j = syn_post[e]
-                        wk = w[e, k]
-                        g[j, k] += wk
-                        if nmda_e:
-                            gn[j, k] += wk
-                        w[e, k] = clipped(wk, et * (a + kp * xpost[ty, j, k]), wm)
-                    xpre[ty, i, k] += 1.0
-                else:
-                    for e in range(e0, e1):
-                        g[syn_post[e], k] += w[e, k]
-                        if nmda_e:
-                            gn[syn_post[e], k] += w[e, k]
-        # -- integration ---------------------------------------------------------------------------
-        n_new = 0
         for k in range(B):
-            n_e[k] = 0.0
-        for n in range(N):  # branch-free over the block (vectorised); stopped candidates run on
-            gxn = gx[n]  # unrecorded and their spikes are dropped
-            n_fire = 0
-            if use_nmda:
-                gxm = gxn_all[n]
-                for k in range(B):
-                    vn = v[n, k]
-                    r = ref[n, k]
-                    active = r <= 0.0
-                    vk = vn + k_m * ((v_rest - vn) + ((ge[n, k] + gxn) + nmda_ratio * (gn[n, k] + gxm))
-                                     * (e_exc - vn) + gi[n, k] * (e_inh - vn))
-                    fire = (vk >= v_th) & active
-                    v[n, k] = v_reset if fire else (vk if active else vn)
-                    ref[n, k] = ref_steps if fire else r - 1.0
-                    spiked[k] = fire
-                    n_fire += fire
-                    ge[n, k] *= dec_e
-                    gi[n, k] *= dec_i
-                    gn[n, k] *= dec_n
-            else:
-                for k in range(B):
-                    vn = v[n, k]
-                    r = ref[n, k]  # steps of refractoriness left (counts below 0 while active)
-                    active = r <= 0.0
-                    vk = vn + k_m * ((v_rest - vn) + (ge[n, k] + gxn) * (e_exc - vn)
-                                     + gi[n, k] * (e_inh - vn))
-                    fire = (vk >= v_th) & active
-                    v[n, k] = v_reset if fire else (vk if active else vn)
-                    ref[n, k] = ref_steps if fire else r - 1.0
-                    spiked[k] = fire
-                    n_fire += fire
-                    ge[n, k] *= dec_e  # the decay of the next step
-                    gi[n, k] *= dec_i
-            if n_fire:
-                for k in range(B):
-                    if spiked[k] and not done[k]:
-                        new_n[n_new] = n
-                        new_k[n_new] = k
-                        n_new += 1
-        # -- postsynaptic branch, counts, recording ----------------------------------------------
-        for s in range(n_new):
-            j = new_n[s]
-            k = new_k[s]
-            for q in range(in_ptr[j], in_ptr[j + 1]):
-                e = in_syn[q]
-                ty = syn_type[e]
-                w[e, k] = clipped(w[e, k], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
-                                                          * xpre[ty, syn_pre[e], k]), w_max[ty])
-            t0 = 0 if j < NE else 1
-            for ty in range(t0, 4, 2):
+            if done[k]:
+                continue
+            # -- trace decays (the conductances decayed at the end of the previous step) ------------
+            for ty in range(4):
                 if plastic[ty]:
-                    xpost[ty, j, k] += 1.0
-            if j < NE:
-                n_e[k] += 1.0
-                if b < n_bins:
-                    counts_e[k, b] += 1
-                if t >= rec_start and j < rec_n_neurons:
-                    c = rec_count[k]
-                    if c < cap:
-                        rec_t[k, c] = t - rec_start
-                        rec_n[k, c] = j
-                        rec_count[k] = c + 1
+                    a0, a1 = (0, NE) if ty < 2 else (NE, N)  # presynaptic population of the type
+                    p0, p1 = (0, NE) if ty % 2 == 0 else (NE, N)  # postsynaptic population
+                    d = dpre[ty, k]
+                    for n in range(a0, a1):
+                        xpre[ty, k, n] *= d
+                    d = dpost[ty, k]
+                    for n in range(p0, p1):
+                        xpost[ty, k, n] *= d
+            # -- delivery of the previous step's spikes --------------------------------------------
+            for s in range(n_spk[k]):
+                i = spk[k, s]
+                inh = i >= NE
+                nmda_e = use_nmda and not inh
+                g = gi if inh else ge
+                t0 = 2 if inh else 0
+                # outgoing synapses are sorted by post: onto E (type t0) first, then onto I (t0 + 1)
+                for ty, e0, e1 in ((t0, out_ptr[i], out_mid[i]), (t0 + 1, out_mid[i], out_ptr[i + 1])):
+                    if plastic[ty]:
+                        a, kp, et, wm = alpha[ty, k], kappa[ty, k], eta[ty, k], w_max[ty]
+                        c0 = pidx[e0] - e0 if e1 > e0 else 0
+                        for e in range(e0, e1):
+                            j = syn_post[e]
+                            wk = wp[k, c0 + e]
+                            g[k, j] += wk
+                            if nmda_e:
+                                gn[k, j] += wk
+                            wp[k, c0 + e] = clipped(wk, et * (a + kp * xpost[ty, k, j]), wm)
+                        xpre[ty, k, i] += 1.0
+                    elif nmda_e:
+                        for e in range(e0, e1):
+                            g[k, syn_post[e]] += w0[e]
+                            gn[k, syn_post[e]] += w0[e]
                     else:
-                        rec_count[k] = cap + 1
-            elif b < n_bins:
-                counts_i[k, b] += 1
-        for s in range(n_new):
-            spk_n[s] = new_n[s]
-            spk_k[s] = new_k[s]
-        n_spk = n_new
+                        for e in range(e0, e1):
+                            g[k, syn_post[e]] += w0[e]
+            # -- integration (vectorised over neurons) -----------------------------------------------
+            vv, gek, gik, rr = v[k], ge[k], gi[k], ref[k]
+            if use_nmda:
+                gnk = gn[k]
+                for n in range(N):
+                    vn = vv[n]
+                    r = rr[n]
+                    active = r <= 0.0
+                    vk = vn + k_m * ((v_rest - vn) + ((gek[n] + gx[n]) + nmda_ratio * (gnk[n] + gxn_all[n]))
+                                     * (e_exc - vn) + gik[n] * (e_inh - vn))
+                    fire = (vk >= v_th) & active
+                    vv[n] = v_reset if fire else (vk if active else vn)
+                    rr[n] = ref_steps if fire else r - 1.0
+                    fired[n] = fire
+                    gek[n] *= dec_e
+                    gik[n] *= dec_i
+                    gnk[n] *= dec_n
+            else:
+                for n in range(N):
+                    vn = vv[n]
+                    r = rr[n]  # steps of refractoriness left (counts below 0 while active)
+                    active = r <= 0.0
+                    vk = vn + k_m * ((v_rest - vn) + (gek[n] + gx[n]) * (e_exc - vn)
+                                     + gik[n] * (e_inh - vn))
+                    fire = (vk >= v_th) & active
+                    vv[n] = v_reset if fire else (vk if active else vn)
+                    rr[n] = ref_steps if fire else r - 1.0
+                    fired[n] = fire
+                    gek[n] *= dec_e  # the decay of the next step
+                    gik[n] *= dec_i
+            # -- postsynaptic branch, counts, recording ------------------------------------------
+            m = 0
+            ne = 0.0
+            for j in range(N):
+                if not fired[j]:
+                    continue
+                spk[k, m] = j
+                m += 1
+                for q in range(in_ptr[j], in_ptr[j + 1]):
+                    ty = in_ty[q]
+                    c = in_p[q]
+                    wp[k, c] = clipped(wp[k, c], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
+                                                               * xpre[ty, k, in_pre[q]]), w_max[ty])
+                t0 = 0 if j < NE else 1
+                for ty in range(t0, 4, 2):
+                    if plastic[ty]:
+                        xpost[ty, k, j] += 1.0
+                if j < NE:
+                    ne += 1.0
+                    if b < n_bins:
+                        counts_e[k, b] += 1
+                    if t >= rec_start and j < rec_n_neurons:
+                        c = rec_count[k]
+                        if c < cap:
+                            rec_t[k, c] = t - rec_start
+                            rec_n[k, c] = j
+                            rec_count[k] = c + 1
+                        else:
+                            rec_count[k] = cap + 1
+                elif b < n_bins:
+                    counts_i[k, b] += 1
+            n_spk[k] = m
+            n_e[k] = ne
         # -- bins -------------------------------------------------------------------------------
         bin_left -= 1
         if bin_left == 0:
             if b < n_bins:
-                _weight_means(w, syn_type, n_type, done, wmean[:, :, b])
+                _weight_means(w0, wp, pidx, syn_type, n_type, done, wmean[:, :, b])
             b += 1
             bin_left = bin_steps
         # -- early stop ---------------------------------------------------------------------------
@@ -293,7 +304,7 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                 continue
             r_filt[k] += (n_e[k] / (NE * dt) - r_filt[k]) * k_check
             st = OK
-            if not (r_filt[k] == r_filt[k]) or not (v[0, k] == v[0, k]):
+            if not (r_filt[k] == r_filt[k]) or not (v[k, 0] == v[k, 0]):
                 st = NAN
             elif r_filt[k] > rate_hi:
                 st = RUNAWAY
@@ -304,33 +315,31 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                 n_done += 1
                 status[k] = st
                 steps[k] = t + 1
-                _weight_stats(w, k, syn_type, n_type, w_max, wstats[k])
+                _weight_stats(w0, wp, pidx, k, syn_type, n_type, w_max, wstats[k])
         if n_done == B:
             return
-        if n_spk:  # drop the stopped candidates' spikes from the delivery list
-            m = 0
-            for s in range(n_spk):
-                if not done[spk_k[s]]:
-                    spk_n[m] = spk_n[s]
-                    spk_k[m] = spk_k[s]
-                    m += 1
-            n_spk = m
     for k in range(B):
         if not done[k]:
             status[k] = OK
             steps[k] = n_steps
-            _weight_stats(w, k, syn_type, n_type, w_max, wstats[k])
+            _weight_stats(w0, wp, pidx, k, syn_type, n_type, w_max, wstats[k])
 
 
 @numba.njit(cache=True)
-def _weight_means(w, syn_type, n_type, done, out):
-    """out[k, ty] = mean weight of type ty for candidate k (not for stopped candidates)."""
-    B = w.shape[1]
+def _weight_means(w0, wp, pidx, syn_type, n_type, done, out):
+    """out[k, ty] = mean weight of type ty for candidate k (not for stopped candidates); sums in
+    synapse order."""
+    B = wp.shape[0]
     acc = np.zeros((4, B))
-    for e in range(w.shape[0]):
+    for e in range(w0.shape[0]):
         ty = syn_type[e]
-        for k in range(B):
-            acc[ty, k] += w[e, k]
+        c = pidx[e]
+        if c >= 0:
+            for k in range(B):
+                acc[ty, k] += wp[k, c]
+        else:
+            for k in range(B):
+                acc[ty, k] += w0[e]
     for k in range(B):
         if not done[k]:
             for ty in range(4):
@@ -338,14 +347,15 @@ def _weight_means(w, syn_type, n_type, done, out):
 
 
 @numba.njit(cache=True)
-def _weight_stats(w, k, syn_type, n_type, w_max, out):
+def _weight_stats(w0, wp, pidx, k, syn_type, n_type, w_max, out):
     """out[ty] = (mean weight, fraction at 0, fraction at w_max) of candidate k."""
     acc = np.zeros((4, 3))
-    for e in range(w.shape[0]):
+    for e in range(w0.shape[0]):
         ty = syn_type[e]
-        acc[ty, 0] += w[e, k]
-        acc[ty, 1] += w[e, k] <= 0.0
-        acc[ty, 2] += w[e, k] >= w_max[ty]
+        we = wp[k, pidx[e]] if pidx[e] >= 0 else w0[e]
+        acc[ty, 0] += we
+        acc[ty, 1] += we <= 0.0
+        acc[ty, 2] += we >= w_max[ty]
     for ty in range(4):
         for c in range(3):
             out[ty, c] = acc[ty, c] / n_type[ty] if n_type[ty] > 0 else np.nan

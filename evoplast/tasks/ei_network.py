@@ -165,10 +165,11 @@ class EiNetworkConfig:
                 abs(self.train_s / self.bin_s - round(self.train_s / self.bin_s)) > 1e-9:
             raise ConfigError("task.train_s and task.score_s must be multiples of task.bin_s")
 
-    def n_synapses(self) -> float:
-        """Expected number of recurrent synapses."""
+    def n_synapses(self, types: tuple[str, ...] = kern.TYPES) -> float:
+        """Expected number of recurrent synapses (of ``types``)."""
         size = {"e": self.n_exc, "i": self.n_inh}
-        return sum(p * size[t[0]] * (size[t[1]] - (t[0] == t[1])) for t, p in self.connect_p().items())
+        return sum(p * size[t[0]] * (size[t[1]] - (t[0] == t[1])) for t, p in self.connect_p().items()
+                   if t in types)
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,10 @@ class EiNetworkTask(Task):
     # -- resources ------------------------------------------------------------------------------------
     @classmethod
     def estimate_bytes(cls, config: Config, popsize: int) -> int:
-        """Largest trial set (synapses ~25 bytes each, external spikes and targets) plus the
-        weights of the blocks that run at once (8 candidates x 8 bytes per synapse and thread)."""
+        """Largest trial set (synapses ~33 bytes each, external spikes and targets) plus what the
+        blocks that run at once hold (per thread: a synapse index of 8 bytes per synapse, 8
+        candidates x 8 bytes per plastic synapse, 24 bytes per incoming plastic synapse, neuron
+        state)."""
         c = config.task
         T = c.train_s + c.score_s
         n_syn = c.n_synapses()
@@ -262,7 +265,8 @@ class EiNetworkTask(Task):
                      + c.n_ext * c.ext_rate_range[1] * T * 24 + c.n_steps() * 8)
         trials = max(c.n_trials, c.heldout_trials, c.theory_trials)
         threads = max(1, min(popsize // kern.BLOCK + 1, 64)) * c.n_trials
-        block = n_syn * kern.BLOCK * 8 + (c.n_exc + c.n_inh) * kern.BLOCK * 8 * 14
+        n_plastic = c.n_synapses(tuple(config.rule.plastic))
+        block = n_syn * 8 + n_plastic * (kern.BLOCK * 8 + 24) + (c.n_exc + c.n_inh) * kern.BLOCK * 8 * 14
         return int(trials * per_trial + min(threads, 256) * block)
 
     @classmethod
