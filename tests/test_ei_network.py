@@ -72,16 +72,25 @@ def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
     assert not np.array_equal(run.counts_e[0], run.counts_e[1])
 
 
-def test_candidates_independent_of_block_split_and_threads():
-    """A candidate's result does not depend on which others share its block or on the split."""
+def test_candidates_independent_of_block_split_and_threads(monkeypatch):
+    """A candidate's result does not depend on which others share its block, on the split or on
+    the block size."""
     task = make_task(small_config())
     trials = task.make_trials(seeding.trial_seeds(5, 0, 0, 2))
     rng = np.random.default_rng(0)
     V = task.rule_template.to_vector() + rng.normal(0, 0.05, (11, task.rule_template.n_params))
     full = task.simulate(V, trials)
+    assert kern.block_size(trials.nets[0].out_ptr.size - 1) == kern.BLOCK
     part = task.simulate(V[[9, 3]], trials)
     np.testing.assert_array_equal(full.counts_e[[9, 3]], part.counts_e)
     np.testing.assert_array_equal(full.wstats[[9, 3]], part.wstats)
+    for b in (1, 3):
+        monkeypatch.setattr(kern, "block_size", lambda n, b=b: b)
+        other = task.simulate(V, trials)
+        for f in ("counts_e", "counts_i", "wmean", "wstats", "status", "steps"):
+            np.testing.assert_array_equal(getattr(full, f), getattr(other, f), err_msg=f"{f} block {b}")
+    monkeypatch.undo()
+    assert kern.block_size(10_000) == 1
     loss, status = task.evaluate(V[[3]], trials)
     np.testing.assert_array_equal(loss[0], task.evaluate(V, trials)[0][3])
 

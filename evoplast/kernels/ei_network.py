@@ -32,10 +32,11 @@ Early stop: the E population rate, low-pass filtered with ``tau_check`` (started
 below ``rate_lo`` (status ``silent``) or above ``rate_hi`` (``runaway``), or NaN, ends a candidate's
 trial; its weights are summarised at that step.
 
-:func:`simulate` (compiled; B = 8 candidates of a trial in lock-step, parallel over candidate
-blocks x trials; each candidate's arithmetic is independent of the others in its block, so results
-do not depend on how candidates are split) and :func:`evoplast.kernels.ei_network_numpy.simulate`
-(plain numpy, one candidate at a time) compute the same numbers in the same order.
+:func:`simulate` (compiled; up to B = 8 candidates of a trial in lock-step (:func:`block_size`),
+parallel over candidate blocks x trials; each candidate's arithmetic is independent of the others
+in its block, so results do not depend on how candidates are split) and
+:func:`evoplast.kernels.ei_network_numpy.simulate` (plain numpy, one candidate at a time) compute
+the same numbers in the same order.
 """
 
 from __future__ import annotations
@@ -50,7 +51,16 @@ from .status import NAN, OK, RUNAWAY, SILENT, names
 
 STATUS_NAMES = names(OK, SILENT, RUNAWAY, NAN)
 TYPES = ("ee", "ei", "ie", "ii")
-BLOCK = 8
+BLOCK = 8  # candidates in lock-step on one trial, at most
+BLOCK_STATE_BYTES = 1 << 20  # lock-step only while the block's neuron state fits this (half an L2)
+
+
+def block_size(n_neurons: int) -> int:
+    """Candidates per lock-step block: ``BLOCK`` while their neuron state (about 64 bytes per
+    neuron and candidate) fits in ``BLOCK_STATE_BYTES``, else 1 (measured on this machine: at
+    10,000 neurons the lock-step gains nothing on one thread and single-candidate blocks spread
+    over the threads). Results do not depend on it (tests)."""
+    return BLOCK if n_neurons * BLOCK * 64 <= BLOCK_STATE_BYTES else 1
 N_RULE = len(TraceParams._fields)  # 8 values per type and candidate
 
 
@@ -364,10 +374,10 @@ def _weight_stats(w0, wp, pidx, k, syn_type, n_type, w_max, out):
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
               s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz, rate_lo,
-              rate_hi, tau_check, rec_start, rec_n_neurons, cap, nmda):
+              rate_hi, tau_check, rec_start, rec_n_neurons, cap, nmda, blk):
     K, D = rules.shape[0], w_max.shape[0]
     n_bins = n_steps // bin_steps
-    n_blk = (K + BLOCK - 1) // BLOCK
+    n_blk = (K + blk - 1) // blk
     counts_e = np.zeros((D, K, n_bins))
     counts_i = np.zeros((D, K, n_bins))
     wmean = np.full((D, K, 4, n_bins), np.nan)
@@ -379,8 +389,8 @@ def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn,
     rec_count = np.zeros((D, K), dtype=np.int64)
     for p in numba.prange(n_blk * D):
         d = p // n_blk
-        k0 = (p - d * n_blk) * BLOCK
-        k1 = min(K, k0 + BLOCK)
+        k0 = (p - d * n_blk) * blk
+        k1 = min(K, k0 + blk)
         o = off[d]
         _run_block(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]],
                    syn_pre[o[2]:o[2] + o[3]], syn_type[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
@@ -428,13 +438,15 @@ def simulate(
     rec_neurons: int = 0,
     rec_cap: int = 0,
     nmda: tuple[float, float] = (0.0, 0.1),
+    block: int | None = None,
 ) -> NetRun:
     """K candidates (``rules`` (K, 4, 8): per type a :class:`~evoplast.kernels.lif.TraceParams`
     row; rows of static types are read but unused) on the D trials ``nets``. ``plastic`` (4,) bool
     marks the plastic types. Spikes of E neurons ``< rec_neurons`` from step ``rec_start`` on are
     recorded (at most ``rec_cap`` per candidate and trial). ``nmda`` = (ratio r, tau_nmda): with
     r > 0, excitatory spikes (recurrent and external) also jump an NMDA conductance decaying with
-    tau_nmda, and the excitatory conductance is g_AMPA + r g_NMDA (no magnesium block)."""
+    tau_nmda, and the excitatory conductance is g_AMPA + r g_NMDA (no magnesium block). ``block``:
+    candidates per lock-step block (default :func:`block_size`; the results do not depend on it)."""
     off, c = _pack(nets)
     w_max = np.array([x.w_max for x in nets], dtype=float)
     rules = np.ascontiguousarray(rules, dtype=float)
@@ -445,5 +457,6 @@ def simulate(
                     float(w_ext), neuron_array, rules, np.asarray(plastic, dtype=np.bool_),
                     int(n_steps), int(bin_steps), float(target_hz), float(rate_bounds[0]),
                     float(rate_bounds[1]), float(tau_check), int(rec_start), int(rec_neurons),
-                    max(1, int(rec_cap)), np.array(nmda, dtype=float))
+                    max(1, int(rec_cap)), np.array(nmda, dtype=float),
+                    int(block or block_size(nets[0].out_ptr.size - 1)))
     return NetRun(*out)
