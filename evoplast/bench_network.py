@@ -63,7 +63,7 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
                     run = task.simulate(V, trials)
                     times.append(time.perf_counter() - t0)
                 wall = float(np.min(times))
-                nu_e, nu_i = task._rates(run)
+                nu_e, nu_i = task._rates(run, trials)
                 per = wall / (K * duration)
                 if threads == 1 and K == 8:
                     per_k8_one_thread[size] = per

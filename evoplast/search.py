@@ -44,7 +44,7 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     import cma
 
 from . import parallel, seeding, selection
-from .config import CMAESConfig, Config
+from .config import Config
 from .errors import EvoplastError, RunDirError
 from .kernels.status import ERROR
 from .objective import objective
@@ -86,8 +86,9 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
 EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: settings added after checkpoints were first written: hashed only when not at their defaults, so
 #: that a checkpoint of an earlier version still matches its config
-LATER_KEYS = {"cmaes": (CMAESConfig, ("tabu_radius", "tabu_penalty", "converge_every",
-                                      "converge_trials", "converge_window", "converge_rtol"))}
+LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
+                        "converge_window", "converge_rtol"),
+              "task": ("score_window_s",)}
 
 
 def config_hash(config: Config) -> str:
@@ -95,9 +96,10 @@ def config_hash(config: Config) -> str:
     was made with, so that a hand-edited config.json is not resumed as if nothing changed."""
     d = config.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k not in EXECUTION_KEYS}
-    for section, (cls, keys) in LATER_KEYS.items():
-        default = cls()
-        d[section] = {k: v for k, v in d[section].items() if k not in keys or v != getattr(default, k)}
+    for section, keys in LATER_KEYS.items():
+        default = type(getattr(config, section))()  # the section's defaults (the task's own class)
+        d[section] = {k: v for k, v in d[section].items()
+                      if k not in keys or not hasattr(default, k) or v != getattr(default, k)}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 

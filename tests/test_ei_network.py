@@ -217,6 +217,9 @@ def test_vogels_rule_on_ie_holds_the_target_and_metrics_are_reported():
     ({"rule": {"ie": {"search": ["alpha", "zeta"]}}}, "rule.ie.search must be distinct names"),
     ({"task": {"n_exc": 200000, "n_inh": 50000, "p": {"ee": 0.5, "ei": 0.5, "ie": 0.5, "ii": 0.5}}},
      "GiB"),
+    ({"task": {"score_s": 5.0, "score_window_s": 6.0}}, r"task.score_window_s must be in \[0, task.score_s"),
+    ({"task": {"score_window_s": -1.0}}, "task.score_window_s must be in"),
+    ({"task": {"score_s": 5.0, "score_window_s": 2.05}}, "task.score_window_s must be a multiple of"),
 ])
 def test_bad_network_configs_are_refused_before_anything_runs(change, message):
     data = {"task": {"name": "ei_network"}, "rule": {"family": "pre_post_trace_types", "plastic": ["ie"]}}
@@ -248,9 +251,60 @@ def test_plausibility_penalty_adds_the_range_violations():
     l0, s0 = base.evaluate(v, trials)
     l1, s1 = pen.evaluate(v, trials)
     np.testing.assert_array_equal(s0, s1)
-    per = pen.trial_metrics(pen.simulate(v, trials, record=True))
+    per = pen.trial_metrics(pen.simulate(v, trials, record=True), trials)
     viol = np.array([ei_metrics.violation(m, pen.cfg.ranges()) for m in per])
     assert (viol > 0).any()
     np.testing.assert_allclose(l1[0], l0[0] + 0.5 * viol, rtol=1e-12)
     assert ei_metrics.violation({"rate": 60.0}, {"rate": (1.0, 50.0)}) == pytest.approx(10 / 49)
     assert ei_metrics.violation({"rate": float("nan")}, {"rate": (1.0, 50.0)}) == 1.0
+
+
+def test_random_score_window_scores_its_bins_and_leaves_the_trials_alone():
+    """task.score_window_s < score_s: each trial scores a window of that length at its own offset
+    (a multiple of bin_s from the trial's seed, drawn after everything else, so networks, inputs
+    and the window-less trials are unchanged); the loss is the relative squared E-rate error over
+    exactly those bins. score_window_s = 0 or = score_s scores the whole phase."""
+    whole = make_task(small_config(score_s=2.0))
+    win = make_task(small_config(score_s=2.0, score_window_s=0.5))
+    seeds = seeding.trial_seeds(6, 0, 0, 4)
+    tw, tf = win.make_trials(seeds), whole.make_trials(seeds)
+    for a, b in zip(tw.nets, tf.nets):
+        for f in kern.Net._fields:
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    assert (tf.window0 == 0).all()
+    nb, nw = 20, 5
+    assert ((tw.window0 >= 0) & (tw.window0 <= nb - nw)).all() and len(set(tw.window0.tolist())) > 1
+    np.testing.assert_array_equal(win.make_trials(seeds).window0, tw.window0)  # from the seeds
+    v = win.rule_template.to_vector()[None]
+    run = win.simulate(v, tw)
+    b0 = 3  # train_s 0.3 / bin_s 0.1
+    for d, w in enumerate(tw.window0):
+        nu = run.counts_e[0, d, b0 + w:b0 + w + nw].sum() / (48 * 0.5)
+        assert win._loss(run, tw)[0, d] == pytest.approx(((nu - 10.0) / 10.0) ** 2, rel=1e-12)
+        assert nu != run.counts_e[0, d, b0:b0 + nb].sum() / (48 * 2.0)
+    np.testing.assert_array_equal(win.evaluate(v, tw)[0], win._loss(run, tw))
+    same = make_task(small_config(score_s=2.0, score_window_s=2.0))
+    assert (same.make_trials(seeds).window0 == 0).all()
+    np.testing.assert_array_equal(same.evaluate(v, tf)[0], whole.evaluate(v, tf)[0])
+
+
+def test_checkpoint_hash_ignores_the_later_score_window_key_at_its_default(monkeypatch):
+    """A run checkpointed before task.score_window_s existed resumes: its config hash (the resolved
+    config without the key, as the earlier version wrote it) equals this version's at the default;
+    a set window changes the hash."""
+    from evoplast.config import Config
+    from evoplast.search import config_hash
+
+    cfg = small_config()
+    now = config_hash(cfg)
+    with_window = config_hash(small_config(score_window_s=0.5))
+    to_dict = Config.to_dict
+
+    def earlier(self):
+        d = to_dict(self)
+        del d["task"]["score_window_s"]
+        return d
+
+    monkeypatch.setattr(Config, "to_dict", earlier)
+    assert config_hash(cfg) == now
+    assert with_window != now

@@ -10,7 +10,9 @@ rate (uniform in ``ext_rate_range``), their spikes, each type's initial weight (
 bound (SpikES). Plastic types follow rule family ``pre_post_trace_types``.
 
 Each trial runs ``train_s`` then ``score_s`` seconds. Loss per trial, with nu_E the E population
-rate over the scoring window:
+rate over the scored window (the whole scoring phase, or with ``score_window_s`` > 0 a window of
+that length at a random offset within it, a multiple of ``bin_s`` drawn from the trial's seed, as
+SpikES scores a random 5 s of 20 s):
 
 .. math:: l = \left(\frac{\nu_E - \nu^*}{\nu^*}\right)^2
 
@@ -18,11 +20,11 @@ capped at ``cap = ((rate_hi - nu*) / nu*)^2``. The E rate low-pass filtered with
 outside ``rate_bounds`` ends the trial (status ``silent`` / ``runaway``) with the finite penalty
 ``cap (2 - time run / duration)``, as in ``istdp``.
 
-Held-out metrics add fSBI's plausibility metrics of the scoring window
-(:mod:`evoplast.tasks.ei_metrics`); a rule is ``plausible`` on a trial when all lie in range. With
-``plausibility_weight`` w > 0 the search's loss of a completed trial adds
-``w * sum_m violation_m`` (each metric's distance outside its range in units of the range's width,
-1 for an undefined metric).
+Held-out metrics add fSBI's plausibility metrics of the whole scoring phase
+(:mod:`evoplast.tasks.ei_metrics`; ``rate`` and ``rate_i`` are those of the scored window); a rule
+is ``plausible`` on a trial when all lie in range. With ``plausibility_weight`` w > 0 the search's
+loss of a completed trial adds ``w * sum_m violation_m`` (each metric's distance outside its range
+in units of the range's width, 1 for an undefined metric).
 
 Mean field (:mod:`evoplast.theory`): for a plastic type with presynaptic rate nu_pre and
 postsynaptic rate nu_post the drift vanishes on beta = -(nu_pre / nu_post) alpha - K nu_pre,
@@ -70,6 +72,7 @@ class EiNetworkConfig:
     ext_rate_range: tuple[float, float] = (1.0, 5.0)
     train_s: float = 10.0
     score_s: float = 5.0
+    score_window_s: float = 0.0  # > 0: score a random window of this length of the scoring phase
     target_rate_hz: float = 10.0
     rate_bounds: tuple[float, float] = (0.1, 100.0)
     tau_checker_s: float = 1.0
@@ -161,6 +164,11 @@ class EiNetworkConfig:
         lif.NeuronParams.from_overrides(self.neuron)
         if self.score_s < self.bin_s or self.score_s < 1.0:
             raise ConfigError(f"task.score_s must be >= 1 s and >= task.bin_s, got {self.score_s}")
+        if not 0 <= self.score_window_s <= self.score_s:
+            raise ConfigError(f"task.score_window_s must be in [0, task.score_s = {self.score_s}] "
+                              f"(0: score the whole scoring phase), got {self.score_window_s}")
+        if abs(self.score_window_s / self.bin_s - round(self.score_window_s / self.bin_s)) > 1e-9:
+            raise ConfigError("task.score_window_s must be a multiple of task.bin_s")
         if abs(self.score_s / self.bin_s - round(self.score_s / self.bin_s)) > 1e-9 or \
                 abs(self.train_s / self.bin_s - round(self.train_s / self.bin_s)) > 1e-9:
             raise ConfigError("task.train_s and task.score_s must be multiples of task.bin_s")
@@ -177,6 +185,7 @@ class EiTrials(TrialSet):
     nets: list  # of kernels.ei_network.Net
     W0: list  # per trial, the initial weight of each type (4,)
     ext_rate: np.ndarray  # (D,) Hz
+    window0: np.ndarray  # (D,) first scored bin, counted from the scoring phase's start
 
 
 def _connect(rng: np.random.Generator, pre: range, post: range, p: float, no_self: bool):
@@ -286,8 +295,9 @@ class EiNetworkTask(Task):
     # -- trials ---------------------------------------------------------------------------------------
     def make_trials(self, seeds: list[np.random.SeedSequence]) -> EiTrials:
         c = self.cfg
-        nets, w0s, rates = [], [], []
+        nets, w0s, rates, window0 = [], [], [], []
         template = self.rule_template
+        b0, nb, nw = self._score_bins()
         for seed in seeds:
             rng = np.random.default_rng(seed)
             rate = float(rng.uniform(*c.ext_rate_range))
@@ -298,14 +308,19 @@ class EiNetworkTask(Task):
             nets.append(make_net(rng, c, template.types, w_max, w0, rate))
             w0s.append(np.array([w0[t] for t in TYPES]))
             rates.append(rate)
-        return EiTrials(nets, w0s, np.array(rates))
+            # drawn last, and only for a window shorter than the phase: other trials unchanged
+            window0.append(int(rng.integers(0, nb - nw + 1)) if nw < nb else 0)
+        return EiTrials(nets, w0s, np.array(rates), np.array(window0, dtype=np.int64))
 
     def _rules(self, vectors) -> np.ndarray:
         return np.array([self.rule_template.from_vector(v).params() for v in np.atleast_2d(vectors)])
 
-    def _score_bins(self) -> tuple[int, int]:
+    def _score_bins(self) -> tuple[int, int, int]:
+        """First bin of the scoring phase, its bins, the scored window's bins."""
         c = self.cfg
-        return int(round(c.train_s / c.bin_s)), int(round(c.score_s / c.bin_s))
+        nb = int(round(c.score_s / c.bin_s))
+        nw = int(round(c.score_window_s / c.bin_s)) if c.score_window_s > 0 else nb
+        return int(round(c.train_s / c.bin_s)), nb, nw
 
     def simulate(self, vectors: np.ndarray, trials: EiTrials, record: bool = False) -> kern.NetRun:
         c = self.cfg
@@ -318,15 +333,19 @@ class EiNetworkTask(Task):
                              c.target_rate_hz, c.rate_bounds, c.tau_checker_s, rec_start, n_rec, cap,
                              (c.nmda_ratio, c.tau_nmda_s))
 
-    def _rates(self, run: kern.NetRun) -> tuple[np.ndarray, np.ndarray]:
-        """E and I population rates over the scoring window, (K, D)."""
-        b0, nb = self._score_bins()
-        T = nb * self.cfg.bin_s
-        return (run.counts_e[..., b0:b0 + nb].sum(-1) / (self.cfg.n_exc * T),
-                run.counts_i[..., b0:b0 + nb].sum(-1) / (self.cfg.n_inh * T))
+    def _rates(self, run: kern.NetRun, trials: EiTrials) -> tuple[np.ndarray, np.ndarray]:
+        """E and I population rates over each trial's scored window, (K, D)."""
+        b0, _, nw = self._score_bins()
+        T = nw * self.cfg.bin_s
+        nu_e = np.empty(run.status.shape)
+        nu_i = np.empty(run.status.shape)
+        for d, w in enumerate(trials.window0):
+            nu_e[:, d] = run.counts_e[:, d, b0 + w:b0 + w + nw].sum(-1) / (self.cfg.n_exc * T)
+            nu_i[:, d] = run.counts_i[:, d, b0 + w:b0 + w + nw].sum(-1) / (self.cfg.n_inh * T)
+        return nu_e, nu_i
 
-    def _loss(self, run: kern.NetRun) -> np.ndarray:
-        nu, _ = self._rates(run)
+    def _loss(self, run: kern.NetRun, trials: EiTrials) -> np.ndarray:
+        nu, _ = self._rates(run, trials)
         target = self.cfg.target_rate_hz
         loss = np.minimum(((nu - target) / target) ** 2, self.cap)
         escaped = self.cap * (2.0 - run.steps / self.cfg.n_steps())
@@ -337,22 +356,22 @@ class EiNetworkTask(Task):
         ``w * sum_m violation_m`` over the plausibility metrics (:func:`ei_metrics.violation`)."""
         weight = self.cfg.plausibility_weight
         run = self.simulate(vectors, trials, record=weight > 0)
-        loss = self._loss(run)
+        loss = self._loss(run, trials)
         if weight > 0:
             ranges = self.cfg.ranges()
             for k in range(loss.shape[0]):
-                for d, m in enumerate(self.trial_metrics(run, k)):
+                for d, m in enumerate(self.trial_metrics(run, trials, k)):
                     if run.status[k, d] == kern.OK:
                         loss[k, d] += weight * ei_metrics.violation(m, ranges)
         return loss, run.status
 
     # -- held-out metrics ---------------------------------------------------------------------------
-    def trial_metrics(self, run: kern.NetRun, k: int = 0) -> list[dict[str, Any]]:
-        """Rates and every plausibility metric of candidate k on each trial (NaN metrics for a
-        stopped trial, which is not plausible)."""
+    def trial_metrics(self, run: kern.NetRun, trials: EiTrials, k: int = 0) -> list[dict[str, Any]]:
+        """Rates (scored window) and every plausibility metric (whole scoring phase) of candidate
+        k on each trial (NaN metrics for a stopped trial, which is not plausible)."""
         c = self.cfg
-        nu_e, nu_i = self._rates(run)
-        b0, nb = self._score_bins()
+        nu_e, nu_i = self._rates(run, trials)
+        b0, nb, _ = self._score_bins()
         ranges = c.ranges()
         plastic = [TYPES.index(t) for t in self.rule_template.types]
         n_steps = int(round(c.score_s / self.neuron.dt))
@@ -384,8 +403,8 @@ class EiNetworkTask(Task):
 
     def metrics(self, vector: np.ndarray, trials: EiTrials) -> dict[str, Any]:
         run = self.simulate(vector, trials, record=True)
-        loss = self._loss(run)
-        per = self.trial_metrics(run)
+        loss = self._loss(run, trials)
+        per = self.trial_metrics(run, trials)
         ok = run.status[0] == kern.OK
         target = self.cfg.target_rate_hz
         nu = np.array([m["rate_e_hz"] for m in per])
@@ -411,7 +430,7 @@ class EiNetworkTask(Task):
         time, and every trial's metrics (:meth:`metrics`)."""
         run = self.simulate(rule.to_vector(), trials, record=True)
         c = self.cfg
-        per = self.trial_metrics(run)
+        per = self.trial_metrics(run, trials)
         return {
             "bin_s": c.bin_s,
             "rate_e_hz": (run.counts_e[0, 0] / (c.n_exc * c.bin_s)).tolist(),
@@ -448,7 +467,7 @@ class EiNetworkTask(Task):
         if trials is None:
             trials = self.make_trials(trial_seeds(self.seed, STREAM_THEORY, 0, self.cfg.theory_trials))
         run = self.simulate(rule.to_vector(), trials)
-        nu_e, nu_i = self._rates(run)
+        nu_e, nu_i = self._rates(run, trials)
         ok = run.status[0] == kern.OK
         out: dict[str, Any] = {"known_rule": "mean_field_line", "n_ok": int(ok.sum())}
         if not ok.any():
