@@ -87,6 +87,8 @@ def main(argv=None) -> int:
     print(f"on the stable half of a type's mean-field line (within 10% of |alpha|): "
           f"{int(t.on_stable_line.sum())}/{n}")
     print(f"all three (the acceptance count): {int(t.accepted.sum())}/{n}")
+    print(f"every held-out trial within 10% and plausible (the acceptance of all-four-type "
+          f"configs, which have no single line): {int((t.heldout_ok & t.plausible_all).sum())}/{n}")
     print(f"the known rule (Vogels' on I -> E) on the same held-out trials: every trial within 10% "
           f"{int((t['known.within_10pct'] == t.heldout_trials).sum())}/{n}, plausible on every trial "
           f"{int((t['known.plausible'] == t.heldout_trials).sum())}/{n} (trials within 10%: "
