@@ -82,6 +82,46 @@ def test_spectra():
     assert lam.sum() < 2.7
 
 
+def test_tail_spectrum_and_effective_dimension():
+    """The "tail" family: lambda_1 = 1, lambda_k = level (k - 1)^-power; its effective dimension
+    (sum l)^2 / sum l^2 grows with N (flat tail at 0.01: 3.9 at N = 100, 110 at N = 1000); bad
+    parameters and tail parameters without the tail spectrum are refused."""
+    from evoplast.tasks.datasets import effective_dimension
+
+    lam = make_spectrum(6, "tail", 0.2, 1.0)
+    np.testing.assert_allclose(lam, [1.0, 0.2, 0.1, 0.2 / 3, 0.05, 0.04])
+    flat = make_spectrum(1000, "tail")
+    assert flat[0] == 1.0 and (flat[1:] == 0.01).all()
+    assert effective_dimension(flat) == pytest.approx(10.99 ** 2 / (1 + 999e-4))
+    assert effective_dimension(flat) > 100 > effective_dimension(make_spectrum(100, "tail"))
+    assert effective_dimension(np.ones(7)) == pytest.approx(7) and effective_dimension([2.0, 0.0]) == 1
+    for bad in (["task.spectrum=\"tail\"", "task.tail_level=1.0"],
+                ["task.spectrum=\"tail\"", "task.tail_power=-1"]):
+        with pytest.raises(ConfigError, match="tail spectrum needs"):
+            load_config("runs/oja.toml", bad)
+    with pytest.raises(ConfigError, match="apply to spectrum = \"tail\" only"):
+        load_config("runs/oja.toml", ["task.tail_level=0.1"])
+    task = make_task(load_config("runs/oja.toml", ["task.n_inputs=300", "task.spectrum=\"tail\""]))
+    assert task.theory(task.known_rule())["effective_dimension"] == pytest.approx(
+        effective_dimension(make_spectrum(300, "tail")))
+
+
+def test_sample_pc1_from_the_svd_equals_the_eigendecomposition():
+    """N > samples: the sample PC1 and top eigenvalues come from the SVD of X; they equal
+    eigh(X^T X)'s (up to sign and rounding)."""
+    from evoplast.tasks.oja import _top_two
+
+    X, _ = sample_dataset(40, make_spectrum(120, "tail", 0.05), "laplace", np.random.default_rng(3))
+    vals, u1 = _top_two(X)
+    ev, evec = np.linalg.eigh(X.T @ X)
+    np.testing.assert_allclose(vals, ev[::-1][:2], rtol=1e-10)
+    assert abs(u1 @ evec[:, -1]) == pytest.approx(1.0, abs=1e-12)
+    small = X[:, :30]  # N <= samples: the eigendecomposition itself
+    vals, u1 = _top_two(small)
+    ev, evec = np.linalg.eigh(small.T @ small)
+    assert (vals == ev[::-1][:2]).all() and (u1 == evec[:, -1]).all()
+
+
 def test_datasets_keep_a_clear_sample_eigen_gap():
     """Heavy-tailed 100-sample datasets of the N=5 paper spectrum lose the gap in a few % of draws;
     those are redrawn, so every dataset has sample lambda_2 / lambda_1 <= task.max_gap_ratio, and

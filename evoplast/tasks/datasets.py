@@ -14,6 +14,12 @@ Spectra (``spectrum`` argument):
 * ``"geometric"`` -- :math:`\lambda_1 = 1`, :math:`\lambda_k = 0.5 \cdot 0.7^{k-2}` for k >= 2:
   eigen-gap 0.5 and a bounded total variance (< 2.7) for every N, so one learning rate suits all N
   (Oja's stationary fluctuation grows with :math:`\sum_k \lambda_k / (\lambda_1 - \lambda_k)`).
+* ``"tail"`` -- :math:`\lambda_1 = 1`, :math:`\lambda_k = \ell\,(k-1)^{-p}` for k >= 2 (``tail_level``
+  :math:`\ell < 1`, ``tail_power`` p >= 0; p = 0 is a flat tail): a clear gap below PC1 and an
+  effective dimension :math:`(\sum_k \lambda_k)^2 / \sum_k \lambda_k^2` that grows with N
+  (:func:`effective_dimension`; flat tail: about :math:`(1 + (N-1)\ell)^2 / (1 + (N-1)\ell^2)`, 110
+  at N = 1000 and l = 0.01), while Oja's stationary fluctuation, set by
+  :math:`\sum_{k \ge 2} \lambda_k / (\lambda_1 - \lambda_k)` (about 10 there), stays modest.
 * ``"auto"`` (default) -- ``"paper"`` where it exists, else ``"geometric"``.
 * a list of N non-negative numbers in decreasing order with :math:`\lambda_1 > \lambda_2`.
 """
@@ -34,8 +40,10 @@ PAPER_SPECTRA = {
 DISTRIBUTIONS = ("gaussian", "laplace", "uniform")
 
 
-def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto") -> np.ndarray:
-    """Eigenvalues (decreasing, length n) for the named or given spectrum."""
+def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto", tail_level: float = 0.01,
+                  tail_power: float = 0.0) -> np.ndarray:
+    """Eigenvalues (decreasing, length n) for the named or given spectrum (``tail_level`` and
+    ``tail_power``: the ``"tail"`` family's)."""
     if n < 2:
         raise ConfigError(f"n_inputs must be >= 2, got {n}")
     if isinstance(spectrum, str):
@@ -47,7 +55,13 @@ def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto") -> np.ndarra
             return np.array(PAPER_SPECTRA[n])
         if spectrum == "geometric":
             return np.concatenate([[1.0], 0.5 * 0.7 ** np.arange(n - 1)])
-        raise ConfigError(f"unknown spectrum {spectrum!r}; use 'auto', 'paper', 'geometric' or a list")
+        if spectrum == "tail":
+            if not 0 < tail_level < 1 or not tail_power >= 0:
+                raise ConfigError(f"the tail spectrum needs 0 < task.tail_level < 1 and task.tail_power "
+                                  f">= 0, got {tail_level}, {tail_power}")
+            return np.concatenate([[1.0], tail_level * np.arange(1, n, dtype=float) ** -tail_power])
+        raise ConfigError(f"unknown spectrum {spectrum!r}; use 'auto', 'paper', 'geometric', 'tail' or "
+                          f"a list")
     lam = np.asarray(spectrum, dtype=float)
     if lam.shape != (n,):
         raise ConfigError(f"spectrum has {lam.size} values, n_inputs is {n}")
@@ -56,6 +70,12 @@ def make_spectrum(n: int, spectrum: str | Sequence[float] = "auto") -> np.ndarra
     if not lam[0] > lam[1]:
         raise ConfigError("spectrum needs a gap: lambda_1 > lambda_2, else PC1 is not defined")
     return lam
+
+
+def effective_dimension(spectrum: np.ndarray) -> float:
+    """(sum_k lambda_k)^2 / sum_k lambda_k^2: 1 for one direction, N for a flat spectrum."""
+    lam = np.asarray(spectrum, dtype=float)
+    return float(lam.sum() ** 2 / (lam ** 2).sum())
 
 
 def random_rotation(n: int, rng: np.random.Generator) -> np.ndarray:
