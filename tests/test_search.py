@@ -244,11 +244,11 @@ def test_ensure_run_reuses_only_the_same_config_and_version(tmp_path):
         ensure_run("runs/oja.toml", [*TINY, "cmaes.l1=0.02"], out)
     meta = json.loads((out / "config.json").read_text())
     # a key a later version added, absent from the run's saved config: same run at its default
-    del meta["config"]["cmaes"]["converge_every"]
+    del meta["config"]["cmaes"]["tabu_radius"]  # at its default in runs/oja.toml
     (out / "config.json").write_text(json.dumps(meta))
     assert ensure_run("runs/oja.toml", TINY, out) == str(out)
-    with pytest.raises(RunDirError, match="another config.*cmaes.converge_every"):
-        ensure_run("runs/oja.toml", [*TINY, "cmaes.converge_every=5"], out)
+    with pytest.raises(RunDirError, match="another config.*cmaes.tabu_radius"):
+        ensure_run("runs/oja.toml", [*TINY, "cmaes.tabu_radius=0.5"], out)
     meta["evoplast_version"] = "0.0.1"
     (out / "config.json").write_text(json.dumps(meta))
     with pytest.raises(RunDirError, match=f"evoplast 0.0.1, this is {evoplast.__version__}"):
