@@ -99,7 +99,7 @@ def config_hash(config: Config) -> str:
     for section, keys in LATER_KEYS.items():
         default = type(getattr(config, section))()  # the section's defaults (the task's own class)
         d[section] = {k: v for k, v in d[section].items()
-                      if k not in keys or not hasattr(default, k) or v != getattr(default, k)}
+                      if k not in keys or v != getattr(default, k)}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 

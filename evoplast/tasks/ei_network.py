@@ -297,7 +297,7 @@ class EiNetworkTask(Task):
         c = self.cfg
         nets, w0s, rates, window0 = [], [], [], []
         template = self.rule_template
-        b0, nb, nw = self._score_bins()
+        _, nb, nw = self._score_bins()
         for seed in seeds:
             rng = np.random.default_rng(seed)
             rate = float(rng.uniform(*c.ext_rate_range))
@@ -359,18 +359,21 @@ class EiNetworkTask(Task):
         loss = self._loss(run, trials)
         if weight > 0:
             ranges = self.cfg.ranges()
+            rates = self._rates(run, trials)
             for k in range(loss.shape[0]):
-                for d, m in enumerate(self.trial_metrics(run, trials, k)):
+                for d, m in enumerate(self.trial_metrics(run, trials, k, rates)):
                     if run.status[k, d] == kern.OK:
                         loss[k, d] += weight * ei_metrics.violation(m, ranges)
         return loss, run.status
 
     # -- held-out metrics ---------------------------------------------------------------------------
-    def trial_metrics(self, run: kern.NetRun, trials: EiTrials, k: int = 0) -> list[dict[str, Any]]:
-        """Rates (scored window) and every plausibility metric (whole scoring phase) of candidate
-        k on each trial (NaN metrics for a stopped trial, which is not plausible)."""
+    def trial_metrics(self, run: kern.NetRun, trials: EiTrials, k: int = 0,
+                      rates: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
+        """Rates (scored window; ``rates``: :meth:`_rates` if already computed) and every
+        plausibility metric (whole scoring phase) of candidate k on each trial (NaN metrics for a
+        stopped trial, which is not plausible)."""
         c = self.cfg
-        nu_e, nu_i = self._rates(run, trials)
+        nu_e, nu_i = rates if rates is not None else self._rates(run, trials)
         b0, nb, _ = self._score_bins()
         ranges = c.ranges()
         plastic = [TYPES.index(t) for t in self.rule_template.types]

@@ -96,7 +96,8 @@ class OjaConfig:
             raise ConfigError(f"task.bound must be > 0, got {self.bound}")
         if self.kernel not in ("compiled", "numpy"):
             raise ConfigError(f"task.kernel must be 'compiled' or 'numpy', got {self.kernel!r}")
-        if self.spectrum != "tail" and (self.tail_level, self.tail_power) != (0.01, 0.0):
+        defaults = (OjaConfig.tail_level, OjaConfig.tail_power)
+        if self.spectrum != "tail" and (self.tail_level, self.tail_power) != defaults:
             raise ConfigError("task.tail_level and task.tail_power apply to spectrum = \"tail\" only")
         lam = self.make_spectrum()
         if lam[1] / lam[0] >= self.max_gap_ratio:
