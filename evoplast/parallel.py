@@ -29,7 +29,7 @@ import math
 import multiprocessing
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,7 +61,8 @@ def effective_n_jobs(n_jobs: int) -> int:
 
 
 def _evaluate_chunk(task, vectors, trials, n_threads):
-    """Runs in a worker: (loss, status, None), or (None, None, message) if the task raised.
+    """Runs in a worker: (loss, status, metrics, None), or (None, None, None, message) if the
+    task raised (metrics: :meth:`Task.evaluate_logged`'s dict).
     ``trials`` may be a list of SeedSequence: the worker then makes those trials itself."""
     try:
         import numba
@@ -69,13 +70,12 @@ def _evaluate_chunk(task, vectors, trials, n_threads):
         numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
         if isinstance(trials, list):
             trials = task.make_trials(trials)
-        loss, status = task.evaluate(vectors, trials)
-        return loss, status, None
+        return (*task.evaluate_logged(vectors, trials), None)
     except Exception as exc:  # reported as status 'error', never raised into the search
         interrupt = interrupt_in(exc)
         if interrupt is not None:  # Ctrl-C / SIGTERM inside a compiled kernel: the user's, not a fault
             raise interrupt from exc
-        return None, None, f"{type(exc).__name__}: {exc}"[:500]
+        return None, None, None, f"{type(exc).__name__}: {exc}"[:500]
 
 
 def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
@@ -94,12 +94,15 @@ def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
 @dataclass
 class Evaluation:
     """loss (K, D), status (K, D), message per candidate ('' unless a fault), evaluated: how many
-    candidates were simulated (the others came from the cache)."""
+    candidates were simulated (the others came from the cache), metrics: the task's cheap
+    per-trial metrics (:meth:`Task.evaluate_logged`), ``{name: (K, D)}``, NaN where a trial has
+    none (a fault, or a cache entry stored without them)."""
 
     loss: np.ndarray
     status: np.ndarray
     messages: list[str]
     evaluated: int
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def evaluate_cached(
@@ -265,16 +268,26 @@ class Evaluator:
         loss = np.empty((K, D))
         status = np.empty((K, D), dtype=np.int16)
         messages = [""] * K
+        metrics = {name: np.full((K, D), np.nan) for name in task.logged_metrics}
+
+        def put_metrics(rows, values: dict) -> None:
+            for name, v in values.items():
+                if name in metrics:  # a cache entry may hold metrics this config no longer logs
+                    metrics[name][rows] = v
+
         if todo:
-            l_new, s_new, m_new = self._evaluate_all(task, vectors[todo], trials, seeds)
+            l_new, s_new, m_new, x_new = self._evaluate_all(task, vectors[todo], trials, seeds)
             loss[todo], status[todo] = l_new, s_new
+            put_metrics(todo, x_new)
             for k, m in zip(todo, m_new):
                 messages[k] = m
             if use_cache:
-                self.cache.put_many((keys[k], loss[k], status[k]) for k in todo if not messages[k])
-        for k, (l, st) in hits.items():
+                self.cache.put_many((keys[k], loss[k], status[k], {n: v[i] for n, v in x_new.items()})
+                                    for i, k in enumerate(todo) if not messages[k])
+        for k, (l, st, x) in hits.items():
             loss[k], status[k] = l, st
-        return Evaluation(loss, status, messages, len(todo))
+            put_metrics([k], {n: v[None] for n, v in x.items()})
+        return Evaluation(loss, status, messages, len(todo), metrics)
 
     def _items(self, K: int, D: int, split_trials: bool):
         """Work items (candidate slice, trial slice): n_jobs coarse tasks. Candidate slices are
@@ -298,7 +311,8 @@ class Evaluator:
                               for v, t in payloads)
 
     def _isolated(self, task, payload, attempts: int):
-        """Run one payload on its own up to ``attempts`` times; (loss, status, None) or (code, message)."""
+        """Run one payload on its own up to ``attempts`` times; :func:`_evaluate_chunk`'s result or
+        (code, message)."""
         message = "no attempt"
         for _ in range(attempts):
             try:
@@ -308,9 +322,9 @@ class Evaluator:
             except Exception as exc:  # worker died, cluster lost, ...
                 message = f"{type(exc).__name__}: {exc}"[:500]
                 continue
-            if out[2] is None:
+            if out[3] is None:
                 return out
-            message = out[2]
+            message = out[3]
         return ERROR, message
 
     def _evaluate_all(self, task, vectors, trials, seeds):
@@ -329,13 +343,19 @@ class Evaluator:
         loss = np.empty((K, D))
         status = np.empty((K, D), dtype=np.int16)
         messages = [""] * K
+        metrics = {name: np.full((K, D), np.nan) for name in task.logged_metrics}
         for (ci, ti), payload, out in zip(items, payloads, outs):
-            if out is None or out[2] is not None:
+            if out is None or out[3] is not None:
                 if out is not None:
-                    self.on_fault(f"evaluation raised {out[2]}; retrying")
+                    self.on_fault(f"evaluation raised {out[3]}; retrying")
                 out = self._isolated(task, payload, first_attempts if out is None else self.retries)
-            if len(out) == 3:
+            if len(out) == 4:
                 loss[ci, ti], status[ci, ti] = out[0], out[1]
+                if set(out[2]) != set(metrics):
+                    raise RuntimeError(f"task {task.name!r} returned metrics {sorted(out[2])}, "
+                                       f"declared {sorted(metrics)} (a bug in the task)")
+                for name, v in out[2].items():
+                    metrics[name][ci, ti] = v
                 continue
             code, message = out
             n = ci.stop - ci.start
@@ -345,6 +365,6 @@ class Evaluator:
             status[ci, ti] = code
             for k in range(ci.start, ci.stop):
                 messages[k] = messages[k] or message
-        return loss, status, messages
+        return loss, status, messages, metrics
 
 

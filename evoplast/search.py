@@ -339,8 +339,14 @@ class Search:
     def _log(self, state: SearchState, X: np.ndarray, ev: parallel.Evaluation, f: np.ndarray,
              task_loss: np.ndarray, l1: np.ndarray, formula: str, tabu: np.ndarray | None = None) -> None:
         """One evaluations.csv row per candidate (with a ``tabu`` column when the tabu penalty is
-        on: ``loss`` includes it) and one history.csv row for the generation."""
+        on: ``loss`` includes it; ``metric:<name>``: the mean over the trials that have it of each
+        of the task's logged metrics, :meth:`Task.evaluate_logged`) and one history.csv row for the
+        generation."""
         g, status, es = state.generation, ev.status, state.es
+        means = {}
+        for name, v in ev.metrics.items():
+            n = np.isfinite(v).sum(axis=1)
+            means[name] = np.where(n > 0, np.where(np.isfinite(v), v, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
         rows = []
         for k in range(len(X)):
             counts = _status_counts(status[k], self.status_names)
@@ -352,7 +358,9 @@ class Search:
                          **({"tabu": repr(float(0.0 if tabu is None else tabu[k]))}
                             if self.config.cmaes.tabu_radius else {}),
                          "status": self.status_names[int(worst)],
-                         **{f"n_{n}": c for n, c in counts.items()}, "message": ev.messages[k]})
+                         **{f"n_{n}": c for n, c in counts.items()},
+                         **{f"metric:{n}": repr(float(m[k])) for n, m in means.items()},
+                         "message": ev.messages[k]})
         self.run_dir.append_rows(EVALUATIONS, rows)
         counts = _status_counts(status, self.status_names)
         self.run_dir.append_rows(HISTORY, [{

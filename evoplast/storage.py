@@ -330,13 +330,26 @@ class RunDir:
         return old
 
     def append_rows(self, name: str, rows: Iterable[dict]) -> None:
+        """Append rows to a CSV log under its existing header. A log begun by an evoplast without
+        the ``metric:*`` columns keeps its header (those columns are left out of its new rows);
+        any other difference in columns is refused."""
         rows = list(rows)
         if not rows:
             return
         path = self.file(name)
         new = not path.exists() or path.stat().st_size == 0
+        fields = list(rows[0])
+        if not new:
+            with open(path, newline="") as fh:
+                header = next(csv.reader(fh), [])
+            if header != fields:
+                if [f for f in fields if not f.startswith("metric:")] != header:
+                    raise RunDirError(f"{path} has columns {header[:6]}...; this evoplast writes "
+                                      f"{fields[:6]}...: resume with the version that began it")
+                rows = [{k: v for k, v in r.items() if not k.startswith("metric:")} for r in rows]
+                fields = header
         with open(path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(fh, fieldnames=fields)
             if new:
                 writer.writeheader()
             writer.writerows(rows)
@@ -405,16 +418,21 @@ def _pid_alive(pid: int) -> bool:
 
 
 class EvalCache:
-    """SQLite table (rule vector, task config, trial seeds) -> (loss row, status row).
+    """SQLite table (rule vector, task config, trial seeds) -> (loss row, status row, the task's
+    per-trial metrics (:meth:`Task.evaluate_logged`) as JSON).
 
     Only ordinary outcomes are stored, never ``error``/``timeout``. The key includes the evoplast
-    version, so results of another version are not reused.
+    version, so results of another version are not reused. A cache file written before the metrics
+    column existed gains it (its old entries read back without metrics).
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._db = sqlite3.connect(self.path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS evals (key TEXT PRIMARY KEY, loss BLOB, status BLOB)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS evals (key TEXT PRIMARY KEY, loss BLOB, status BLOB, "
+                         "metrics TEXT)")
+        if "metrics" not in [r[1] for r in self._db.execute("PRAGMA table_info(evals)")]:
+            self._db.execute("ALTER TABLE evals ADD COLUMN metrics TEXT")
         self._db.commit()
 
     @staticmethod
@@ -431,16 +449,21 @@ class EvalCache:
         h.update(trial_key.encode())
         return h.hexdigest()
 
-    def get(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        row = self._db.execute("SELECT loss, status FROM evals WHERE key = ?", (key,)).fetchone()
+    def get(self, key: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+        """(loss row, status row, {metric: row}) or None."""
+        row = self._db.execute("SELECT loss, status, metrics FROM evals WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16)
+        metrics = {n: np.array(v, dtype=float) for n, v in json.loads(row[2] or "{}").items()}
+        return np.frombuffer(row[0], dtype=np.float64), np.frombuffer(row[1], dtype=np.int16), metrics
 
-    def put_many(self, items: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO evals VALUES (?, ?, ?)",
-                             [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes())
-                              for k, l, s in items])
+    def put_many(self, items: Iterable[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]) -> None:
+        """Store (key, loss row, status row, {metric: row}) items."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO evals (key, loss, status, metrics) VALUES (?, ?, ?, ?)",
+            [(k, np.asarray(l, np.float64).tobytes(), np.asarray(s, np.int16).tobytes(),
+              json.dumps({n: np.asarray(v, float).tolist() for n, v in m.items()}))
+             for k, l, s, m in items])
         self._db.commit()
 
     def __len__(self) -> int:

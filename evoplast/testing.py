@@ -59,7 +59,7 @@ class FaultyTask:
         os.close(fd)
         return True
 
-    def evaluate(self, vectors: np.ndarray, trials: TrialSet) -> tuple[np.ndarray, np.ndarray]:
+    def _fault(self, vectors: np.ndarray) -> None:
         if self._triggered(vectors):
             if self.mode == "raise":
                 raise RuntimeError("injected fault")
@@ -71,4 +71,11 @@ class FaultyTask:
                 except KeyboardInterrupt as exc:
                     raise SystemError("<built-in function> returned a result with an exception set") from exc
             time.sleep(self.hang_s)
+
+    def evaluate(self, vectors: np.ndarray, trials: TrialSet) -> tuple[np.ndarray, np.ndarray]:
+        self._fault(vectors)
         return self.task.evaluate(vectors, trials)
+
+    def evaluate_logged(self, vectors: np.ndarray, trials: TrialSet):
+        self._fault(vectors)
+        return self.task.evaluate_logged(vectors, trials)

@@ -308,3 +308,70 @@ def test_checkpoint_hash_ignores_the_later_score_window_key_at_its_default(monke
     monkeypatch.setattr(Config, "to_dict", earlier)
     assert config_hash(cfg) == now
     assert with_window != now
+
+
+def test_logged_metrics_are_the_trial_metrics_and_reach_evaluations_csv(tmp_path):
+    """``evaluate_logged`` returns the declared metrics, equal to :meth:`trial_metrics` on every
+    trial (the same loss as ``evaluate``); a search writes their mean over trials per candidate to
+    ``evaluations.csv`` as ``metric:<name>``; without the plausibility term only the cheap ones."""
+    import pandas as pd
+
+    from evoplast import run
+
+    cfg = small_config(plausibility_weight=0.5, n_trials=2)
+    task = make_task(cfg)
+    assert task.logged_metrics[:5] == ("rate_e_hz", "rate_i_hz", "w_ee", "w_ie", "w_ii")
+    assert {"cv_isi", "w_blow", "plausible"} <= set(task.logged_metrics)
+    trials = task.make_trials(seeding.trial_seeds(4, 0, 0, 2))
+    X = task.rule_template.to_vector()[None] * np.array([[1.0], [3.0]])
+    loss, status, logged = task.evaluate_logged(X, trials)
+    assert set(logged) == set(task.logged_metrics)
+    np.testing.assert_array_equal(loss, task.evaluate(X, trials)[0])
+    run_ = task.simulate(X, trials, record=True)
+    for k in range(2):
+        for d, m in enumerate(task.trial_metrics(run_, trials, k)):
+            assert logged["plausible"][k, d] == float(m["plausible"])
+            assert logged["rate_e_hz"][k, d] == m["rate_e_hz"] and logged["cv_isi"][k, d] == m["cv_isi"]
+            assert logged["w_ie"][k, d] == m["final_mean_weight"]["ie"]
+    assert make_task(small_config()).logged_metrics == ("rate_e_hz", "rate_i_hz", "w_ee", "w_ie", "w_ii")
+
+    cfg = from_dict({**cfg.to_dict(), "cmaes": {"popsize": 4, "generations": 1, "sigma0": 0.3},
+                     "run": {"seed": 3, "n_jobs": 1}})
+    run(cfg, tmp_path / "r")
+    ev = pd.read_csv(tmp_path / "r" / "evaluations.csv")
+    cols = [f"metric:{n}" for n in task.logged_metrics]
+    assert set(cols) <= set(ev.columns)
+    g0 = make_task(cfg).evaluate_logged(ev[[c for c in ev.columns if c.startswith("c:")]].to_numpy(),
+                                        make_task(cfg).make_trials(seeding.trial_seeds(3, seeding.STREAM_TRAIN, 0, 2)))[2]
+    for n in task.logged_metrics:
+        np.testing.assert_allclose(ev[f"metric:{n}"], np.nanmean(g0[n], axis=1), rtol=1e-12)
+
+
+def test_logged_metrics_come_back_from_the_cache_and_old_logs_keep_their_header(tmp_path):
+    """The evaluation cache stores the logged metrics (a second evaluation simulates nothing and
+    gives the same); a log begun without ``metric:*`` columns (an older evoplast) keeps its header
+    when appended to, and any other change of columns is refused."""
+    from evoplast import parallel
+    from evoplast.errors import RunDirError
+    from evoplast.storage import RunDir
+
+    cfg = small_config(plausibility_weight=0.5)
+    task = make_task(cfg)
+    seeds = seeding.trial_seeds(5, 0, 0, 2)
+    X = task.rule_template.to_vector()[None] * np.array([[1.0], [2.0]])
+    ctx = parallel.EvalCache.context(cfg)
+    cache = parallel.EvalCache(tmp_path / "cache.sqlite")
+    with parallel.Evaluator(1, cache=cache) as ev:
+        first = ev.evaluate(task, X, seeds=seeds, context=ctx)
+        again = ev.evaluate(task, X[::-1], seeds=seeds, context=ctx)
+    assert first.evaluated == 2 and again.evaluated == 0
+    for n in task.logged_metrics:
+        np.testing.assert_array_equal(again.metrics[n], first.metrics[n][::-1])
+
+    rd = RunDir(tmp_path / "run")
+    rd.path.mkdir()
+    rd.append_rows("evaluations.csv", [{"generation": 0, "loss": 1.0}])
+    rd.append_rows("evaluations.csv", [{"generation": 1, "loss": 2.0, "metric:rate_e_hz": 9.0}])
+    assert (rd.path / "evaluations.csv").read_text().splitlines() == ["generation,loss", "0,1.0", "1,2.0"]
+    with pytest.raises(RunDirError, match="resume with the version that began it"):
+        rd.append_rows("evaluations.csv", [{"generation": 2, "task_loss": 2.0}])

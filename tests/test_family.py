@@ -98,6 +98,29 @@ def test_family_recovers_a_known_solution_line(toys, tmp_path, capsys):
     assert "rules accepted" in capsys.readouterr().out
 
 
+def test_family_keeps_only_rules_plausible_on_every_trial(toys, tmp_path):
+    """Where the task logs ``plausible`` (here: alpha <= 0 on the line), the search writes it to
+    evaluations.csv and the family accepts only rules plausible on every fresh trial, best loss
+    taken over those; the implausible near-best rules are counted, the metrics' means listed."""
+    dirs = []
+    for seed in range(3):
+        cfg = tmp_path / f"line{seed}.toml"
+        cfg.write_text(LINE.format(seed=seed).replace('name = "toy_line"',
+                                                       'name = "toy_line"\nplausible_alpha_max = 0.0'))
+        dirs.append(str(tmp_path / f"run{seed}"))
+        assert main(["run", str(cfg), "--out", dirs[-1], "--quiet"]) == 0
+    ev = pd.concat(pd.read_csv(f"{d}/evaluations.csv") for d in dirs)
+    np.testing.assert_array_equal(ev["metric:plausible"], (ev["c:alpha"] <= 0).astype(float))
+    np.testing.assert_allclose(ev["metric:alpha"], ev["c:alpha"])
+    out = tmp_path / "fam"
+    assert main(["family", *dirs, "--out", str(out), "--tol", "0.002", "--trials", "6"]) == 0
+    fam = load_family(out)
+    s = fam.attrs
+    assert len(fam) >= 10 and (fam["alpha"] <= 0).all() and (fam["metric.plausible"] == 1.0).all()
+    np.testing.assert_allclose(fam["metric.alpha"], fam["alpha"])
+    assert s["plausibility"]["judged"] and s["plausibility"]["ok_within_tol_implausible"] > 0
+
+
 def test_family_refuses_runs_of_different_tasks(toys, tmp_path, capsys):
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
     a.write_text(LINE.format(seed=0).replace("generations = 25", "generations = 2"))

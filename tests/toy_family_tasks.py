@@ -4,7 +4,8 @@
 * ``toy_line``: trial d draws an offset ``z_d ~ N(0, noise^2)`` and scores a rule by its squared
   distance to the line ``beta = slope alpha + intercept + z_d``:
   ``l_d = (beta - slope alpha - intercept - z_d)^2 / (1 + slope^2)``. Every point of the line is a
-  solution: a family of dimension 1 with a known slope.
+  solution: a family of dimension 1 with a known slope. With ``plausible_alpha_max`` set, it logs
+  ``plausible`` (1 where alpha <= that, else 0) and ``alpha`` per trial (:meth:`Task.evaluate_logged`).
 * ``toy_wells``: three wells; ``l_d = min_i |theta - c_i|^2 + noise z_d^2`` with centres
   ``c = (-1, 1), (1, 1), (0, -1)``: three separated minima.
 """
@@ -38,6 +39,7 @@ class ToyLineConfig(_ToyConfig):
     name: str = "toy_line"
     slope: float = -2.0
     intercept: float = 0.5
+    plausible_alpha_max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,19 @@ class _ToyBase(Task):
 class ToyLineTask(_ToyBase):
     name = "toy_line"
     Config = ToyLineConfig
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        if self.cfg.plausible_alpha_max is not None:
+            self.logged_metrics = ("plausible", "alpha")
+
+    def evaluate_logged(self, vectors, trials: ToyTrials):
+        loss, status = self.evaluate(vectors, trials)
+        if not self.logged_metrics:
+            return loss, status, {}
+        alpha = np.broadcast_to(np.atleast_2d(vectors)[:, :1], loss.shape)
+        return loss, status, {"plausible": (alpha <= self.cfg.plausible_alpha_max).astype(float),
+                              "alpha": alpha.copy()}
 
     def _loss(self, V, z):
         c = self.cfg

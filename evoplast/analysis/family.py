@@ -13,8 +13,9 @@ re-scores the promising ones on fresh trials, and keeps those within ``tol`` of 
    family stream (``SeedSequence(seed, spawn_key=(STREAM_FAMILY, 0, d))``, never any run's
    trials), through an evaluation cache in the output directory (a second call with another
    ``tol`` simulates nothing again).
-3. **accept**: every trial ``ok`` and mean task loss ``<= best + tol`` (``tol`` in the task's loss
-   units). Tasks with plausibility metrics will add "and plausible" here (none has them yet).
+3. **accept**: every trial ``ok``, plausible on every trial where the task logs ``plausible``
+   (:meth:`Task.evaluate_logged`; the E-I network with its plausibility term on), and mean task
+   loss ``<= best + tol``, best over such rules (``tol`` in the task's loss units).
 4. **describe** the accepted set in the searched parameters' natural units: near-duplicates
    merged (distance below ``merge`` in units of each parameter's standard deviation over the set,
    or with ``merge_units = "natural"`` in the parameters' own units, which compares families of
@@ -34,7 +35,8 @@ re-scores the promising ones on fresh trials, and keeps those within ``tol`` of 
    (:meth:`Task.analytic_manifold`), the slope of the first principal axis is compared with it.
 
 Writes ``family.csv`` (one row per accepted rule: the parameters, ``loss`` (re-scored mean task
-loss), ``n_ok``, ``theory.*``, ``distinct`` (False for a merged near-duplicate), the source
+loss), ``n_ok``, ``metric.*`` (the task's logged metrics, mean over the fresh trials), ``theory.*``,
+``distinct`` (False for a merged near-duplicate), the source
 ``run``, ``generation``, ``restart``, ``candidate`` and the logged ``logged_task_loss``),
 ``family.json`` (the summary) and, with matplotlib and seaborn, ``family_pairplot.png`` (the
 accepted rules, the analytic line where the task has one) and ``family_axis.png`` (loss along the
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -251,10 +254,16 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
         evaluation = ev.evaluate(task, X, seeds=seeds, context=EvalCache.context(config))
     loss = evaluation.loss.mean(axis=1)
     ok = (evaluation.status == 0).all(axis=1)
-    if not ok.any():
-        raise EvoplastError("no pooled rule ended ok on every fresh trial")
-    best = float(loss[ok].min())
-    accepted = ok & (loss <= best + tol)
+    judged = "plausible" in evaluation.metrics
+    plausible = (evaluation.metrics["plausible"] == 1.0).all(axis=1) if judged else ok
+    if not (ok & plausible).any():
+        raise EvoplastError("no pooled rule ended ok" + (" and plausible" if judged else "")
+                            + " on every fresh trial")
+    best = float(loss[ok & plausible].min())
+    accepted = ok & plausible & (loss <= best + tol)
+    with warnings.catch_warnings():  # a metric with no value on any trial (NaN) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = {n: np.nanmean(v[accepted], axis=1) for n, v in evaluation.metrics.items()}
     rules = [task.rule_template.from_vector(x) for x in X[accepted]]
     values = pd.DataFrame([{t: r.as_dict()[t] for t in terms} for r in rules])
     summary, distinct = describe(values, loss[accepted], task, merge, merge_units)
@@ -263,6 +272,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
     for i, rule in enumerate(rules):
         row: dict[str, Any] = {**values.iloc[i].to_dict(), "loss": float(loss[accepted][i]),
                                "n_ok": int((evaluation.status[accepted][i] == 0).sum()),
+                               **{f"metric.{n}": float(m[i]) for n, m in means.items()},
                                "distinct": bool(distinct[i])}
         flatten("theory", task.theory(rule), row)
         row.update({"run": src.at[i, "run"], "generation": int(src.at[i, "generation"]),
@@ -292,6 +302,9 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
     from .. import __version__
 
     searched = evaluated * config.task.n_trials
+    summary["plausibility"] = ({"judged": True, "ok_within_tol_implausible":
+                                int((ok & ~plausible & (loss <= best + tol)).sum())}
+                               if judged else {"judged": False})
     summary.update({"runs": [str(p) for p in run_dirs], "pooled": int(len(X)), "trials": n_trials,
                     "simulations": {"searches": int(searched), "rescoring": int(len(X) * n_trials),
                                     "distinct_per_1000": 1000 * int(distinct.sum())

@@ -52,7 +52,8 @@ class Task:
     (loss (K, D), status (K, D))``, ``metrics(vector, trials)`` (held-out score), ``summary(rule,
     trials)`` (``evoplast simulate``), ``known_rule()``, ``theory(rule, trials=None)``; its trials
     object derives from :class:`TrialSet`. Hooks with defaults, overridden where a task needs them:
-    :attr:`calibrate_scale`, :attr:`prune_terms`, :attr:`headline_metric`, :meth:`check_config`,
+    :attr:`calibrate_scale`, :attr:`prune_terms`, :attr:`headline_metric`,
+    :meth:`evaluate_logged`, :meth:`check_config`,
     :meth:`estimate_bytes`, :meth:`check_search`, :meth:`analytic_manifold`,
     :meth:`plot`, :meth:`describe_head`, :meth:`describe`. Code outside ``evoplast/tasks`` calls
     only these, never a task's name.
@@ -67,6 +68,8 @@ class Task:
     prune_terms: bool = False
     #: the key of :meth:`metrics` that ``evoplast evaluate`` prints beside the loss (None: none)
     headline_metric: str | None = None
+    #: the names of :meth:`evaluate_logged`'s per-trial metrics (fixed by the config)
+    logged_metrics: tuple[str, ...] = ()
 
     # -- required: every task defines these ------------------------------------------------------
     def make_trials(self, seeds: list[np.random.SeedSequence]) -> TrialSet:
@@ -94,6 +97,16 @@ class Task:
         raise NotImplementedError
 
     # -- hooks with defaults -----------------------------------------------------------------------
+    def evaluate_logged(self, vectors: np.ndarray, trials: TrialSet
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`evaluate` plus the cheap per-trial metrics the evaluation produces anyway, as
+        ``{name: (K, D) float array}`` (NaN where a trial has no value): the search logs their
+        mean over trials per candidate in ``evaluations.csv`` (``metric:<name>``), and
+        ``evoplast family`` filters on ``plausible`` (1.0 / 0.0 per trial) where a task gives it.
+        The names are exactly :attr:`logged_metrics`. Default: none."""
+        loss, status = self.evaluate(vectors, trials)
+        return loss, status, {}
+
     @staticmethod
     def check_config(config: Config) -> None:
         """Checks across sections of a resolved config (``[task]`` with ``[rule]``; default none);

@@ -259,6 +259,9 @@ class EiNetworkTask(Task):
         self.penalty = 2.0 * self.cap
         self.seed = config.run.seed
         self.plastic = np.array([t in self.rule_template.types for t in TYPES])
+        spikes = [n for n in c.ranges() if n not in ("rate", "rate_i")] + ["plausible"]
+        self.logged_metrics = ("rate_e_hz", "rate_i_hz", *(f"w_{t}" for t in self.rule_template.types),
+                               *(spikes if c.plausibility_weight > 0 else ()))
 
     # -- resources ------------------------------------------------------------------------------------
     @classmethod
@@ -344,8 +347,9 @@ class EiNetworkTask(Task):
             nu_i[:, d] = run.counts_i[:, d, b0 + w:b0 + w + nw].sum(-1) / (self.cfg.n_inh * T)
         return nu_e, nu_i
 
-    def _loss(self, run: kern.NetRun, trials: EiTrials) -> np.ndarray:
-        nu, _ = self._rates(run, trials)
+    def _loss(self, run: kern.NetRun, trials: EiTrials,
+              rates: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        nu, _ = rates if rates is not None else self._rates(run, trials)
         target = self.cfg.target_rate_hz
         loss = np.minimum(((nu - target) / target) ** 2, self.cap)
         escaped = self.cap * (2.0 - run.steps / self.cfg.n_steps())
@@ -354,17 +358,36 @@ class EiNetworkTask(Task):
     def evaluate(self, vectors: np.ndarray, trials: EiTrials) -> tuple[np.ndarray, np.ndarray]:
         """Per-trial loss; with ``plausibility_weight`` w > 0 a completed trial adds
         ``w * sum_m violation_m`` over the plausibility metrics (:func:`ei_metrics.violation`)."""
+        loss, status, _ = self.evaluate_logged(vectors, trials)
+        return loss, status
+
+    def evaluate_logged(self, vectors: np.ndarray, trials: EiTrials
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`evaluate` and, per trial, the scored window's E and I rates (``rate_e_hz``,
+        ``rate_i_hz``), each plastic type's final mean weight (``w_<type>``) and, when the
+        plausibility term is on (spikes are recorded then), every plausibility metric and
+        ``plausible`` (1.0 / 0.0; a stopped trial is not plausible). NaN for a stopped trial."""
         weight = self.cfg.plausibility_weight
         run = self.simulate(vectors, trials, record=weight > 0)
-        loss = self._loss(run, trials)
+        rates = self._rates(run, trials)
+        loss = self._loss(run, trials, rates)
+        ok = run.status == kern.OK
+        out = {"rate_e_hz": np.where(ok, rates[0], np.nan), "rate_i_hz": np.where(ok, rates[1], np.nan)}
+        for t in self.rule_template.types:
+            out[f"w_{t}"] = np.where(ok, run.wstats[:, :, TYPES.index(t), 0], np.nan)
         if weight > 0:
             ranges = self.cfg.ranges()
-            rates = self._rates(run, trials)
+            for name in self.logged_metrics[len(out):]:
+                out[name] = np.full(loss.shape, np.nan)
             for k in range(loss.shape[0]):
                 for d, m in enumerate(self.trial_metrics(run, trials, k, rates)):
-                    if run.status[k, d] == kern.OK:
+                    out["plausible"][k, d] = float(m["plausible"])
+                    if ok[k, d]:
                         loss[k, d] += weight * ei_metrics.violation(m, ranges)
-        return loss, run.status
+                        for name in ranges:
+                            if name in out:
+                                out[name][k, d] = m.get(name, np.nan)
+        return loss, run.status, out
 
     # -- held-out metrics ---------------------------------------------------------------------------
     def trial_metrics(self, run: kern.NetRun, trials: EiTrials, k: int = 0,
