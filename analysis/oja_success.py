@@ -43,15 +43,9 @@ def one_run(config_path: str, n: int, dist: str, seed: int, out: Path, extra=())
 def run_table(out: Path):
     """One row per finished run with its verdicts."""
     from evoplast.analysis import load_results
+    from evoplast.analysis.verdicts import oja_verdicts
 
-    df = load_results(str(out / "*"))
-    is_oja = df["theory.is_oja"].astype(bool)
-    oja = df["theory.heldout_oja_mean_one_minus_cos"]
-    limit = (1.5 * oja).clip(lower=0.01)
-    df["success"] = is_oja & (df["heldout.mean_one_minus_cos"] <= limit)
-    df["success_abs"] = is_oja & (df["heldout.mean_one_minus_cos"] < 0.01)
-    search = df.get("heldout_search.mean_one_minus_cos", df["heldout.mean_one_minus_cos"])
-    df["success_search_mean"] = is_oja & (search.fillna(df["heldout.mean_one_minus_cos"]) <= limit)
+    df = oja_verdicts(load_results(str(out / "*")))
     cols = ["task.n_inputs", "task.input_distribution", "run.seed", "success", "success_abs",
             "success_search_mean", "theory.is_oja", "heldout.mean_one_minus_cos",
             "theory.heldout_oja_mean_one_minus_cos", "theory.max_other_over_xy", "elapsed_s",

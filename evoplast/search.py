@@ -346,7 +346,8 @@ class Search:
         means = {}
         for name, v in ev.metrics.items():
             n = np.isfinite(v).sum(axis=1)
-            means[name] = np.where(n > 0, np.where(np.isfinite(v), v, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+            total = np.where(np.isfinite(v), v, 0.0).sum(axis=1)
+            means[name] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
         rows = []
         for k in range(len(X)):
             counts = _status_counts(status[k], self.status_names)

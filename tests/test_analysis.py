@@ -254,3 +254,34 @@ def test_ei_verdicts_on_synthetic_runs(tmp_path):
     assert t["accepted"].tolist() == [c[4] for c in cases]
     assert t["implausible"].tolist() == ["", "", "w_blow", "", ""]
     assert ((t["known.within_10pct"] >= 0) & (t["known.within_10pct"] <= 2)).all()
+
+
+def test_scaling_script_on_tiny_runs_and_its_power_law(tmp_path, capsys):
+    """analysis/scaling.py: one row per point with its runs, times, evaluations and synapse-steps
+    per second (counted from the run's config), a figure; the fit recovers a known exponent; a bad
+    point or a missing base config is refused before anything runs."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    module = _script("scaling")
+    tiny = ["task.n_trials=4", "task.n_samples=30", "task.n_passes=10", "task.heldout_trials=4",
+            "cmaes.popsize=8", "cmaes.generations=20", "cmaes.restarts=0"]
+    csv = tmp_path / "s.csv"
+    assert module.main(["--points", "oja:3", "oja:6", "pca:4x2", "--seeds", "2", "--jobs", "1",
+                        "--out", str(tmp_path / "o"), "--csv", str(csv), "--extra", *tiny]) == 0
+    t, runs = pd.read_csv(csv), pd.read_csv(tmp_path / "s_runs.csv")
+    assert t["point"].tolist() == ["oja:3", "oja:6", "pca:4x2"] and t["runs"].tolist() == [2, 2, 2]
+    assert (runs["evaluations"] == 8 * runs["generations"]).all()
+    syn = runs["n_inputs"].where(runs["experiment"] == "oja", 4 * 2 + 1)  # W (2 x 4) + one lateral
+    np.testing.assert_allclose(runs["synapse_steps_per_s"],
+                               runs["evaluations"] * 4 * 30 * 10 * syn / runs["elapsed_s"])
+    assert t.loc[0, "overrides"] == "task.n_inputs=3 cmaes.converge_every=10 task.spectrum=tail"
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    fake = pd.DataFrame({"n_inputs": [2, 20, 200], "median_time_to_stop_s": [3.0, 300.0, 30000.0]})
+    assert module.power_law(fake)[0] == pytest.approx(2.0)
+    assert module.power_law(fake[:1]) is None
+    with pytest.raises(SystemExit, match="bad point"):
+        module.main(["--points", "oja:x"])
+    with pytest.raises(SystemExit, match="does not exist"):
+        module.main(["--points", "pca:100x8"])  # runs/pca_n100.toml is not written yet

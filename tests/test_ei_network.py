@@ -341,8 +341,9 @@ def test_logged_metrics_are_the_trial_metrics_and_reach_evaluations_csv(tmp_path
     ev = pd.read_csv(tmp_path / "r" / "evaluations.csv")
     cols = [f"metric:{n}" for n in task.logged_metrics]
     assert set(cols) <= set(ev.columns)
-    g0 = make_task(cfg).evaluate_logged(ev[[c for c in ev.columns if c.startswith("c:")]].to_numpy(),
-                                        make_task(cfg).make_trials(seeding.trial_seeds(3, seeding.STREAM_TRAIN, 0, 2)))[2]
+    X = ev[[c for c in ev.columns if c.startswith("c:")]].to_numpy()
+    g0 = make_task(cfg).evaluate_logged(X, make_task(cfg).make_trials(
+        seeding.trial_seeds(3, seeding.STREAM_TRAIN, 0, 2)))[2]
     for n in task.logged_metrics:
         np.testing.assert_allclose(ev[f"metric:{n}"], np.nanmean(g0[n], axis=1), rtol=1e-12)
 

@@ -1,0 +1,43 @@
+"""Success verdicts of the rate experiments, one definition each, shared by the seed tables
+(``analysis/oja_success.py``, ``analysis/pca_seeds.py``) and the scaling table
+(``analysis/scaling.py``).
+
+* Oja (experiment 1), on the run's held-out datasets (never filtered): ``success`` = the shape
+  criterion of the model notes (``theory.is_oja``: ``x*y`` = +1, ``y**2*w`` in [-1.15, -0.85],
+  other terms <= 0.15 of ``x*y``) AND mean 1-|cos(w, PC1)| <= max(1.5 x Oja's own rule's on the
+  same datasets with the same eta, 0.01); ``success_abs``: shape AND mean 1-|cos| < 0.01;
+  ``success_search_mean``: the search's own mean (before the scale refit) against the same limit.
+* PCA network (experiment 2): ``shape_ok`` = rule A Oja and rule B anti-Hebbian with the same
+  limit on other terms (:func:`evoplast.theory.pca_comparison`); ``cos_ok`` = held-out mean
+  |cos(w_i, PC_i)| >= 0.99 for every output; ``success`` = both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..theory import pca_comparison
+
+
+def oja_verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``success``, ``success_abs`` and ``success_search_mean`` to a :func:`load_results`
+    table of Oja runs (in place; returned)."""
+    is_oja = df["theory.is_oja"].astype(bool)
+    limit = (1.5 * df["theory.heldout_oja_mean_one_minus_cos"]).clip(lower=0.01)
+    df["success"] = is_oja & (df["heldout.mean_one_minus_cos"] <= limit)
+    df["success_abs"] = is_oja & (df["heldout.mean_one_minus_cos"] < 0.01)
+    search = df.get("heldout_search.mean_one_minus_cos", df["heldout.mean_one_minus_cos"])
+    df["success_search_mean"] = is_oja & (search.fillna(df["heldout.mean_one_minus_cos"]) <= limit)
+    return df
+
+
+def pca_verdict(result: dict[str, Any], search_mean: bool = False) -> dict[str, bool]:
+    """``shape_ok``, ``cos_ok`` and ``success`` of a PCA-network ``result.json`` (with
+    ``search_mean``: of the search's own mean, ``search_coefficients`` / ``heldout_search``)."""
+    coef = result["search_coefficients"] if search_mean else result["coefficients"]
+    held = result.get("heldout_search", result["heldout"]) if search_mean else result["heldout"]
+    shape = bool(pca_comparison(coef)["is_oja+anti_hebbian"])
+    cos = bool(min(held["mean_cos_per_output"]) >= 0.99)
+    return {"shape_ok": shape, "cos_ok": cos, "success": shape and cos}
