@@ -95,7 +95,9 @@ def test_family_recovers_a_known_solution_line(toys, tmp_path, capsys):
     # a second call re-scores from the cache, and a tighter tol accepts a subset
     assert main(["family", *dirs, "--out", str(out), "--tol", "0.0005", "--trials", "6"]) == 0
     assert len(load_family(out)) <= s["n_accepted"]
-    assert "rules accepted" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "rules accepted" in printed
+    assert s["pooled"] > 64 and f"re-scored {s['pooled']}/{s['pooled']} ({s['pooled']} simulated" in printed
 
 
 def test_family_keeps_only_rules_plausible_on_every_trial(toys, tmp_path):

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from ..tasks import make_task
 from .runs import flatten
 
 FAMILY_CSV, FAMILY_JSON = "family.csv", "family.json"
+RESCORE_CHUNK = 64  # pooled rules re-scored per evaluator call (a progress line after each)
 # rule settings that may differ between pooled runs: where each search started
 START_KEYS = ("start", "start_box", "start_min_abs", "coefficients")
 
@@ -249,9 +251,21 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
     if progress:
         progress(f"re-scoring {len(X)} pooled rules of {len(run_dirs)} runs on {n_trials} fresh trials")
     cache = EvalCache(out / "cache.sqlite")
+    parts = []
     with parallel.Evaluator(n_jobs or config.run.n_jobs, config.run.backend, config.run.scheduler,
                             cache=cache) as ev:
-        evaluation = ev.evaluate(task, X, seeds=seeds, context=EvalCache.context(config))
+        t0 = time.monotonic()
+        for k0 in range(0, len(X), RESCORE_CHUNK):  # chunks: progress, and the cache fills as it goes
+            parts.append(ev.evaluate(task, X[k0:k0 + RESCORE_CHUNK], seeds=seeds,
+                                     context=EvalCache.context(config)))
+            if progress and len(X) > RESCORE_CHUNK:
+                done = min(k0 + RESCORE_CHUNK, len(X))
+                progress(f"  re-scored {done}/{len(X)} ({sum(p.evaluated for p in parts)} simulated, "
+                         f"{time.monotonic() - t0:.0f} s)")
+    evaluation = parallel.Evaluation(
+        np.concatenate([p.loss for p in parts]), np.concatenate([p.status for p in parts]),
+        [m for p in parts for m in p.messages], sum(p.evaluated for p in parts),
+        {n: np.concatenate([p.metrics[n] for p in parts]) for n in parts[0].metrics})
     loss = evaluation.loss.mean(axis=1)
     ok = (evaluation.status == 0).all(axis=1)
     judged = "plausible" in evaluation.metrics
