@@ -1,7 +1,7 @@
 """Experiment 2 across seeds: does the PCA-network search find Oja (A) + anti-Hebbian (B)?
 
     python analysis/pca_seeds.py runs/pca.toml [--seeds 10] [--first-seed 0] [--jobs 2] [--out DIR]
-                                 [--extra KEY=VALUE ...] [--refinish]
+                                 [--extra KEY=VALUE ...] [--refinish] [--table-only]
 
 Runs the config for seeds F..F+S-1 into OUT/seed-<s> (a finished run of the same config and
 evoplast version is reused -- with ``--refinish`` its result is recomputed from its final
@@ -11,9 +11,12 @@ after normalisation), whether B is anti-Hebbian (dominant term a negative ``x*y`
 it: the same limit), the held-out mean |cos(w_i, PC_i)| per output and the number of held-out
 datasets with every output >= 0.99; the same for Rubner-Tavan (Oja + anti-Hebbian with the config's
 etas) on the same held-out datasets, as given and after the same validation scale refit the found
-rule gets (``rt_refit_*``); the restarts used and the wall time; then the success counts (shape, and
-shape with mean |cos| >= 0.99 for every output) for the reported rule and for the search's own mean
-before the scale refit and pruning (``evoplast.selection``). Writes the table to the CSV (default
+rule gets (``rt_refit_*``); ``where_rt_reaches`` / ``vs_rt_ok``: on the held-out datasets where the
+refit Rubner-Tavan has every output >= 0.99, on how many the found rule has too, and whether on all
+(:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`); the restarts used and the wall time; then
+the success counts (shape, and shape with mean |cos| >= 0.99 for every output) for the reported rule
+and for the search's own mean before the scale refit and pruning (``evoplast.selection``), and shape
+with ``vs_rt_ok``. Writes the table to the CSV (default
 ``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
 """
 
@@ -44,7 +47,7 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
 
     from evoplast import make_task, parallel, seeding
     from evoplast.analysis.report import load_run
-    from evoplast.analysis.verdicts import pca_verdict
+    from evoplast.analysis.verdicts import pca_verdict, pca_vs_rubner_tavan
     from evoplast.selection import refine_for
     from evoplast.storage import RunDir
     from evoplast.theory import pca_comparison
@@ -60,6 +63,8 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
         with parallel.Evaluator(1) as ev:
             rt_vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
         rt_refit = task.metrics(rt_vector, held)
+        vs_rt = pca_vs_rubner_tavan(task, task.rule_template.from_values(r["coefficients"]).to_vector(),
+                                    rt_vector, held)
         th = pca_comparison(r["coefficients"])  # the current criteria (strict B), not the stored ones
         h = r["heldout"]
         found, searched = pca_verdict(r), pca_verdict(r, search_mean=True)
@@ -76,6 +81,8 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
             "rt_all_ge_0.99": f"{rt['trials_all_cos_ge_0.99']}/{h['n_trials']}",
             "rt_refit_mean_cos": np.round(rt_refit["mean_cos_per_output"], 4).tolist(),
             "rt_refit_cos_ok": bool(min(rt_refit["mean_cos_per_output"]) >= 0.99),
+            "where_rt_reaches": f"{vs_rt['rule_where_rt_reached']}/{vs_rt['rt_reached']}",
+            "vs_rt_ok": vs_rt["vs_rt_ok"],
             "evoplast_version": RunDir(d).meta().get("evoplast_version"),
             "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
                                  for x in r["restarts"]),
@@ -87,8 +94,15 @@ def main(argv=None) -> int:
     p = sweep_parser(__doc__.split("\n\n")[0])
     p.add_argument("--refinish", action="store_true",
                    help="finish finished runs again (the post-search steps of the current code)")
+    p.add_argument("--table-only", action="store_true",
+                   help="only the table, from the finished runs in OUT as they are (whatever evoplast "
+                        "version ran them: the table's evoplast_version column says)")
     args = p.parse_args(argv)
-    out, seeds = run_seeds(args, partial(one_run, refinish=args.refinish))
+    if args.table_only:
+        out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+    else:
+        out, seeds = run_seeds(args, partial(one_run, refinish=args.refinish))
     import pandas as pd
 
     t = pd.DataFrame(seed_rows(out, seeds))
@@ -98,7 +112,10 @@ def main(argv=None) -> int:
           f"mean |cos| >= 0.99 for every output: {int((t['shape_ok'] & t['cos_ok']).sum())}/{len(t)}; "
           f"the search's own mean, before the refit and pruning: shape {int(t['search_shape_ok'].sum())}"
           f"/{len(t)}, both {int((t['search_shape_ok'] & t['search_cos_ok']).sum())}/{len(t)}; "
-          f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}/{len(t)}")
+          f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}"
+          f"/{len(t)}; "
+          f"shape and every output >= 0.99 on every held-out dataset where Rubner-Tavan (refit) reaches "
+          f"it: {int((t['shape_ok'] & t['vs_rt_ok']).sum())}/{len(t)}")
     write_table(t, args, seeds)
     return 0
 

@@ -285,3 +285,24 @@ def test_scaling_script_on_tiny_runs_and_its_power_law(tmp_path, capsys):
         module.main(["--points", "oja:x"])
     with pytest.raises(SystemExit, match="does not exist"):
         module.main(["--points", "pca:100x8"])  # runs/pca_n100.toml is not written yet
+
+
+def test_pca_verdict_against_rubner_tavan_counts_a_known_failure():
+    """The known rules pass against themselves on every dataset they reach; the zero rule (weights
+    stay at their random start) reaches none of them and fails; a rule reaching fewer fails."""
+    import numpy as np
+
+    from evoplast import load_config, make_task, seeding
+    from evoplast.analysis.verdicts import pca_vs_rubner_tavan
+
+    config = load_config("runs/pca.toml", ["task.heldout_trials=6"])
+    task = make_task(config)
+    held = task.make_trials(seeding.heldout_seeds(config))
+    rt = task.known_rule().to_vector()
+    same = pca_vs_rubner_tavan(task, rt, rt, held)
+    assert same["rt_reached"] >= 3 and same["vs_rt_ok"]
+    assert same["rule_where_rt_reached"] == same["rt_reached"]
+    zero = pca_vs_rubner_tavan(task, np.zeros_like(rt), rt, held)
+    assert zero["rule_where_rt_reached"] == 0 and not zero["vs_rt_ok"]
+    slow = pca_vs_rubner_tavan(task, 0.05 * rt, rt, held)  # 20x slower learning: not converged
+    assert slow["rule_where_rt_reached"] < slow["rt_reached"] and not slow["vs_rt_ok"]
