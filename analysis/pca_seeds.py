@@ -86,7 +86,8 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
             "evoplast_version": RunDir(d).meta().get("evoplast_version"),
             "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
                                  for x in r["restarts"]),
-            "chosen": r["chosen_restart"], "elapsed_s": round(r["elapsed_s"])})
+            "chosen": r["chosen_restart"], "elapsed_s": round(r["elapsed_s"]),
+            "wall_s": round(r["elapsed_s"] + r["finish_s"]) if "finish_s" in r else None})
     return rows
 
 

@@ -35,6 +35,7 @@ scores the reported rule and the search's own mean on the held-out trials.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -211,7 +212,8 @@ class Result:
     seed: int
     restarts: tuple[dict, ...]
     chosen_restart: int
-    elapsed_s: float
+    elapsed_s: float  # the search's wall time (generations; summed over sessions when resumed)
+    finish_s: float = 0.0  # wall time of this selection: validation refit, pruning, held-out, theory
 
     def to_json(self) -> dict:
         """``result.json``: plain JSON types, keys in a fixed order."""
@@ -240,6 +242,7 @@ class Result:
                          for r in self.restarts],
             "chosen_restart": self.chosen_restart,
             "elapsed_s": round(self.elapsed_s, 3),
+            "finish_s": round(self.finish_s, 3),
         }
 
 
@@ -263,6 +266,7 @@ def select(config: Any, task: Any, evaluator: Any, restarts: list[dict],
     """After the last restart: choose the restart (:func:`choose_restart`), refit/prune its mean
     on validation trials (:func:`refine_for`), score both on the held-out trials, compare with
     theory. ``start(r)``: restart r's initial mean."""
+    t0 = time.perf_counter()
     template = task.rule_template
     chosen = choose_restart(config, task, evaluator, restarts)
     searched = template.from_vector(chosen["mean"])
@@ -281,4 +285,5 @@ def select(config: Any, task: Any, evaluator: Any, restarts: list[dict],
                   heldout=heldout, heldout_search=heldout_search, refinement=records,
                   theory=task.theory(rule, heldout_trials), generations=generations,
                   evaluations=evaluations, seed=config.run.seed, restarts=tuple(restarts),
-                  chosen_restart=chosen["restart"], elapsed_s=elapsed_s)
+                  chosen_restart=chosen["restart"], elapsed_s=elapsed_s,
+                  finish_s=time.perf_counter() - t0)
