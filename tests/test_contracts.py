@@ -53,6 +53,10 @@ def test_trials_evaluation_and_rule_views(name, family):
     loss, status = task.evaluate(V, trials)
     assert loss.shape == status.shape == (2, 2)
     assert np.isfinite(loss).all() and set(np.unique(status)) <= set(task.status_names)
+    logged_loss, logged_status, logged = task.evaluate_logged(V, trials)  # the same, plus its metrics
+    np.testing.assert_array_equal(logged_loss, loss)
+    np.testing.assert_array_equal(logged_status, status)
+    assert tuple(logged) == task.logged_metrics and all(m.shape == (2, 2) for m in logged.values())
     # vector <-> reported values <-> symbolic views, from one definition
     again = rule.from_vector(V[1])
     np.testing.assert_allclose(again.to_vector(), V[1], rtol=1e-12)
