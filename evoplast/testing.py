@@ -76,6 +76,7 @@ class FaultyTask:
         self._fault(vectors)
         return self.task.evaluate(vectors, trials)
 
-    def evaluate_logged(self, vectors: np.ndarray, trials: TrialSet):
+    def evaluate_logged(self, vectors: np.ndarray, trials: TrialSet
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         self._fault(vectors)
         return self.task.evaluate_logged(vectors, trials)
