@@ -26,7 +26,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from evoplast.analysis.sweep import run_seeds, sweep_parser, write_table
+from evoplast.analysis.sweep import run_seeds, sweep_dirs, sweep_parser, write_table
 
 
 def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = False) -> str:
@@ -100,8 +100,7 @@ def main(argv=None) -> int:
                         "version ran them: the table's evoplast_version column says)")
     args = p.parse_args(argv)
     if args.table_only:
-        out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
-        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        out, seeds = sweep_dirs(args)
     else:
         out, seeds = run_seeds(args, partial(one_run, refinish=args.refinish))
     import pandas as pd

@@ -104,6 +104,22 @@ class Evaluation:
     evaluated: int
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def metric_means(self) -> dict[str, np.ndarray]:
+        """Each logged metric's mean over a candidate's trials that have it, (K,); NaN where none."""
+        out = {}
+        for name, v in self.metrics.items():
+            n = np.isfinite(v).sum(axis=1)
+            total = np.where(np.isfinite(v), v, 0.0).sum(axis=1)
+            out[name] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        return out
+
+    @classmethod
+    def concat(cls, parts: list[Evaluation]) -> Evaluation:
+        """The evaluations of consecutive candidate slices (same trials) as one."""
+        return cls(np.concatenate([p.loss for p in parts]), np.concatenate([p.status for p in parts]),
+                   [m for p in parts for m in p.messages], sum(p.evaluated for p in parts),
+                   {n: np.concatenate([p.metrics[n] for p in parts]) for n in parts[0].metrics})
+
 
 def evaluate_cached(
     config: Config,

@@ -343,11 +343,7 @@ class Search:
         of the task's logged metrics, :meth:`Task.evaluate_logged`) and one history.csv row for the
         generation."""
         g, status, es = state.generation, ev.status, state.es
-        means = {}
-        for name, v in ev.metrics.items():
-            n = np.isfinite(v).sum(axis=1)
-            total = np.where(np.isfinite(v), v, 0.0).sum(axis=1)
-            means[name] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        means = ev.metric_means()
         rows = []
         for k in range(len(X)):
             counts = _status_counts(status[k], self.status_names)

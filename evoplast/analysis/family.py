@@ -50,7 +50,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -262,10 +261,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
                 done = min(k0 + RESCORE_CHUNK, len(X))
                 progress(f"  re-scored {done}/{len(X)} ({sum(p.evaluated for p in parts)} simulated, "
                          f"{time.monotonic() - t0:.0f} s)")
-    evaluation = parallel.Evaluation(
-        np.concatenate([p.loss for p in parts]), np.concatenate([p.status for p in parts]),
-        [m for p in parts for m in p.messages], sum(p.evaluated for p in parts),
-        {n: np.concatenate([p.metrics[n] for p in parts]) for n in parts[0].metrics})
+    evaluation = parallel.Evaluation.concat(parts)
     loss = evaluation.loss.mean(axis=1)
     ok = (evaluation.status == 0).all(axis=1)
     judged = "plausible" in evaluation.metrics
@@ -275,9 +271,7 @@ def family(run_dirs: list[str | Path], out: str | Path, tol: float = 0.01, trial
                             + " on every fresh trial")
     best = float(loss[ok & plausible].min())
     accepted = ok & plausible & (loss <= best + tol)
-    with warnings.catch_warnings():  # a metric with no value on any trial (NaN) stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = {n: np.nanmean(v[accepted], axis=1) for n, v in evaluation.metrics.items()}
+    means = {n: m[accepted] for n, m in evaluation.metric_means().items()}
     rules = [task.rule_template.from_vector(x) for x in X[accepted]]
     values = pd.DataFrame([{t: r.as_dict()[t] for t in terms} for r in rules])
     summary, distinct = describe(values, loss[accepted], task, merge, merge_units)

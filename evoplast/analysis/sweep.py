@@ -40,6 +40,12 @@ def one_run(config_path: str, seed: int, out: Path, extra: Sequence[str] = ()) -
     return ensure_run(config_path, [*extra, f"run.seed={seed}"], out / f"seed-{seed}", threads=1)
 
 
+def sweep_dirs(args: argparse.Namespace) -> tuple[Path, range]:
+    """The sweep's output folder (``--out``, default ``runs/out/<config stem>_seeds``) and seeds."""
+    return (Path(args.out or f"runs/out/{Path(args.config).stem}_seeds"),
+            range(args.first_seed, args.first_seed + args.seeds))
+
+
 def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -> tuple[Path, range]:
     """Every seed's run (``run(config, seed, out, extra)``, default :func:`one_run`), ``args.jobs``
     at a time; returns the output folder and the seeds."""
@@ -47,9 +53,8 @@ def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -
 
     from joblib import Parallel, delayed
 
-    out = Path(args.out or f"runs/out/{Path(args.config).stem}_seeds")
+    out, seeds = sweep_dirs(args)
     out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
