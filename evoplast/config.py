@@ -41,7 +41,8 @@ class CMAESConfig:
     sigma0: float = 0.5  # initial step size, in coefficient units
     generations: int = 200  # per restart
     l1: float = 0.01  # weight of the L1 penalty on the coefficients
-    restarts: int = 0  # IPOP restarts (popsize doubles each time)
+    restarts: int = 0  # restarts after the first; each multiplies the population by restart_popsize_factor
+    restart_popsize_factor: int = 2  # 2: IPOP (population doubles each restart); 1: same population
     tolfun: float = 1e-11  # pycma stopping tolerances
     tolx: float = 1e-11
     stall_generations: int = 0  # > 0: a restart whose best task loss is still above stall_loss
@@ -64,6 +65,8 @@ class CMAESConfig:
         _check(self.generations >= 1, "cmaes.generations", "must be >= 1")
         _check(self.l1 >= 0, "cmaes.l1", "must be >= 0")
         _check(self.restarts >= 0, "cmaes.restarts", "must be >= 0")
+        _check(self.restart_popsize_factor >= 1, "cmaes.restart_popsize_factor",
+               "must be an integer >= 1 (2: IPOP, 1: every restart with the first's population)")
         _check(self.tolfun >= 0 and self.tolx >= 0, "cmaes.tolfun/tolx", "must be >= 0")
         _check(self.stall_generations >= 0, "cmaes.stall_generations", "must be >= 0 (0: off)")
         _check(self.stall_generations == 0 or self.stall_loss > 0, "cmaes.stall_loss",
@@ -236,7 +239,7 @@ MAX_STEPS = 1e13  # synapse-steps per generation: days of computing on one machi
 def _largest_popsize(config: Config) -> int:
     c = config.cmaes
     n = config.rule.rule().n_params
-    return (c.popsize or 4 + int(3 * math.log(n))) << min(c.restarts, 62)
+    return (c.popsize or 4 + int(3 * math.log(n))) * c.restart_popsize_factor ** min(c.restarts, 62)
 
 
 def check_resources(config: Config, task_cls: type, popsize: int | None = None) -> None:

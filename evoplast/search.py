@@ -13,7 +13,9 @@ pycma object, so a resumed run continues the exact stream.
 IPOP restarts (``cmaes.restarts``): when a restart stops (pycma's termination criteria,
 ``cmaes.generations`` generations, or -- with ``cmaes.stall_generations`` -- a best task loss still
 above ``cmaes.stall_loss`` after that many generations: a search stuck in a known bad basin), a new
-CMA-ES starts from the initial mean with twice the population. With ``cmaes.restart_until_loss``,
+CMA-ES starts from the initial mean with ``cmaes.restart_popsize_factor`` times the population (2:
+IPOP, twice; 1: the same population, for searches whose stalls are cheaper to escape by a fresh
+start than by a larger population). With ``cmaes.restart_until_loss``,
 no restart follows one whose last generation's best task loss is below that value. What is
 reported after the last restart (which restart, refit, held-out score) is
 :mod:`evoplast.selection`'s.
@@ -87,7 +89,7 @@ EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: settings added after checkpoints were first written: hashed only when not at their defaults, so
 #: that a checkpoint of an earlier version still matches its config
 LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
-                        "converge_window", "converge_rtol"),
+                        "converge_window", "converge_rtol", "restart_popsize_factor"),
               "task": ("score_window_s", "tail_level", "tail_power")}
 
 
@@ -216,7 +218,7 @@ class Search:
 
     def _stop_or_restart(self, state: SearchState) -> bool:
         """The stop/restart policy: False to go on with this restart; else the restart is recorded
-        and the next one begins (IPOP: twice the population), or the search is done."""
+        and the next one begins (population x ``cmaes.restart_popsize_factor``), or the search is done."""
         c = self.config.cmaes
         es = state.es
         stop = dict(es.stop())
@@ -243,7 +245,7 @@ class Search:
                           f"{c.restart_until_loss:g} (cmaes.restart_until_loss)")
         if state.restart < c.restarts and not good:
             state.restart += 1
-            state.popsize *= 2
+            state.popsize *= c.restart_popsize_factor
             state.gen_in_restart = 0
             state.converge = []
             state.restart_best_task_loss = math.inf

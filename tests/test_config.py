@@ -39,6 +39,7 @@ BAD_OVERRIDES = [
     ("cmaes.generations=0", "generations"),
     ("cmaes.l1=-0.1", "l1"),
     ("cmaes.restarts=-1", "restarts"),
+    ("cmaes.restart_popsize_factor=0", "restart_popsize_factor"),
     ("cmaes.stall_generations=-1", "stall_generations"),
     ("cmaes.stall_generations=5", "stall_loss"),
     ("cmaes.restart_until_loss=-1", "restart_until_loss"),

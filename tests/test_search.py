@@ -116,6 +116,39 @@ def test_ipop_restart_doubles_population(tiny_config, tmp_path):
     assert result["evaluations"] == 3 * (8 + 16 + 32)
 
 
+def test_restart_popsize_factor_one_keeps_the_population_and_the_hash_of_earlier_checkpoints(
+        tiny_config, tmp_path, monkeypatch):
+    """``restart_popsize_factor = 1``: every restart with the first's population (stalled restarts
+    stop after stall_generations, as with IPOP), each with its own CMA-ES stream; a config written
+    before the key existed hashes as this version's at the default (2), so its checkpoint resumes."""
+    from evoplast.config import Config
+    from evoplast.search import config_hash
+
+    C = type(tiny_config.cmaes)
+    same = run(tiny_config.replace(cmaes=C(popsize=8, generations=5, restarts=2, stall_generations=2,
+                                           stall_loss=1e-12, restart_popsize_factor=1)), tmp_path / "s")
+    assert [(r["popsize"], r["generations"], r["stop"]) for r in same["restarts"]] == [
+        (8, 2, ["stalled"])] * 3
+    assert same["evaluations"] == 2 * 3 * 8
+    means = [np.asarray(r["mean"]) for r in same["restarts"]]
+    assert not np.allclose(means[0], means[1]) and not np.allclose(means[1], means[2])
+    triple = tiny_config.replace(cmaes=C(popsize=8, generations=2, restarts=2, restart_popsize_factor=3))
+    assert [r["popsize"] for r in run(triple, tmp_path / "t")["restarts"]] == [8, 24, 72]
+
+    ipop = tiny_config.replace(cmaes=C(popsize=8, restarts=2))
+    now, factor_one = config_hash(ipop), config_hash(ipop.replace(cmaes=C(popsize=8, restarts=2,
+                                                                          restart_popsize_factor=1)))
+    to_dict = Config.to_dict
+
+    def earlier(self):
+        d = to_dict(self)
+        del d["cmaes"]["restart_popsize_factor"]
+        return d
+
+    monkeypatch.setattr(Config, "to_dict", earlier)
+    assert config_hash(ipop) == now and factor_one != now
+
+
 def test_stalled_restart_stops_early_and_a_good_restart_ends_the_run(tiny_config, tmp_path):
     C = type(tiny_config.cmaes)
     # stall_loss below any reachable loss: every restart stops after 2 generations, "stalled"
