@@ -90,3 +90,37 @@ def test_refine_on_the_pca_task_removes_a_do_nothing_term_from_rubner_tavan(tmp_
     theory = task.theory(rule)
     assert theory["is_oja+anti_hebbian"]
     assert {"ff:x*y", "ff:y**2*w", "lat:x*y"} <= {t for t, c in rule.as_dict().items() if c != 0.0}
+
+
+def test_oja_task_prunes_a_do_nothing_term_only_when_its_config_asks(tiny_config, tmp_path):
+    """``task.prune_terms`` (oja): Oja's rule plus ``x*w**2`` (zero mean drift for zero-mean
+    inputs, O(1/N): noise only) -- with the switch on, the validation pruning removes it and keeps
+    Oja's two terms; off (the default), nothing is pruned. A search with it on records ``pruning``
+    and reports the removed terms as 0 while ``search_coefficients`` keeps the search's mean; a
+    config that is not a bool is refused."""
+    from evoplast import ConfigError, load_config, make_task, parallel, run
+
+    over = ["task.n_inputs=20", "task.spectrum=tail", "task.n_passes=20"]
+    config = load_config("runs/oja.toml", [*over, "task.prune_terms=true"])
+    task = make_task(config)
+    values = {t: 0.0 for t in task.rule_template.terms}
+    values.update({"x*y": 1.0, "y**2*w": -1.0, "x*w**2": 0.8})
+    vector = task.rule_template.from_values(values).to_vector()
+    with parallel.Evaluator(2) as evaluator:
+        refined, out = selection.refine_for(config, task, evaluator, vector)
+        off = selection.refine_for(load_config("runs/oja.toml", over), make_task(load_config(
+            "runs/oja.toml", over)), evaluator, vector)[1]
+    assert "x*w**2" in out["pruning"]["removed"]
+    kept = {t for t, c in task.rule_template.from_vector(refined).as_dict().items() if c != 0.0}
+    assert kept == {"x*y", "y**2*w"}
+    assert "pruning" not in off and "scale_calibration" in off
+
+    import dataclasses
+
+    result = run(tiny_config.replace(task=dataclasses.replace(tiny_config.task, prune_terms=True)),
+                 tmp_path / "r")
+    removed = result["pruning"]["removed"]
+    assert removed and all(result["coefficients"][t] == 0.0 for t in removed)
+    assert any(result["search_coefficients"][t] != 0.0 for t in removed)
+    with pytest.raises(ConfigError, match="prune_terms"):
+        load_config("runs/oja.toml", ["task.prune_terms=1"])

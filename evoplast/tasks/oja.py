@@ -70,6 +70,9 @@ class OjaConfig:
     max_gap_ratio: float = 0.85  # a dataset whose sample lambda_2 / lambda_1 exceeds this is redrawn
     bound: float = 1e6  # |y| or |w| beyond this: status 'diverged'
     kernel: str = "compiled"  # compiled | numpy (reference)
+    prune_terms: bool = False  # true: after the search, terms whose joint removal keeps the validation
+    # loss within cmaes.prune_tol are dropped (evoplast.selection.prune_terms; large N, where
+    # x_j^2, w_j^2 ~ 1/N make terms that barely move w, and that the L1 penalty prunes only slowly)
 
     def make_spectrum(self) -> np.ndarray:
         return make_spectrum(self.n_inputs, self.spectrum, self.tail_level, self.tail_power)
@@ -94,6 +97,8 @@ class OjaConfig:
             raise ConfigError(f"task.w0_scale must be >= 0, got {self.w0_scale}")
         if not self.bound > 0:
             raise ConfigError(f"task.bound must be > 0, got {self.bound}")
+        if not isinstance(self.prune_terms, bool):
+            raise ConfigError(f"task.prune_terms must be true or false, got {self.prune_terms!r}")
         if self.kernel not in ("compiled", "numpy"):
             raise ConfigError(f"task.kernel must be 'compiled' or 'numpy', got {self.kernel!r}")
         defaults = (OjaConfig.tail_level, OjaConfig.tail_power)
@@ -134,6 +139,7 @@ class OjaTask(Task):
         self.cfg: OjaConfig = config.task
         self.rule_template: PolynomialRule = config.rule.rule()
         self.spectrum = self.cfg.make_spectrum()
+        self.prune_terms = self.cfg.prune_terms  # the Task contract's switch, per config here
 
     @classmethod
     def estimate_bytes(cls, config: Config, popsize: int) -> int:
