@@ -64,6 +64,7 @@ def _ou_rates(normals, block_s, tau, background, amplitude):
 
 
 U40 = np.uint64(40)
+U24 = np.uint64(24)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -99,7 +100,7 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
     exc = jump.shape[0] > 0
     cap = ev_step.shape[0]
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-    pick = n_part / 16777216.0  # 24 bits -> an afferent
+    npart = np.uint64(n_part)  # (top 24 bits x n_part) >> 24 -> an afferent
     i = -1
     lo = 0  # first step of run i
     hi = 0  # one past its last step
@@ -122,12 +123,15 @@ def _pathway_spikes(run_start, run_rate, n_part, dt, ref_steps, jump, last, coun
             c_lo = c_hi
             c_hi = c_lo + h * (hi - lo)
         t = min(lo + int((level - c_lo) * ih), hi - 1)
-        a = np.uint64(float(np.int64(r >> U40)) * pick)  # unsigned: no negative-index handling
+        a = ((r >> U40) * npart) >> U24  # unsigned: no negative-index handling
         fire = t - last[a] > ref_steps  # refractory or not: without a branch (often rejected)
         last[a] = t if fire else last[a]
         counts[a] += fire
         if exc:
-            gE[np.uint64(t)] += jump[a] if fire else 0.0
+            if ref_steps > 0:  # often rejected: "jump if fire else 0.0" compiles to a mispredicted branch
+                gE[np.uint64(t)] += jump[a] * fire
+            else:  # (nearly) always kept: the branch is predicted, and cheaper than the product
+                gE[np.uint64(t)] += jump[a] if fire else 0.0
         else:
             if n_ev == cap:
                 return -1
