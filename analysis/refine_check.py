@@ -49,8 +49,9 @@ def main(argv=None) -> int:
     heldout = task.metrics(vector, task.make_trials(seeding.heldout_seeds(config)))
     for rec in records.values():
         rec.pop("vector", None)
-    report = {"run_dir": str(run), "overrides": args.set, "run_evoplast_version": stored.get("evoplast_version"),
-              "evoplast_version": __version__, "coefficients": rule.as_dict(),
+    report = {"run_dir": str(run), "overrides": args.set,
+              "run_evoplast_version": stored.get("evoplast_version"), "evoplast_version": __version__,
+              "coefficients": rule.as_dict(),
               "formula": rule.formula(prune=0.0, digits=4), "refinement": records,
               "theory": task.theory(rule), "heldout": heldout}
     print(f"refined rule: {report['formula']}")

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,20 @@ def test_the_spiking_task_has_one_name_and_its_old_name_says_so():
     assert "istdp" in TASKS and TASKS["istdp"].__module__ == "evoplast.tasks.istdp"
     with pytest.raises(ConfigError, match="'inhibitory_target_rate' is called 'istdp'"):
         load_config("runs/istdp.toml", ["task.name=inhibitory_target_rate"])
+
+
+SHIPPED = sorted(str(p) for p in (Path(__file__).parent.parent / "runs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[Path(p).name for p in SHIPPED])
+def test_every_shipped_config_loads_builds_its_task_and_fits_this_machine(path):
+    """Each config under runs/ parses, validates, builds its task and rule, and passes the resource
+    check a run makes before anything is written (memory, steps per generation): a config edited
+    by hand is caught here, not by the user who runs it."""
+    from evoplast.config import check_resources
+    from evoplast.tasks import TASKS, make_task
+
+    config = load_config(path)
+    task = make_task(config)
+    assert task.rule_template.n_params > 0
+    check_resources(config, TASKS[config.task.name])
