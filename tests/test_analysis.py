@@ -306,3 +306,27 @@ def test_pca_verdict_against_rubner_tavan_counts_a_known_failure():
     assert zero["rule_where_rt_reached"] == 0 and not zero["vs_rt_ok"]
     slow = pca_vs_rubner_tavan(task, 0.05 * rt, rt, held)  # 20x slower learning: not converged
     assert slow["rule_where_rt_reached"] < slow["rt_reached"] and not slow["vs_rt_ok"]
+
+
+def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config, tmp_path, capsys):
+    """``analysis/refine_check.py``: the pruning switched on after the fact on a finished run gives
+    the refinement a run with the switch would have made (same ``pruning`` and coefficients), and
+    a setting that would change the search itself is refused."""
+    import dataclasses
+    import json
+
+    import pytest
+
+    run(tiny_config, tmp_path / "plain")
+    pruned = run(tiny_config.replace(task=dataclasses.replace(tiny_config.task, prune_terms=True)),
+                 tmp_path / "pruned")
+    module = _script("refine_check")
+    report_path = tmp_path / "report.json"
+    assert module.main([str(tmp_path / "plain"), "--set", "task.prune_terms=true", "--n-jobs", "1",
+                        "--json", str(report_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["refinement"]["pruning"]["removed"] == pruned["pruning"]["removed"]
+    assert report["coefficients"] == pytest.approx(pruned["coefficients"])
+    assert report["heldout"]["loss"] == pytest.approx(pruned["heldout"]["loss"])
+    with pytest.raises(SystemExit, match="post-search"):
+        module.main([str(tmp_path / "plain"), "--set", "task.n_inputs=4"])
