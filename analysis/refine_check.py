@@ -3,6 +3,7 @@ post-search settings: what would, e.g., the validation pruning make of this run'
 
     python analysis/refine_check.py RUN_DIR [--set task.prune_terms=true cmaes.prune_tol=0.05]
                                     [--json analysis/results/NAME.json]
+                                    [--generations G ... --csv analysis/results/NAME.csv]
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
 ``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.calibrate_scale``; the search itself is what the
@@ -10,6 +11,9 @@ run did), refines the search's own mean (``search_coefficients``) with
 :func:`evoplast.selection.refine_for` on the run's validation trials, and prints / writes the
 refined rule, the refinement records, the task's theory comparison and the held-out score on the
 run's own held-out trials (``task.heldout_trials``; never used by the refinement).
+``--generations``: instead, the mean of each given generation (``history.csv``), one row each
+(generation, refined formula, the theory's verdicts, held-out mean loss and headline metric) to
+``--csv``: how early in a search the refined rule has its final form.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main(argv=None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--generations", type=int, nargs="*", default=[])
+    p.add_argument("--csv", default=None, help="with --generations: write the rows here")
     args = p.parse_args(argv)
     bad = [s for s in args.set if s.partition("=")[0] not in POST_SEARCH]
     if bad:
@@ -43,10 +49,37 @@ def main(argv=None) -> int:
     task = make_task(config)
     template = task.rule_template
     searched = template.from_values(result["search_coefficients"]).to_vector()
+    heldout_trials = task.make_trials(seeding.heldout_seeds(config))
+    if args.generations:
+        import pandas as pd
+
+        history = pd.read_csv(run / "history.csv")
+        rows = []
+        with parallel.Evaluator(args.n_jobs) as evaluator:
+            for g in args.generations:
+                found = history[history.generation == g]
+                if found.empty:
+                    raise SystemExit(f"generation {g} is not in {run / 'history.csv'}")
+                mean = template.from_values({t: found.iloc[-1][f"m:{t}"] for t in template.terms})
+                vector = selection.refine_for(config, task, evaluator, mean.to_vector())[0]
+                rule = template.from_vector(vector)
+                m = task.metrics(vector, heldout_trials)
+                theory = task.theory(rule)
+                rows.append({"run_dir": str(run), "generation": g,
+                             "formula": rule.formula(prune=0.0, digits=3),
+                             **{k: v for k, v in theory.items() if isinstance(v, (bool, int, float))},
+                             "heldout_loss": m["loss"], task.headline_metric: m.get(task.headline_metric),
+                             "overrides": " ".join(args.set), "evoplast_version": __version__})
+                print(f"generation {g}: {rows[-1]['formula']}; {task.headline_metric} "
+                      f"{m.get(task.headline_metric):.3g}", flush=True)
+        if args.csv:
+            pd.DataFrame(rows).to_csv(args.csv, index=False)
+            print(f"wrote {args.csv}")
+        return 0
     with parallel.Evaluator(args.n_jobs) as evaluator:
         vector, records = selection.refine_for(config, task, evaluator, searched)
     rule = template.from_vector(vector)
-    heldout = task.metrics(vector, task.make_trials(seeding.heldout_seeds(config)))
+    heldout = task.metrics(vector, heldout_trials)
     for rec in records.values():
         rec.pop("vector", None)
     report = {"run_dir": str(run), "overrides": args.set,

@@ -330,3 +330,13 @@ def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config
     assert report["heldout"]["loss"] == pytest.approx(pruned["heldout"]["loss"])
     with pytest.raises(SystemExit, match="post-search"):
         module.main([str(tmp_path / "plain"), "--set", "task.n_inputs=4"])
+    # --generations: the last generation's mean is the search's final mean, refined the same way
+    last = int(__import__("pandas").read_csv(tmp_path / "plain" / "history.csv").generation.iloc[-1])
+    csv = tmp_path / "by_generation.csv"
+    assert module.main([str(tmp_path / "plain"), "--set", "task.prune_terms=true", "--n-jobs", "1",
+                        "--generations", "0", str(last), "--csv", str(csv)]) == 0
+    rows = __import__("pandas").read_csv(csv)
+    assert rows.generation.tolist() == [0, last]
+    assert rows.heldout_loss.iloc[1] == pytest.approx(pruned["heldout"]["loss"])
+    with pytest.raises(SystemExit, match="not in"):
+        module.main([str(tmp_path / "plain"), "--generations", str(last + 1)])
