@@ -68,10 +68,11 @@ def main(argv=None) -> int:
                 rows.append({"run_dir": str(run), "generation": g,
                              "formula": rule.formula(prune=0.0, digits=3),
                              **{k: v for k, v in theory.items() if isinstance(v, (bool, int, float))},
-                             "heldout_loss": m["loss"], task.headline_metric: m.get(task.headline_metric),
-                             "overrides": " ".join(args.set), "evoplast_version": __version__})
-                print(f"generation {g}: {rows[-1]['formula']}; {task.headline_metric} "
-                      f"{m.get(task.headline_metric):.3g}", flush=True)
+                             "heldout_loss": m["loss"], "overrides": " ".join(args.set),
+                             "evoplast_version": __version__})
+                if task.headline_metric:
+                    rows[-1][task.headline_metric] = m.get(task.headline_metric)
+                print(f"generation {g}: {rows[-1]['formula']}; held-out loss {m['loss']:.4g}", flush=True)
         if args.csv:
             pd.DataFrame(rows).to_csv(args.csv, index=False)
             print(f"wrote {args.csv}")
