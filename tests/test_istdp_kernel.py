@@ -179,6 +179,21 @@ def test_inputs_are_reproducible_from_the_seed():
     np.testing.assert_array_equal(a.i_ptr, b.i_ptr)
 
 
+@pytest.mark.parametrize("mode, digest, n_inh", [("pathways", "805e2d8eafb16e5b", 37235),
+                                                  ("poisson", "13d6456c7acad99f", 39824)])
+def test_input_spike_trains_are_pinned_to_the_bit(mode, digest, n_inh):
+    """The spike trains of one seed, digested: a speed change to the generator must draw the same
+    spikes (these digests are those of 0.4.0's generator as first released, before the branchless
+    dead-time test); a deliberate change of the stream updates them and the version."""
+    import hashlib
+
+    x = istdp_inputs.make_inputs(np.random.default_rng(2026), 5.0, lif.NeuronParams(), mode)
+    h = hashlib.sha256()
+    for a in (x.gE_in, x.i_ptr, x.i_idx):
+        h.update(np.ascontiguousarray(a).tobytes())
+    assert (h.hexdigest()[:16], x.i_idx.size) == (digest, n_inh)
+
+
 def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
     """_draw_spikes reports a buffer too small for the inhibitory spikes (-1) instead of growing it
     in the loop; the wrapper then draws again from the same seed state, so the result is the
