@@ -48,8 +48,17 @@ def main(argv=None) -> int:
     config = from_dict(apply_overrides(stored["config"], args.set))
     task = make_task(config)
     template = task.rule_template
-    searched = template.from_values(result["search_coefficients"]).to_vector()
     heldout_trials = task.make_trials(seeding.heldout_seeds(config))
+
+    def refined(evaluator, values: dict) -> tuple:
+        """The rule of ``values`` (a search mean) refined: (rule, records, held-out metrics, theory)."""
+        vector, records = selection.refine_for(config, task, evaluator,
+                                               template.from_values(values).to_vector())
+        for rec in records.values():
+            rec.pop("vector", None)
+        rule = template.from_vector(vector)
+        return rule, records, task.metrics(vector, heldout_trials), task.theory(rule)
+
     if args.generations:
         import pandas as pd
 
@@ -60,11 +69,7 @@ def main(argv=None) -> int:
                 found = history[history.generation == g]
                 if found.empty:
                     raise SystemExit(f"generation {g} is not in {run / 'history.csv'}")
-                mean = template.from_values({t: found.iloc[-1][f"m:{t}"] for t in template.terms})
-                vector = selection.refine_for(config, task, evaluator, mean.to_vector())[0]
-                rule = template.from_vector(vector)
-                m = task.metrics(vector, heldout_trials)
-                theory = task.theory(rule)
+                rule, _, m, theory = refined(evaluator, {t: found.iloc[-1][f"m:{t}"] for t in template.terms})
                 rows.append({"run_dir": str(run), "generation": g,
                              "formula": rule.formula(prune=0.0, digits=3),
                              **{k: v for k, v in theory.items() if isinstance(v, (bool, int, float))},
@@ -78,16 +83,11 @@ def main(argv=None) -> int:
             print(f"wrote {args.csv}")
         return 0
     with parallel.Evaluator(args.n_jobs) as evaluator:
-        vector, records = selection.refine_for(config, task, evaluator, searched)
-    rule = template.from_vector(vector)
-    heldout = task.metrics(vector, heldout_trials)
-    for rec in records.values():
-        rec.pop("vector", None)
+        rule, records, heldout, theory = refined(evaluator, result["search_coefficients"])
     report = {"run_dir": str(run), "overrides": args.set,
               "run_evoplast_version": stored.get("evoplast_version"), "evoplast_version": __version__,
-              "coefficients": rule.as_dict(),
-              "formula": rule.formula(prune=0.0, digits=4), "refinement": records,
-              "theory": task.theory(rule), "heldout": heldout}
+              "coefficients": rule.as_dict(), "formula": rule.formula(prune=0.0, digits=4),
+              "refinement": records, "theory": theory, "heldout": heldout}
     print(f"refined rule: {report['formula']}")
     if "pruning" in records:
         pr = records["pruning"]

@@ -12,3 +12,21 @@ TINY = [
 def tiny_config():
     """A few-second Oja search (not a rediscovery: only the machinery is under test)."""
     return load_config("runs/oja.toml", TINY)
+
+
+def hash_without_key(config, section: str, key: str, monkeypatch) -> str:
+    """The checkpoint hash of ``config`` as a version without ``[section] key`` computed it (the
+    resolved config written without the key): a later-added key at its default must leave it equal."""
+    from evoplast.config import Config
+    from evoplast.search import config_hash
+
+    to_dict = Config.to_dict
+
+    def earlier(self):
+        d = to_dict(self)
+        del d[section][key]
+        return d
+
+    with monkeypatch.context() as m:
+        m.setattr(Config, "to_dict", earlier)
+        return config_hash(config)

@@ -292,21 +292,13 @@ def test_checkpoint_hash_ignores_the_later_score_window_key_at_its_default(monke
     """A run checkpointed before task.score_window_s existed resumes: its config hash (the resolved
     config without the key, as the earlier version wrote it) equals this version's at the default;
     a set window changes the hash."""
-    from evoplast.config import Config
     from evoplast.search import config_hash
+    from tests.conftest import hash_without_key
 
     cfg = small_config()
     now = config_hash(cfg)
     with_window = config_hash(small_config(score_window_s=0.5))
-    to_dict = Config.to_dict
-
-    def earlier(self):
-        d = to_dict(self)
-        del d["task"]["score_window_s"]
-        return d
-
-    monkeypatch.setattr(Config, "to_dict", earlier)
-    assert config_hash(cfg) == now
+    assert hash_without_key(cfg, "task", "score_window_s", monkeypatch) == now
     assert with_window != now
 
 

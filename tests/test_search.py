@@ -121,8 +121,8 @@ def test_restart_popsize_factor_one_keeps_the_population_and_the_hash_of_earlier
     """``restart_popsize_factor = 1``: every restart with the first's population (stalled restarts
     stop after stall_generations, as with IPOP), each with its own CMA-ES stream; a config written
     before the key existed hashes as this version's at the default (2), so its checkpoint resumes."""
-    from evoplast.config import Config
     from evoplast.search import config_hash
+    from tests.conftest import hash_without_key
 
     C = type(tiny_config.cmaes)
     same = run(tiny_config.replace(cmaes=C(popsize=8, generations=5, restarts=2, stall_generations=2,
@@ -138,15 +138,8 @@ def test_restart_popsize_factor_one_keeps_the_population_and_the_hash_of_earlier
     ipop = tiny_config.replace(cmaes=C(popsize=8, restarts=2))
     now, factor_one = config_hash(ipop), config_hash(ipop.replace(cmaes=C(popsize=8, restarts=2,
                                                                           restart_popsize_factor=1)))
-    to_dict = Config.to_dict
-
-    def earlier(self):
-        d = to_dict(self)
-        del d["cmaes"]["restart_popsize_factor"]
-        return d
-
-    monkeypatch.setattr(Config, "to_dict", earlier)
-    assert config_hash(ipop) == now and factor_one != now
+    assert hash_without_key(ipop, "cmaes", "restart_popsize_factor", monkeypatch) == now
+    assert factor_one != now
 
 
 def test_stalled_restart_stops_early_and_a_good_restart_ends_the_run(tiny_config, tmp_path):
