@@ -14,19 +14,24 @@ def tiny_config():
     return load_config("runs/oja.toml", TINY)
 
 
-def hash_without_key(config, section: str, key: str, monkeypatch) -> str:
-    """The checkpoint hash of ``config`` as a version without ``[section] key`` computed it (the
-    resolved config written without the key): a later-added key at its default must leave it equal."""
+@pytest.fixture
+def hash_without_key(monkeypatch):
+    """``hash_without_key(config, section, key)``: the checkpoint hash of ``config`` as a version
+    without ``[section] key`` computed it (the resolved config written without the key): a
+    later-added key at its default must leave it equal."""
     from evoplast.config import Config
     from evoplast.search import config_hash
 
     to_dict = Config.to_dict
 
-    def earlier(self):
-        d = to_dict(self)
-        del d[section][key]
-        return d
+    def compute(config, section: str, key: str) -> str:
+        def earlier(self):
+            d = to_dict(self)
+            del d[section][key]
+            return d
 
-    with monkeypatch.context() as m:
-        m.setattr(Config, "to_dict", earlier)
-        return config_hash(config)
+        with monkeypatch.context() as m:
+            m.setattr(Config, "to_dict", earlier)
+            return config_hash(config)
+
+    return compute

@@ -288,17 +288,16 @@ def test_random_score_window_scores_its_bins_and_leaves_the_trials_alone():
     np.testing.assert_array_equal(same.evaluate(v, tf)[0], whole.evaluate(v, tf)[0])
 
 
-def test_checkpoint_hash_ignores_the_later_score_window_key_at_its_default(monkeypatch):
+def test_checkpoint_hash_ignores_the_later_score_window_key_at_its_default(hash_without_key):
     """A run checkpointed before task.score_window_s existed resumes: its config hash (the resolved
     config without the key, as the earlier version wrote it) equals this version's at the default;
     a set window changes the hash."""
     from evoplast.search import config_hash
-    from tests.conftest import hash_without_key
 
     cfg = small_config()
     now = config_hash(cfg)
     with_window = config_hash(small_config(score_window_s=0.5))
-    assert hash_without_key(cfg, "task", "score_window_s", monkeypatch) == now
+    assert hash_without_key(cfg, "task", "score_window_s") == now
     assert with_window != now
 
 

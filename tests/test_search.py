@@ -117,12 +117,11 @@ def test_ipop_restart_doubles_population(tiny_config, tmp_path):
 
 
 def test_restart_popsize_factor_one_keeps_the_population_and_the_hash_of_earlier_checkpoints(
-        tiny_config, tmp_path, monkeypatch):
+        tiny_config, tmp_path, hash_without_key):
     """``restart_popsize_factor = 1``: every restart with the first's population (stalled restarts
     stop after stall_generations, as with IPOP), each with its own CMA-ES stream; a config written
     before the key existed hashes as this version's at the default (2), so its checkpoint resumes."""
     from evoplast.search import config_hash
-    from tests.conftest import hash_without_key
 
     C = type(tiny_config.cmaes)
     same = run(tiny_config.replace(cmaes=C(popsize=8, generations=5, restarts=2, stall_generations=2,
@@ -138,7 +137,7 @@ def test_restart_popsize_factor_one_keeps_the_population_and_the_hash_of_earlier
     ipop = tiny_config.replace(cmaes=C(popsize=8, restarts=2))
     now, factor_one = config_hash(ipop), config_hash(ipop.replace(cmaes=C(popsize=8, restarts=2,
                                                                           restart_popsize_factor=1)))
-    assert hash_without_key(ipop, "cmaes", "restart_popsize_factor", monkeypatch) == now
+    assert hash_without_key(ipop, "cmaes", "restart_popsize_factor") == now
     assert factor_one != now
 
 
