@@ -38,7 +38,7 @@ from ..errors import ConfigError, EvoplastError
 from ..kernels import pca, rate
 from ..rules.pair import RulePair
 from .base import Task, TrialSet, num
-from .datasets import DISTRIBUTIONS, make_spectrum, sample_dataset
+from .datasets import DISTRIBUTIONS, ROTATIONS, make_spectrum, sample_dataset
 
 if TYPE_CHECKING:
     from evoplast.rules.base import Rule
@@ -59,6 +59,7 @@ class PCAConfig:
     lateral_penalty: float = 0.0  # weight of ||L_T||_F^2 in the loss
     input_distribution: str = "gaussian"
     spectrum: str | tuple[float, ...] = "auto"
+    rotation: str = "qr"  # qr | householder (as the oja task's; evoplast.tasks.datasets)
     n_trials: int = 16
     n_samples: int = 100
     n_passes: int = 100
@@ -78,6 +79,7 @@ class PCAConfig:
         for key, value, allowed in (("topology", self.topology, pca.TOPOLOGIES), ("loss", self.loss, LOSSES),
                                     ("input_distribution", self.input_distribution, DISTRIBUTIONS),
                                     ("kernel", self.kernel, ("compiled", "numpy")),
+                                    ("rotation", self.rotation, ROTATIONS),
                                     ("baseline", self.baseline, BASELINES)):
             if value not in allowed:
                 raise ConfigError(f"task.{key} must be one of {', '.join(repr(a) for a in allowed)}, "
@@ -183,7 +185,8 @@ class PCANetworkTask(Task):
             rng = np.random.default_rng(seed)
             lo, hi = c.variance_range
             factor = np.exp(rng.uniform(np.log(lo), np.log(hi))) if hi > lo else lo
-            X[d], _ = sample_dataset(c.n_samples, factor * self.spectrum, c.input_distribution, rng)
+            X[d], _ = sample_dataset(c.n_samples, factor * self.spectrum, c.input_distribution, rng,
+                                     c.rotation, with_pcs=False)
             U[d] = top_components(X[d], M)
             W0[d] = c.w0_scale * rng.standard_normal((M, N)) / np.sqrt(N)
             if c.l0_scale > 0:  # only the allowed entries count (the kernels mask the rest)
