@@ -5,11 +5,12 @@ A dataset has covariance :math:`C = Q^\top D Q` with :math:`D = \mathrm{diag}(\l
 one of two methods (``rotation``; the same distribution, different draws):
 
 * ``"qr"`` (default; every result table before 0.5.0) -- QR of an N x N Gaussian matrix, signs of
-  R's diagonal fixed: :math:`O(N^3)` per dataset (0.1 s at N = 1000, two thirds of a generation of
+  R's diagonal fixed: :math:`O(N^3)` per dataset (at N = 1000 two thirds of a generation of
   ``runs/oja_n1000.toml`` before 0.5.0);
 * ``"householder"`` -- the samples are rotated without forming Q, by a product of N - 1 random
   reflections (:mod:`evoplast.tasks.rotations`): :math:`O(S N^2)` per dataset of S samples, in
-  blocked matrix products (0.03 s at N = 1000, S = 100, draws included; ``with_pcs=False``).
+  blocked matrix products. ``python analysis/dataset_speed.py``: a task's datasets 3.9x faster at
+  N = 1000 (S = 100, one thread), 1.6x at N = 300, 0.9x at N = 100.
 
 Samples are :math:`x = Q^\top (\sqrt{\lambda} \odot z)` with :math:`z` i.i.d., zero mean, unit
 variance: Gaussian, Laplace (scale :math:`1/\sqrt 2`) or uniform (:math:`\pm\sqrt 3`), so every
