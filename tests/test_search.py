@@ -40,6 +40,16 @@ def test_same_seed_same_bytes_for_n_jobs_1_and_2(tiny_config, tmp_path):
     assert e1 == (tmp_path / "b" / "evaluations.csv").read_bytes()
 
 
+def test_householder_datasets_same_bytes_for_n_jobs_1_and_2(tiny_config, tmp_path):
+    """The blocked-reflection datasets (matrix products through BLAS, here 3 blocks at N = 150)
+    are the same bytes in one process with all threads and in two single-threaded workers."""
+    cfg = tiny_config.replace(task=dataclasses.replace(tiny_config.task, n_inputs=150, rotation="householder"))
+    run(cfg, tmp_path / "a", n_jobs=1)
+    run(cfg, tmp_path / "b", n_jobs=2)
+    e1 = (tmp_path / "a" / "evaluations.csv").read_bytes()
+    assert e1 == (tmp_path / "b" / "evaluations.csv").read_bytes()
+
+
 def test_other_seed_other_result(tiny_config, tmp_path):
     r1 = run(tiny_config, tmp_path / "a")
     r2 = run(tiny_config.replace(run=type(tiny_config.run)(seed=1)), tmp_path / "b")
