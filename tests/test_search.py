@@ -43,7 +43,8 @@ def test_same_seed_same_bytes_for_n_jobs_1_and_2(tiny_config, tmp_path):
 def test_householder_datasets_same_bytes_for_n_jobs_1_and_2(tiny_config, tmp_path):
     """The blocked-reflection datasets (matrix products through BLAS, here 3 blocks at N = 150)
     are the same bytes in one process with all threads and in two single-threaded workers."""
-    cfg = tiny_config.replace(task=dataclasses.replace(tiny_config.task, n_inputs=150, rotation="householder"))
+    task = dataclasses.replace(tiny_config.task, n_inputs=150, rotation="householder")
+    cfg = tiny_config.replace(task=task)
     run(cfg, tmp_path / "a", n_jobs=1)
     run(cfg, tmp_path / "b", n_jobs=2)
     e1 = (tmp_path / "a" / "evaluations.csv").read_bytes()
