@@ -9,8 +9,8 @@ one of two methods (``rotation``; the same distribution, different draws):
   ``runs/oja_n1000.toml`` before 0.5.0);
 * ``"householder"`` -- the samples are rotated without forming Q, by a product of N - 1 random
   reflections (:mod:`evoplast.tasks.rotations`): :math:`O(S N^2)` per dataset of S samples, in
-  blocked matrix products. ``python analysis/dataset_speed.py``: a task's datasets 3.9x faster at
-  N = 1000 (S = 100, one thread), 1.6x at N = 300, 0.9x at N = 100.
+  blocked matrix products. ``python analysis/dataset_speed.py`` (S = 100, one thread, least
+  favourable of minima and medians): 3.8x faster at N = 1000, 1.6x at N = 300, 0.5x (slower) at N = 100.
 
 Samples are :math:`x = Q^\top (\sqrt{\lambda} \odot z)` with :math:`z` i.i.d., zero mean, unit
 variance: Gaussian, Laplace (scale :math:`1/\sqrt 2`) or uniform (:math:`\pm\sqrt 3`), so every

@@ -60,7 +60,7 @@ class OjaConfig:
     input_distribution: str = "gaussian"  # gaussian | laplace | uniform (same covariance)
     spectrum: str | tuple[float, ...] = "auto"  # auto | paper | geometric | tail | N eigenvalues
     rotation: str = "qr"  # qr | householder: how the random PC frame is drawn (same distribution;
-    # householder is O(S N^2), ~4x less per dataset at N = 1000; evoplast.tasks.datasets)
+    # householder is O(S N^2); analysis/dataset_speed.py: 3.8x faster at N = 1000, slower at 100)
     tail_level: float = 0.01  # spectrum "tail": lambda_k = tail_level (k - 1)^-tail_power, k >= 2
     tail_power: float = 0.0
     n_trials: int = 16  # trials (datasets) per candidate per generation, shared by all candidates
