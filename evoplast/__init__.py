@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # 0.4.0: istdp input spikes from a new generator (same model, other draws); evoplast family;
 # 0.3.0: task istdp (was inhibitory_target_rate), one status table, checkpoint format 2
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 from collections.abc import Callable, Iterable
 from pathlib import Path

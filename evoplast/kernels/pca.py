@@ -21,7 +21,9 @@ i.e. rule A sees (pre x_j, post y_i, weight W_ij) and rule B (pre y_j, post y_i,
 Two implementations with the same semantics: :func:`simulate_numpy` (batched numpy reference) and
 :func:`simulate` (numba, parallel over (candidate, trial) pairs; Horner evaluation of both rules:
 per output ``K_ac = sum_b A_abc y_i^b``, per synapse ``sum_a x^a sum_c K_ac w^c``, unrolled for the
-default powers <= 2). Statuses as in
+default powers <= 2; there, the next sample's drive ``u_i = w_i . x_next`` is summed while row i is
+updated (one pass over W per sample), and the sums are reassociated so that they vectorise (0.6.0:
+``analysis/pca_kernel_ab.py``). Statuses as in
 :mod:`evoplast.kernels.rate`: a pair whose output or weights leave ``[-bound, bound]`` stops with
 ``DIVERGED``, a NaN gives ``NAN`` (a singular ``I - L`` too).
 
@@ -35,8 +37,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .poly import apply_k, horner_k, update_row_p2
-from .rate import DEFAULT_BOUND, DIVERGED, NAN, OK
+from .poly import apply_k, horner_k, update_row_p2, update_row_p2_dot
+from .rate import _FASTMATH, DEFAULT_BOUND, DIVERGED, NAN, OK
 
 TOPOLOGIES = ("hierarchical", "symmetric")
 
@@ -142,7 +144,7 @@ def _solve(Mat, u, y):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
     S, N = X.shape
     M = W.shape[0]
@@ -153,14 +155,16 @@ def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
     Kb = np.empty((B.shape[0], B.shape[2]))
     row = np.empty(M)
     p2 = A.shape == (3, 3, 3) and B.shape == (3, 3, 3)
+    have_u = False  # u = W x already computed (powers <= 2: fused into the previous update)
     for _ in range(n_passes):
         for s in range(S):
             x = X[s]
-            for i in range(M):
-                acc = 0.0
-                for j in range(N):
-                    acc += W[i, j] * x[j]
-                u[i] = acc
+            if not have_u:
+                for i in range(M):
+                    acc = 0.0
+                    for j in range(N):
+                        acc += W[i, j] * x[j]
+                    u[i] = acc
             if hierarchical:
                 for i in range(M):
                     acc = u[i]
@@ -177,8 +181,10 @@ def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
                 if not (abs(y[i]) < bound):
                     return NAN if y[i] != y[i] else DIVERGED
             if p2:
+                nxt = X[s + 1] if s + 1 < S else X[0]
                 for i in range(M):
-                    update_row_p2(A, y[i], x, W[i], N)
+                    u[i] = update_row_p2_dot(A, y[i], x, W[i], N, nxt)
+                have_u = True
                 for i in range(M):  # a row of L, then masked entries restored (never plastic)
                     for j in range(M):
                         row[j] = L[i, j]

@@ -58,3 +58,31 @@ def update_row_p2(T: np.ndarray, y: float, pre: np.ndarray, w: np.ndarray, n: in
         m1 = k10 + wj * (k11 + wj * k12)
         m2 = k20 + wj * (k21 + wj * k22)
         w[j] = wj + m0 + xj * (m1 + xj * m2)
+
+
+@numba.njit(cache=True, inline="always")
+def update_row_p2_dot(T: np.ndarray, y: float, pre: np.ndarray, w: np.ndarray, n: int,
+                      nxt: np.ndarray) -> float:
+    """:func:`update_row_p2`, returning ``sum_j w_new[j] nxt[j]`` computed in the same pass over the row
+    (the next sample's drive ``u = w . x_next``: one load and one store of each weight per step)."""
+    y2 = y * y
+    k00 = T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2
+    k01 = T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2
+    k02 = T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2
+    k10 = T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2
+    k11 = T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2
+    k12 = T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2
+    k20 = T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2
+    k21 = T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2
+    k22 = T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2
+    acc = 0.0
+    for j in range(n):
+        wj = w[j]
+        xj = pre[j]
+        m0 = k00 + wj * (k01 + wj * k02)
+        m1 = k10 + wj * (k11 + wj * k12)
+        m2 = k20 + wj * (k21 + wj * k22)
+        wn = wj + m0 + xj * (m1 + xj * m2)
+        w[j] = wn
+        acc += wn * nxt[j]
+    return acc
