@@ -3,6 +3,7 @@
     python analysis/scaling.py [--points oja:2 oja:5 ... pca:5x3 ...] [--seeds 5] [--first-seed 30]
                                [--jobs 2] [--out runs/out/scaling] [--csv analysis/results/scaling.csv]
                                [--figure analysis/results/scaling.png] [--extra KEY=VALUE ...]
+                               [--keep analysis/results/scaling_runs.csv]
 
 Each point is ``oja:N`` (experiment 1, N inputs) or ``pca:NxM`` (experiment 2, N inputs, M
 outputs), run from its base config (:data:`BASES`: the config tuned nearest that size) with
@@ -17,7 +18,9 @@ mean |cos| >= 0.99), median wall time to the stop, generations and evaluations t
 seconds per generation, synapse-steps per second (candidates x trials x samples x passes x plastic
 synapses, over the search's wall time), and the evoplast version. The figure: median time to the
 stop vs N (log-log) per experiment, with the power law fitted to the Oja points with at least one
-success; its exponent is printed and stored in the table's ``exponent`` column.
+success; its exponent is printed and stored in the table's ``exponent`` column. ``--keep`` adds a
+previous table's per-run rows of the points not run now (so a table can grow point by point; the
+``evoplast_version`` column says which version ran each point).
 """
 
 from __future__ import annotations
@@ -172,6 +175,10 @@ def main(argv=None) -> int:
     p.add_argument("--figure", default=None, help="default: the CSV's path with .png")
     p.add_argument("--extra", nargs="*", default=[], metavar="KEY=VALUE",
                    help="further config overrides for every run (e.g. a quick check)")
+    p.add_argument("--keep", default=None, metavar="RUNS_CSV",
+                   help="a previous table's per-run CSV (``*_runs.csv``): its rows of points not in "
+                        "--points join this table (their runs need not be on disk); each row keeps its "
+                        "evoplast version")
     args = p.parse_args(argv)
     for point in args.points:
         base, _ = point_config(point)
@@ -190,7 +197,20 @@ def main(argv=None) -> int:
     import pandas as pd
 
     runs = pd.DataFrame([row for pt in args.points for row in point_rows(out, pt, seeds)])
-    table, fit = summarise(runs, args.points)
+    points = list(args.points)
+    if args.keep:
+        kept = pd.read_csv(args.keep)
+        missing = {"point", "experiment", "n_inputs", "success", "elapsed_s"} - set(kept.columns)
+        if missing:
+            raise SystemExit(f"--keep {args.keep}: not a per-run table (no {', '.join(sorted(missing))})")
+        kept = kept[~kept["point"].isin(points)]
+        runs = pd.concat([kept, runs], ignore_index=True)
+        points = sorted(set(runs["point"]), key=parse_point)  # oja before pca, then by size
+        runs = runs.sort_values("point", key=lambda c: c.map({p: i for i, p in enumerate(points)}),
+                                kind="stable").reset_index(drop=True)
+    if runs.empty:
+        raise SystemExit("no finished runs to tabulate")
+    table, fit = summarise(runs, points)
     with pd.option_context("display.width", 250):
         print(table.drop(columns=["overrides"]).to_string(index=False))
     print(f"Oja: time to the stop ~ N^{fit[0]:.2f}" if fit

@@ -267,9 +267,12 @@ def test_scaling_script_on_tiny_runs_and_its_power_law(tmp_path, capsys):
     module = _script("scaling")
     tiny = ["task.n_trials=4", "task.n_samples=30", "task.n_passes=10", "task.heldout_trials=4",
             "cmaes.popsize=8", "cmaes.generations=20", "cmaes.restarts=0"]
+    first = tmp_path / "first.csv"  # two points now, a third later with --keep
+    assert module.main(["--points", "oja:6", "pca:4x2", "--seeds", "2", "--jobs", "1",
+                        "--out", str(tmp_path / "o"), "--csv", str(first), "--extra", *tiny]) == 0
     csv = tmp_path / "s.csv"
-    assert module.main(["--points", "oja:3", "oja:6", "pca:4x2", "--seeds", "2", "--jobs", "1",
-                        "--out", str(tmp_path / "o"), "--csv", str(csv), "--extra", *tiny]) == 0
+    assert module.main(["--points", "oja:3", "--seeds", "2", "--jobs", "1", "--out", str(tmp_path / "o2"),
+                        "--csv", str(csv), "--extra", *tiny, "--keep", str(tmp_path / "first_runs.csv")]) == 0
     t, runs = pd.read_csv(csv), pd.read_csv(tmp_path / "s_runs.csv")
     assert t["point"].tolist() == ["oja:3", "oja:6", "pca:4x2"] and t["runs"].tolist() == [2, 2, 2]
     assert (runs["evaluations"] == 8 * runs["generations"]).all()
@@ -283,8 +286,18 @@ def test_scaling_script_on_tiny_runs_and_its_power_law(tmp_path, capsys):
     assert module.power_law(fake[:1]) is None
     with pytest.raises(SystemExit, match="bad point"):
         module.main(["--points", "oja:x"])
+    first_t = pd.read_csv(first)
+    assert first_t["point"].tolist() == ["oja:6", "pca:4x2"]  # the kept rows are the same numbers
+    for col in ("successes", "median_time_to_stop_s", "median_evaluations"):
+        assert t.set_index("point").loc[["oja:6", "pca:4x2"], col].tolist() == first_t[col].tolist()
+    fit = module.power_law(t[(t.experiment == "oja") & (t.successes > 0)])  # over kept and new rows
+    assert t.loc[0, "exponent"] == pytest.approx(fit[0] if fit else np.nan, nan_ok=True)
+    with pytest.raises(SystemExit, match="not a per-run table"):
+        module.main(["--points", "oja:3", "--seeds", "2", "--jobs", "1", "--out", str(tmp_path / "o2"),
+                     "--csv", str(tmp_path / "x.csv"), "--extra", *tiny, "--keep", str(first)])
+    module.BASES["pca"] = [(10**9, "runs/no_such_config.toml")]  # this module object only
     with pytest.raises(SystemExit, match="does not exist"):
-        module.main(["--points", "pca:100x8"])  # runs/pca_n100.toml is not written yet
+        module.main(["--points", "pca:100x8"])
 
 
 def test_pca_verdict_against_rubner_tavan_counts_a_known_failure():
