@@ -6,8 +6,8 @@ post-search settings: what would, e.g., the validation pruning make of this run'
                                     [--generations G ... --csv analysis/results/NAME.csv]
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
-``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.calibrate_scale``; the search itself is what the
-run did), refines the search's own mean (``search_coefficients``) with
+``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``; the
+search itself is what the run did), refines the search's own mean (``search_coefficients``) with
 :func:`evoplast.selection.refine_for` on the run's validation trials, and prints / writes the
 refined rule, the refinement records, the task's theory comparison and the held-out score on the
 run's own held-out trials (``task.heldout_trials``; never used by the refinement).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 
-POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.calibrate_scale")
+POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.prune_rescale", "cmaes.calibrate_scale")
 
 
 def main(argv=None) -> int:

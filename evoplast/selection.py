@@ -26,7 +26,11 @@ tiny (in N = 50 dimensions ``x_j w_ij^2`` is ~50x smaller than ``x_j y_i``) surv
 a sizeable coefficient while doing nothing. Backward elimination: each nonzero term's ablated loss
 ``L_V(theta with c_k = 0)`` ranks the terms; the longest prefix of that ranking whose joint removal
 keeps ``L_V <= (1 + tol) L_V(theta)`` is removed (all prefixes are scored: the joint loss is not
-monotone in the prefix length).
+monotone in the prefix length). With ``cmaes.prune_rescale`` (tasks whose scale is refit), each
+prefix is scored at its own factor ``s_k`` on :data:`RULE_GRID`,
+``min_s L_V(s theta_k)`` (``s_k`` chosen on the first :data:`RANKING_TRIALS`, then scored on all):
+removed terms that acted as part of the rule's scale (e.g. ``x^2 w`` beside ``y^2 w``) then no
+longer make the smaller rule look worse than it is at its own scale.
 
 The sequence in :func:`refine`: common scale, prune, each rule's scale. Everything tried is
 recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select` runs it all and
@@ -90,11 +94,13 @@ def refit_rule_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarr
 
 
 def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
-                base: float | None = None) -> dict:
+                base: float | None = None, rescale: bool = False) -> dict:
     """Remove the longest prefix of the ablation ranking (on RANKING_TRIALS) whose joint removal
     raises the validation loss (``base``: the vector's, if already known) by at most a factor
-    ``1 + tol``; at least one term stays. Returns the removed terms, the pruned vector, the
-    validation loss of every prefix and before/after."""
+    ``1 + tol``; at least one term stays. ``rescale``: each prefix at its own factor on RULE_GRID
+    (chosen on RANKING_TRIALS), the pruned vector at its prefix's factor. Returns the removed terms,
+    the pruned vector, the validation loss of every prefix (and, with ``rescale``, its factor:
+    ``prefix_factor``, the chosen one as ``factor``) and before/after."""
     v = np.asarray(vector, dtype=float)
     if base is None:
         base = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
@@ -114,11 +120,18 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
     prefixes = np.repeat(v[None, :], nonzero.size - 1, axis=0)
     for k in range(1, nonzero.size):
         prefixes[k - 1, order[:k]] = 0.0
+    if rescale:
+        scaled = RULE_GRID[None, :, None] * prefixes[:, None, :]  # (prefix, factor, term)
+        coarse = loss(scaled.reshape(-1, v.size), RANKING_TRIALS).reshape(len(prefixes), RULE_GRID.size)
+        factors = RULE_GRID[np.argmin(coarse, axis=1)]
+        prefixes = factors[:, None] * prefixes
+        out["prefix_factor"] = factors.tolist()
     prefix_loss = loss(prefixes, CALIBRATION_TRIALS)
     within = np.flatnonzero(prefix_loss <= base * (1.0 + tol))
     n_removed = int(within[-1]) + 1 if within.size else 0
-    pruned = v.copy()
-    pruned[order[:n_removed]] = 0.0
+    pruned = prefixes[n_removed - 1].copy() if n_removed else v.copy()
+    if rescale:
+        out["factor"] = float(out["prefix_factor"][n_removed - 1]) if n_removed else 1.0
     out.update(removed=[terms[j] for j in order[:n_removed]],
                validation_loss_after=float(prefix_loss[n_removed - 1]) if n_removed else base,
                prefix_loss=prefix_loss.tolist(), vector=pruned)
@@ -126,11 +139,13 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
 
 
 def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, prune_tol: float,
-           groups: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
-    """Common scale, prune, each rule's scale (each step only where enabled). Returns the final
+           groups: dict[str, np.ndarray] | None = None, prune_rescale: bool = False
+           ) -> tuple[np.ndarray, dict]:
+    """Common scale, prune (``prune_rescale``: each prefix at its own scale; only with
+    ``calibrate``), each rule's scale (each step only where enabled). Returns the final
     vector and the records for ``result.json`` (empty if no step ran): ``scale_calibration``
-    (common factor; for two or more groups each group's factor and ``total_factor``) and
-    ``pruning``."""
+    (common factor; the pruning's own factor as ``pruning_factor``; for two or more groups each
+    group's factor and ``total_factor``) and ``pruning``."""
     v = np.asarray(vector, dtype=float)
     records: dict = {}
     current = None  # validation loss of v, once known
@@ -139,15 +154,18 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         v, current = first.pop("vector"), first["validation_loss_calibrated"]
         records["scale_calibration"] = first
     if prune_tol > 0:
-        pruned = prune_terms(loss, v, terms, prune_tol, base=current)
+        pruned = prune_terms(loss, v, terms, prune_tol, base=current, rescale=calibrate and prune_rescale)
         v, current = pruned.pop("vector"), pruned["validation_loss_after"]
         records["pruning"] = pruned
+        if "factor" in pruned:
+            records["scale_calibration"]["pruning_factor"] = pruned["factor"]
     if calibrate and groups and len(groups) > 1:
         second = refit_rule_scales(loss, v, groups, current=current)
         v = second.pop("vector")
         cal = records["scale_calibration"]
+        common = cal["factor"] * cal.get("pruning_factor", 1.0)
         cal.update(rule_factors=second["rule_factors"],
-                   total_factor={g: cal["factor"] * f for g, f in second["rule_factors"].items()},
+                   total_factor={g: common * f for g, f in second["rule_factors"].items()},
                    validation_loss_calibrated=second["validation_loss"])
     return v, records
 
@@ -178,11 +196,11 @@ def refine_for(
     eta = template.eta  # a number, or {"ff": .., "lat": ..} for a rule pair
     groups = template.groups()
     vector, records = refine(validation_loss(config, task, evaluator), vector, terms, calibrate,
-                             prune_tol, groups)
+                             prune_tol, groups, prune_rescale=config.cmaes.prune_rescale)
     cal = records.get("scale_calibration")
     if cal is not None:
         cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
-                      else float(eta * cal["factor"]))
+                      else float(eta * cal["factor"] * cal.get("pruning_factor", 1.0)))
     return vector, records
 
 

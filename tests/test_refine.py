@@ -71,6 +71,45 @@ def test_prune_keeps_terms_whose_removal_costs_more_than_the_tolerance_and_at_le
     assert len(out["removed"]) == 2 and np.count_nonzero(out["vector"]) == 1
 
 
+def test_prune_rescale_scores_each_prefix_at_its_own_scale():
+    """A term that only adds to the rule's scale (loss depends on V0 + V1): removing it costs +25% at
+    the common scale, so plain pruning keeps it; scored at its own factor (RULE_GRID, 2^0.5 nearest
+    1.5) the one-term rule is within tolerance and is reported at that factor -- also through
+    refine(), whose records carry the pruning's factor beside the common one."""
+    def loss(V, n):
+        return 1.0 + (V[:, 0] + V[:, 1] - 1.5) ** 2
+
+    v = np.array([1.0, 0.5])
+    plain = selection.prune_terms(loss, v, ["core", "scale"], tol=0.05)
+    assert plain["removed"] == [] and np.array_equal(plain["vector"], v)
+    assert plain["prefix_loss"] == pytest.approx([1.25]) and "prefix_factor" not in plain
+    out = selection.prune_terms(loss, v, ["core", "scale"], tol=0.05, rescale=True)
+    assert out["removed"] == ["scale"] and out["prefix_factor"] == pytest.approx([2 ** 0.5])
+    assert out["factor"] == pytest.approx(2 ** 0.5)
+    assert np.allclose(out["vector"], [2 ** 0.5, 0.0])
+    assert out["validation_loss_after"] == pytest.approx(1.0 + (2 ** 0.5 - 1.5) ** 2)
+    refined, rec = selection.refine(loss, v, ["core", "scale"], calibrate=True, prune_tol=0.05,
+                                    prune_rescale=True)
+    assert np.allclose(refined, [2 ** 0.5, 0.0]) and rec["scale_calibration"]["factor"] == 1.0
+    assert rec["scale_calibration"]["pruning_factor"] == pytest.approx(2 ** 0.5)
+    # no scale refit for the task (calibrate false): the rescaling is not applied either
+    refined, rec = selection.refine(loss, v, ["core", "scale"], calibrate=False, prune_tol=0.05,
+                                    prune_rescale=True)
+    assert np.array_equal(refined, v) and "prefix_factor" not in rec["pruning"]
+
+
+def test_prune_rescale_is_a_boolean_post_search_setting():
+    from evoplast import ConfigError, load_config
+    from evoplast.search import config_hash
+
+    on = load_config("runs/oja.toml", ["cmaes.prune_rescale=true"])
+    assert on.cmaes.prune_rescale is True
+    assert config_hash(load_config("runs/oja.toml")) == config_hash(
+        load_config("runs/oja.toml", ["cmaes.prune_rescale=false"]))  # default: hashed as before
+    with pytest.raises(ConfigError, match="prune_rescale"):
+        load_config("runs/oja.toml", ["cmaes.prune_rescale=2"])
+
+
 def test_refine_on_the_pca_task_removes_a_do_nothing_term_from_rubner_tavan(tmp_path):
     """Rubner-Tavan plus ff:x*w**2 (zero mean drift for zero-mean inputs: it only adds noise) --
     the pruning removes it and keeps Oja (A) + anti-Hebbian (B); the scale refit keeps the rule
