@@ -4,6 +4,7 @@ post-search settings: what would, e.g., the validation pruning make of this run'
     python analysis/refine_check.py RUN_DIR [--set task.prune_terms=true cmaes.prune_tol=0.05]
                                     [--json analysis/results/NAME.json]
                                     [--generations G ... --csv analysis/results/NAME.csv]
+    python analysis/refine_check.py RUN_DIR [RUN_DIR ...] --set ... --compare-csv analysis/results/NAME.csv
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
 ``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``; the
@@ -13,39 +14,56 @@ refined rule, the refinement records, the task's theory comparison and the held-
 run's own held-out trials (``task.heldout_trials``; never used by the refinement).
 ``--generations``: instead, the mean of each given generation (``history.csv``), one row each
 (generation, refined formula, the theory's verdicts, held-out mean loss and headline metric) to
-``--csv``: how early in a search the refined rule has its final form.
+``--csv``: how early in a search the refined rule has its final form. ``--compare-csv``: for each
+of several finished runs, one row with the run's own reported rule (``run.*``: nonzero terms, the
+theory's verdicts from its ``result.json``, held-out headline metric) beside the rule refined with
+``--set`` (``refined.*``, the theory on the same held-out trials): what a post-search setting would
+have changed, run by run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.prune_rescale", "cmaes.calibrate_scale")
 
 
 def main(argv=None) -> int:
-    from pathlib import Path
-
-    from evoplast import __version__, parallel, seeding, selection
-    from evoplast.config import apply_overrides, from_dict
-    from evoplast.tasks import make_task
-
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--generations", type=int, nargs="*", default=[])
     p.add_argument("--csv", default=None, help="with --generations: write the rows here")
+    p.add_argument("--compare-csv", default=None, help="one row per RUN_DIR: its rule vs refined")
     args = p.parse_args(argv)
     bad = [s for s in args.set if s.partition("=")[0] not in POST_SEARCH]
     if bad:
         raise SystemExit(f"only post-search settings can change ({', '.join(POST_SEARCH)}): {bad}")
-    run = Path(args.run_dir)
+    if len(args.run_dirs) > 1 and not args.compare_csv:
+        raise SystemExit("several RUN_DIRs need --compare-csv (one row each)")
+    if args.compare_csv:
+        import pandas as pd
+
+        rows = [compare_row(Path(d), args.set, args.n_jobs) for d in args.run_dirs]
+        pd.DataFrame(rows).to_csv(args.compare_csv, index=False)
+        print(f"wrote {args.compare_csv}")
+        return 0
+    return one_run(Path(args.run_dirs[0]), args)
+
+
+def _refiner(run, overrides):
+    """(config, task, held-out trials, refined(evaluator, values)) for a finished run with the
+    post-search ``overrides``."""
+    from evoplast import seeding, selection
+    from evoplast.config import apply_overrides, from_dict
+    from evoplast.tasks import make_task
+
     stored = json.loads((run / "config.json").read_text())
-    result = json.loads((run / "result.json").read_text())
-    config = from_dict(apply_overrides(stored["config"], args.set))
+    config = from_dict(apply_overrides(stored["config"], overrides))
     task = make_task(config)
     template = task.rule_template
     heldout_trials = task.make_trials(seeding.heldout_seeds(config))
@@ -57,8 +75,45 @@ def main(argv=None) -> int:
         for rec in records.values():
             rec.pop("vector", None)
         rule = template.from_vector(vector)
-        return rule, records, task.metrics(vector, heldout_trials), task.theory(rule)
+        return rule, records, task.metrics(vector, heldout_trials), task.theory(rule, heldout_trials)
+    return stored, config, task, refined
 
+
+def compare_row(run, overrides, n_jobs) -> dict:
+    from evoplast import __version__, parallel
+
+    result = json.loads((run / "result.json").read_text())
+    stored, config, task, refined = _refiner(run, overrides)
+    with parallel.Evaluator(n_jobs) as evaluator:
+        rule, records, heldout, theory = refined(evaluator, result["search_coefficients"])
+    head = task.headline_metric
+    row = {"run_dir": str(run), "seed": config.run.seed, "overrides": " ".join(overrides),
+           "run_evoplast_version": stored.get("evoplast_version"), "evoplast_version": __version__,
+           "run.n_terms": sum(1 for v in result["coefficients"].values() if v != 0.0),
+           "refined.n_terms": sum(1 for v in rule.as_dict().values() if v != 0.0),
+           "run.formula": result.get("formula_pruned") or result.get("formula"),
+           "refined.formula": rule.formula(prune=0.0, digits=3)}
+    for key, value in result.get("theory", {}).items():
+        if isinstance(value, bool):
+            row[f"run.{key}"] = value
+    for key, value in theory.items():
+        if isinstance(value, bool):
+            row[f"refined.{key}"] = value
+    if head:
+        row[f"run.{head}"] = result["heldout"].get(head)
+        row[f"refined.{head}"] = heldout.get(head)
+    if "pruning" in records:
+        row["refined.pruning_factor"] = records["pruning"].get("factor", 1.0)
+    print({k: v for k, v in row.items() if "formula" not in k}, flush=True)
+    return row
+
+
+def one_run(run, args) -> int:
+    from evoplast import __version__, parallel
+
+    result = json.loads((run / "result.json").read_text())
+    stored, config, task, refined = _refiner(run, args.set)
+    template = task.rule_template
     if args.generations:
         import pandas as pd
 

@@ -353,6 +353,20 @@ def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config
     assert rows.heldout_loss.iloc[1] == pytest.approx(pruned["heldout"]["loss"])
     with pytest.raises(SystemExit, match="not in"):
         module.main([str(tmp_path / "plain"), "--generations", str(last + 1)])
+    # --compare-csv: one row per run, the run's own rule beside the refined one; for the run made
+    # with the setting both sides agree, for the plain run the refined side is the pruned run's
+    cmp = tmp_path / "compare.csv"
+    assert module.main([str(tmp_path / "plain"), str(tmp_path / "pruned"), "--set", "task.prune_terms=true",
+                        "--n-jobs", "1", "--compare-csv", str(cmp)]) == 0
+    rows = __import__("pandas").read_csv(cmp)
+    n_pruned = sum(1 for v in pruned["coefficients"].values() if v != 0.0)
+    assert rows["refined.n_terms"].tolist() == [n_pruned, n_pruned]
+    assert rows["run.n_terms"].iloc[1] == n_pruned
+    assert rows["refined.is_oja"].tolist() == [pruned["theory"]["is_oja"]] * 2
+    assert rows["refined.rediscovered"].iloc[1] == pruned["theory"]["rediscovered"]
+    assert rows["run.rediscovered"].iloc[1] == pruned["theory"]["rediscovered"]
+    with pytest.raises(SystemExit, match="compare-csv"):
+        module.main([str(tmp_path / "plain"), str(tmp_path / "pruned")])
 
 
 def test_known_rule_scan_rows_and_learnability(tmp_path, capsys):
