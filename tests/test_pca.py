@@ -112,6 +112,26 @@ def test_loss_is_sign_invariant_and_subspace_loss_rotation_invariant(task_trials
     assert task._loss(U, L, bad, trials)[0, 0] == task.penalty == 30.0
 
 
+def test_capped_ordered_loss_charges_a_wrong_output_no_more_than_an_empty_one(task_trials):
+    """Every output at PC1 (Oja's rule without decorrelation): ordered 0 + 2 + 2 = 4, capped
+    0 + 1 + 1 = 2; the zero network 3 under both; the PCs themselves 0 under both; near the optimum
+    (every output's term below 1) both are equal."""
+    task, trials = task_trials
+    capped = make_task(load_config("runs/pca.toml", ["task.loss=ordered_capped"]))
+    U = trials.U[None]
+    L = np.zeros((1,) + trials.L0.shape)
+    st = np.zeros((1, len(trials)), dtype=np.int8)
+    all_pc1 = np.repeat(U[:, :, :1], 3, axis=2)
+    assert np.allclose(task._loss(all_pc1, L, st, trials), 4.0)
+    assert np.allclose(capped._loss(all_pc1, L, st, trials), 2.0)
+    for t in (task, capped):
+        assert np.allclose(t._loss(0.0 * U, L, st, trials), 3.0)
+        assert np.allclose(t._loss(U, L, st, trials), 0.0)
+    near = 0.9 * U + 0.05 * np.roll(U, 1, axis=2)
+    assert np.allclose(capped._loss(near, L, st, trials), task._loss(near, L, st, trials))
+    assert (task._loss(near, L, st, trials) > 0.0).all()
+
+
 def test_rule_pair_names_vectors_and_sympy(task_trials):
     task, _ = task_trials
     pair = task.known_rule()

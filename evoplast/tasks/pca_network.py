@@ -14,6 +14,10 @@ Losses (``loss``), per trial:
 * ``ordered`` (default; individual PCs, needs the ``hierarchical`` topology to be reachable):
   :math:`\sum_i \min_\pm \lVert w_i \mp u_i \rVert^2` with w_i the rows of W (sign-invariant, pins
   the norms);
+* ``ordered_capped``: :math:`\sum_i \min(1, \min_\pm \lVert w_i \mp u_i \rVert^2)`: each output's
+  term capped at its value for w_i = 0, so an output that learned the wrong direction (e.g. every
+  output at PC1 under Oja's rule without lateral decorrelation: 2 per output uncapped) costs no
+  more than one that learned nothing; the same optimum (W = U) and the same loss near it;
 * ``subspace``: :math:`\lVert W^\top W - U^\top U \rVert_F^2` (U = rows u_1..u_M): zero exactly when
   the rows of W are an orthonormal basis of the principal subspace (any rotation inside it);
 
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
     from evoplast.rules.base import Rule
 
 BASELINES = ("", "rubner_tavan", "foldiak", "oja_subspace", "sanger")
-LOSSES = ("ordered", "subspace")
+LOSSES = ("ordered", "ordered_capped", "subspace")
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class PCAConfig:
     n_inputs: int = 5
     n_outputs: int = 3
     topology: str = "hierarchical"  # hierarchical | symmetric
-    loss: str = "ordered"  # ordered | subspace
+    loss: str = "ordered"  # ordered | ordered_capped | subspace
     lateral_penalty: float = 0.0  # weight of ||L_T||_F^2 in the loss
     input_distribution: str = "gaussian"
     spectrum: str | tuple[float, ...] = "auto"
@@ -215,9 +219,13 @@ class PCANetworkTask(Task):
 
     def _loss(self, W, L, status, trials: PCATrials):
         with np.errstate(all="ignore"):
-            if self.cfg.loss == "ordered":
+            if self.cfg.loss in ("ordered", "ordered_capped"):
                 proj = np.abs(np.einsum("kdmn,dmn->kdm", W, trials.U))
-                loss = (np.einsum("kdmn,kdmn->kd", W, W) + W.shape[2] - 2.0 * proj.sum(axis=2))
+                if self.cfg.loss == "ordered":
+                    loss = (np.einsum("kdmn,kdmn->kd", W, W) + W.shape[2] - 2.0 * proj.sum(axis=2))
+                else:  # per output |w_i|^2 + 1 - 2 |w_i . u_i|, capped at 1 (w_i = 0)
+                    per = np.einsum("kdmn,kdmn->kdm", W, W) + 1.0 - 2.0 * proj
+                    loss = np.minimum(per, 1.0).sum(axis=2)
             else:
                 P = np.einsum("kdmi,kdmj->kdij", W, W)
                 Q = np.einsum("dmi,dmj->dij", trials.U, trials.U)
