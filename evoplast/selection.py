@@ -28,7 +28,8 @@ a sizeable coefficient while doing nothing. Backward elimination: each nonzero t
 keeps ``L_V <= (1 + tol) L_V(theta)`` is removed (all prefixes are scored: the joint loss is not
 monotone in the prefix length). With ``cmaes.prune_rescale`` (tasks whose scale is refit), each
 prefix is scored at its own factor ``s_k`` on :data:`RULE_GRID`,
-``min_s L_V(s theta_k)`` (``s_k`` chosen on the first :data:`RANKING_TRIALS`, then scored on all):
+``min_s L_V(s theta_k)`` (``s_k`` chosen on the first :data:`RANKING_TRIALS`; kept only where it
+scores below 1x on all of them, so no prefix scores worse than without the option):
 removed terms that acted as part of the rule's scale (e.g. ``x^2 w`` beside ``y^2 w``) then no
 longer make the smaller rule look worse than it is at its own scale.
 
@@ -120,13 +121,19 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
     prefixes = np.repeat(v[None, :], nonzero.size - 1, axis=0)
     for k in range(1, nonzero.size):
         prefixes[k - 1, order[:k]] = 0.0
-    if rescale:
+    prefix_loss = loss(prefixes, CALIBRATION_TRIALS)
+    if rescale:  # each prefix's factor chosen on the ranking trials, kept only if better on all
         scaled = RULE_GRID[None, :, None] * prefixes[:, None, :]  # (prefix, factor, term)
         coarse = loss(scaled.reshape(-1, v.size), RANKING_TRIALS).reshape(len(prefixes), RULE_GRID.size)
         factors = RULE_GRID[np.argmin(coarse, axis=1)]
+        moved = np.flatnonzero(factors != 1.0)
+        if moved.size:
+            moved_loss = loss(factors[moved, None] * prefixes[moved], CALIBRATION_TRIALS)
+            better = moved_loss < prefix_loss[moved]
+            factors[moved[~better]] = 1.0
+            prefix_loss[moved[better]] = moved_loss[better]
         prefixes = factors[:, None] * prefixes
         out["prefix_factor"] = factors.tolist()
-    prefix_loss = loss(prefixes, CALIBRATION_TRIALS)
     within = np.flatnonzero(prefix_loss <= base * (1.0 + tol))
     n_removed = int(within[-1]) + 1 if within.size else 0
     pruned = prefixes[n_removed - 1].copy() if n_removed else v.copy()

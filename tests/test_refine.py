@@ -98,6 +98,20 @@ def test_prune_rescale_scores_each_prefix_at_its_own_scale():
     assert np.array_equal(refined, v) and "prefix_factor" not in rec["pruning"]
 
 
+def test_prune_rescale_never_scores_a_prefix_worse_than_plain_pruning():
+    """The factor chosen on the ranking trials (here optimal at V0 + V1 = 1.5) is kept only if it
+    also scores better on all calibration trials (optimal at 1.0 there): otherwise 1x stays."""
+    def loss(V, n):
+        target = 1.5 if n == selection.RANKING_TRIALS else 1.0
+        return 1.0 + (V[:, 0] + V[:, 1] - target) ** 2
+
+    v = np.array([1.0, 0.5])
+    plain = selection.prune_terms(loss, v, ["core", "scale"], tol=0.05)
+    out = selection.prune_terms(loss, v, ["core", "scale"], tol=0.05, rescale=True)
+    assert out["prefix_factor"] == [1.0] and out["prefix_loss"] == pytest.approx(plain["prefix_loss"])
+    assert out["removed"] == plain["removed"] == ["scale"] and np.array_equal(out["vector"], [1.0, 0.0])
+
+
 def test_prune_rescale_is_a_boolean_post_search_setting():
     from evoplast import ConfigError, load_config
     from evoplast.search import config_hash
