@@ -3,40 +3,26 @@ process, interleaved (like for like: one thread, same durations, numba compilati
 
     python analysis/inputs_ab.py [--rev d33eba4] [--duration 20 40] [--repeats 15] [--csv PATH]
 
-Loads ``evoplast/tasks/istdp_inputs.py`` of ``--rev`` (``git show``) as a module beside the
-installed one (its relative imports resolve to this checkout's evoplast, so the two revisions'
-other modules must be compatible) and
-times ``make_inputs`` of both for each input mode and trial duration, alternating, ``--repeats``
-times; prints and writes (default ``analysis/results/inputs_ab.csv``) the minimum and median ms
-per simulated second of each and the ratio of the minima (old / new), one row per mode and
-duration, with the evoplast version and git revision.
+Loads ``evoplast/tasks/istdp_inputs.py`` of ``--rev`` as a module beside the installed one
+(:func:`evoplast.analysis.revisions.module_at`: its relative imports resolve to this checkout's
+evoplast, so the two revisions' other modules must be compatible) and times ``make_inputs`` of
+both for each input mode and trial duration, alternating, ``--repeats`` times; prints and writes
+(default ``analysis/results/inputs_ab.csv``) the minimum and median ms per simulated second of
+each and the ratio of the minima (old / new), one row per mode and duration, with the evoplast
+version and git revision.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-
-def load_old(rev: str):
-    src = subprocess.run(["git", "show", f"{rev}:evoplast/tasks/istdp_inputs.py"], capture_output=True,
-                         text=True, check=True).stdout
-    src = src.replace("from ..", "from evoplast.")  # the old module against this evoplast
-    path = Path(tempfile.mkdtemp()) / "istdp_inputs_old.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("istdp_inputs_old", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["istdp_inputs_old"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from evoplast.analysis.revisions import module_at
 
 
 def main(argv=None) -> int:
@@ -54,7 +40,7 @@ def main(argv=None) -> int:
     from evoplast.tasks import istdp_inputs as new
 
     numba.set_num_threads(1)
-    old = load_old(args.rev)
+    old = module_at(args.rev, "evoplast/tasks/istdp_inputs.py")
     p = NeuronParams()
     rows = []
     for mode in ("pathways", "poisson"):

@@ -3,8 +3,9 @@ interleaved (like for like: one numba thread, the same runs, compilation before 
 
     python analysis/pca_kernel_ab.py [--rev f9ae48e] [--sizes 5x3 50x4 100x8] [--repeats 7] [--csv PATH]
 
-Loads ``evoplast/kernels/pca.py`` of ``--rev`` (``git show``) as a module beside the installed one
-(its relative imports resolve to this checkout's evoplast) and times ``simulate`` of both on the
+Loads ``evoplast/kernels/pca.py`` of ``--rev`` beside the installed one
+(:func:`evoplast.analysis.revisions.module_at`: its relative imports resolve to this checkout's
+evoplast) and times ``simulate`` of both on the
 same rule pair (Rubner-Tavan, hierarchical: Oja feed-forward, anti-Hebbian lateral), the same 8
 datasets of 200 samples (geometric spectrum) and 32 candidates, alternating, ``--repeats`` times.
 Checks that both give the same weights (to 1e-9 relative) and prints and writes (default
@@ -16,28 +17,15 @@ git revision.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-
-def load_old(rev: str):
-    src = subprocess.run(["git", "show", f"{rev}:evoplast/kernels/pca.py"], capture_output=True,
-                         text=True, check=True).stdout
-    src = src.replace("from .", "from evoplast.kernels.")  # the old module against this evoplast
-    path = Path(tempfile.mkdtemp()) / "pca_old.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("pca_old", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["pca_old"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from evoplast.analysis.revisions import module_at
 
 
 def main(argv=None) -> int:
@@ -56,7 +44,7 @@ def main(argv=None) -> int:
     from evoplast.rules import PolynomialRule
     from evoplast.tasks.datasets import make_spectrum, sample_dataset
 
-    old = load_old(args.rev)
+    old = module_at(args.rev, "evoplast/kernels/pca.py")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
     if subprocess.run(["git", "status", "--porcelain", "evoplast"], capture_output=True, text=True).stdout:

@@ -56,8 +56,8 @@ def main(argv=None) -> int:
 
 
 def _refiner(run, overrides):
-    """(config, task, held-out trials, refined(evaluator, values)) for a finished run with the
-    post-search ``overrides``."""
+    """(stored config.json, config, task, refined(evaluator, values)) for a finished run with the
+    post-search ``overrides``; ``refined`` scores on the run's own held-out trials."""
     from evoplast import seeding, selection
     from evoplast.config import apply_overrides, from_dict
     from evoplast.tasks import make_task

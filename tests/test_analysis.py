@@ -389,3 +389,28 @@ def test_known_rule_scan_rows_and_learnability(tmp_path, capsys):
     rows = pd.read_csv(csv)
     assert rows["grid"].tolist() == ["task.n_passes=2", "task.n_passes=200"]
     assert rows["trials_all_cos_ge_0.99"].tolist()[0] == 0 and rows["trials_all_cos_ge_0.99"].iloc[1] >= 6
+
+
+def test_module_at_rewrites_relative_imports_and_loads_an_old_revision():
+    """``evoplast.analysis.revisions``: relative imports of any depth become absolute against the
+    current package; a kernel module at HEAD loads beside the installed one (git checkouts only)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from evoplast.analysis import revisions
+
+    src = ("from .poly import k\nfrom .. import seeding\nfrom ..tasks.base import Task\n"
+           "    from . import rate\n")
+    assert revisions.absolute_imports(src, "evoplast.kernels") == (
+        "from evoplast.kernels.poly import k\nfrom evoplast import seeding\n"
+        "from evoplast.tasks.base import Task\n    from evoplast.kernels import rate\n")
+    inside = shutil.which("git") and subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=revisions.ROOT, capture_output=True).returncode == 0
+    if not inside:
+        pytest.skip("not a git checkout")
+    old = revisions.module_at("HEAD", "evoplast/kernels/poly.py")
+    from evoplast.kernels import poly
+
+    assert old.__name__ == "poly_old" and old is not poly and callable(old.update_row_p2)

@@ -37,8 +37,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .poly import apply_k, horner_k, update_row_p2, update_row_p2_dot
-from .rate import _FASTMATH, DEFAULT_BOUND, DIVERGED, NAN, OK
+from .poly import FASTMATH, apply_k, horner_k, update_row_p2, update_row_p2_dot
+from .rate import DEFAULT_BOUND, DIVERGED, NAN, OK
 
 TOPOLOGIES = ("hierarchical", "symmetric")
 
@@ -144,7 +144,7 @@ def _solve(Mat, u, y):
     return True
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _run_pair(A, B, X, W, L, mask, n_passes, hierarchical, bound):
     S, N = X.shape
     M = W.shape[0]

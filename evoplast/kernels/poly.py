@@ -11,6 +11,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: numba fastmath flags of the rate kernels: reassociation lets the dot products vectorise; no
+#: 'nnan'/'ninf', so the NaN checks stay
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
 
 @numba.njit(cache=True, inline="always")
 def horner_k(T: np.ndarray, y: float, Kc: np.ndarray) -> None:
@@ -38,19 +42,26 @@ def apply_k(Kc: np.ndarray, pre: float, w: float) -> float:
 
 
 @numba.njit(cache=True, inline="always")
+def k_p2(T: np.ndarray, y: float) -> tuple:
+    """For powers <= 2: the nine ``K_ac = sum_b T_abc y^b`` (a, c = 0..2, row-major)."""
+    y2 = y * y
+    return (T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2,
+            T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2,
+            T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2,
+            T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2,
+            T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2,
+            T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2,
+            T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2,
+            T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2,
+            T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2)
+
+
+@numba.njit(cache=True, inline="always")
 def update_row_p2(T: np.ndarray, y: float, pre: np.ndarray, w: np.ndarray, n: int) -> None:
     """w[j] += sum_{abc <= 2} T[a, b, c] pre[j]^a y^b w[j]^c for j < n, in factored form:
-    K_ac = sum_b T_abc y^b once, then per synapse (K_00 + w (K_01 + w K_02)) + pre (...) (...)."""
-    y2 = y * y
-    k00 = T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2
-    k01 = T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2
-    k02 = T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2
-    k10 = T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2
-    k11 = T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2
-    k12 = T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2
-    k20 = T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2
-    k21 = T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2
-    k22 = T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2
+    K_ac = sum_b T_abc y^b once (:func:`k_p2`), then per synapse
+    (K_00 + w (K_01 + w K_02)) + pre (...) (...)."""
+    k00, k01, k02, k10, k11, k12, k20, k21, k22 = k_p2(T, y)
     for j in range(n):
         wj = w[j]
         xj = pre[j]
@@ -65,16 +76,7 @@ def update_row_p2_dot(T: np.ndarray, y: float, pre: np.ndarray, w: np.ndarray, n
                       nxt: np.ndarray) -> float:
     """:func:`update_row_p2`, returning ``sum_j w_new[j] nxt[j]`` computed in the same pass over the row
     (the next sample's drive ``u = w . x_next``: one load and one store of each weight per step)."""
-    y2 = y * y
-    k00 = T[0, 0, 0] + T[0, 1, 0] * y + T[0, 2, 0] * y2
-    k01 = T[0, 0, 1] + T[0, 1, 1] * y + T[0, 2, 1] * y2
-    k02 = T[0, 0, 2] + T[0, 1, 2] * y + T[0, 2, 2] * y2
-    k10 = T[1, 0, 0] + T[1, 1, 0] * y + T[1, 2, 0] * y2
-    k11 = T[1, 0, 1] + T[1, 1, 1] * y + T[1, 2, 1] * y2
-    k12 = T[1, 0, 2] + T[1, 1, 2] * y + T[1, 2, 2] * y2
-    k20 = T[2, 0, 0] + T[2, 1, 0] * y + T[2, 2, 0] * y2
-    k21 = T[2, 0, 1] + T[2, 1, 1] * y + T[2, 2, 1] * y2
-    k22 = T[2, 0, 2] + T[2, 1, 2] * y + T[2, 2, 2] * y2
+    k00, k01, k02, k10, k11, k12, k20, k21, k22 = k_p2(T, y)
     acc = 0.0
     for j in range(n):
         wj = w[j]

@@ -28,14 +28,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .poly import apply_k, horner_k
+from .poly import FASTMATH, apply_k, horner_k
 from .status import DIVERGED, NAN, OK, names
 
 STATUS_NAMES = names(OK, DIVERGED, NAN)
 DEFAULT_BOUND = 1e6
 BLOCK = 4  # candidates simulated together on one trial by the compiled kernel
-# Reassociation lets the dot products vectorise; no 'nnan'/'ninf', so the NaN checks stay.
-_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 def simulate_numpy(
@@ -80,7 +78,7 @@ def simulate_numpy(
     return W, status
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _block_p2(A, X, w, n_passes, bound, status):
     """BLOCK candidates on one trial, powers <= 2 (A is (BLOCK, 3, 3, 3)); w (BLOCK, N) in place.
 
@@ -149,7 +147,7 @@ def _block_p2(A, X, w, n_passes, bound, status):
             return
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _pair_general(A, X, w, n_passes, bound):
     """One pair, any maximum power (Horner in y, w and x)."""
     S, N = X.shape[0], X.shape[1]

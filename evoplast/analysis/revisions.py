@@ -1,0 +1,46 @@
+"""A module of this package as it was at another git revision, loaded beside the current one, for
+like-for-like A/B timings in one process (``analysis/inputs_ab.py``, ``analysis/pca_kernel_ab.py``).
+
+The old file's relative imports are made absolute against the *current* package, so the two
+revisions' other modules must be compatible (the old module imports today's helpers).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (the folder holding evoplast/)
+
+
+def absolute_imports(source: str, package: str) -> str:
+    """``from .x import`` / ``from ..x import`` / ``from . import`` in a module of ``package``
+    (e.g. ``evoplast.kernels``) rewritten as absolute imports."""
+    parts = package.split(".")
+
+    def repl(m: re.Match) -> str:
+        base = parts[: len(parts) - (len(m.group(2)) - 1)]
+        return f"{m.group(1)}from {'.'.join(base + ([m.group(3)] if m.group(3) else []))} "
+
+    return re.sub(r"^(\s*)from (\.+)(\w[\w.]*)? ", repl, source, flags=re.MULTILINE)
+
+
+def module_at(rev: str, path: str) -> ModuleType:
+    """The module file ``path`` (e.g. ``evoplast/kernels/pca.py``) at git revision ``rev``, imported
+    under the name ``<stem>_old`` (registered in ``sys.modules``)."""
+    src = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout
+    package = ".".join(Path(path).with_suffix("").parts[:-1])
+    name = f"{Path(path).stem}_old"
+    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    file.write_text(absolute_imports(src, package))
+    spec = importlib.util.spec_from_file_location(name, file)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
