@@ -60,6 +60,10 @@ class CMAESConfig:
     converge_trials: int = 8  # fixed validation trials is recorded; a restart stops ("converged") when
     converge_window: int = 100  # the best of the last converge_window generations is not below
     converge_rtol: float = 0.01  # (1 - converge_rtol) x the best before them
+    pretrain: tuple[str, ...] = ()  # --set overrides (task.*, rule.*, cmaes.*) of this config that make a
+    # cheaper instance of the task (e.g. fewer inputs); its search runs first, with this run's seed, in
+    # RUN_DIR/pretrain, and its chosen mean is this search's initial mean (every restart). A curriculum:
+    # the rule's terms must be the same in both; the stages' costs add up (result.json "pretrain")
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -84,6 +88,11 @@ class CMAESConfig:
         _check(0 <= self.converge_rtol < 1, "cmaes.converge_rtol", "must be in [0, 1)")
         _check(not self.converge_every or self.converge_every <= self.converge_window,
                "cmaes.converge_every", "must be <= cmaes.converge_window (records inside the window)")
+        for text in self.pretrain:
+            _check(isinstance(text, str) and text.split(".", 1)[0] in ("task", "rule", "cmaes")
+                   and not text.startswith("cmaes.pretrain"), "cmaes.pretrain",
+                   f"must be a list of 'task.KEY=VALUE', 'rule.KEY=VALUE' or 'cmaes.KEY=VALUE' "
+                   f"overrides (the run's seed and [run] are shared), got {text!r}")
 
 
 @dataclass(frozen=True)
@@ -225,7 +234,26 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
     task_cls.check_config(config)
     check_resources(config, task_cls)
+    if cmaes.pretrain:
+        pretrain_config(config)  # refuses overrides that do not make a valid config with the same terms
     return config
+
+
+def pretrain_config(config: Config) -> Config | None:
+    """The config of ``cmaes.pretrain``'s first stage: this config with those overrides applied
+    (and no pretraining of its own); None when there is none. Its rule must have the same terms."""
+    if not config.cmaes.pretrain:
+        return None
+    data = config.to_dict()
+    data["cmaes"] = {**data["cmaes"], "pretrain": []}
+    try:
+        pre = from_dict(apply_overrides(data, list(config.cmaes.pretrain)))
+    except ConfigError as exc:
+        raise ConfigError(f"cmaes.pretrain: {exc}") from None
+    if pre.rule.rule().terms != config.rule.rule().terms:
+        raise ConfigError("cmaes.pretrain: the overrides change the rule's terms; the pretrained mean "
+                          "must fit this search's rule (keep rule.max_power / rule.mask)")
+    return pre
 
 
 def memory_limit() -> int:

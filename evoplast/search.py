@@ -46,7 +46,7 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     import cma
 
 from . import parallel, seeding, selection
-from .config import Config
+from .config import Config, _to_plain, from_dict, pretrain_config
 from .errors import EvoplastError, RunDirError
 from .kernels.status import ERROR
 from .objective import objective
@@ -89,7 +89,8 @@ EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: settings added after checkpoints were first written: hashed only when not at their defaults, so
 #: that a checkpoint of an earlier version still matches its config
 LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
-                        "converge_window", "converge_rtol", "restart_popsize_factor", "prune_rescale"),
+                        "converge_window", "converge_rtol", "restart_popsize_factor", "prune_rescale",
+                        "pretrain"),
               "task": ("score_window_s", "tail_level", "tail_power", "prune_terms", "rotation")}
 
 
@@ -101,7 +102,7 @@ def config_hash(config: Config) -> str:
     for section, keys in LATER_KEYS.items():
         default = type(getattr(config, section))()  # the section's defaults (the task's own class)
         d[section] = {k: v for k, v in d[section].items()
-                      if k not in keys or v != getattr(default, k)}
+                      if k not in keys or v != _to_plain(getattr(default, k))}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -167,6 +168,7 @@ class Search:
         self.progress = progress or (lambda line: None)
         self.progress_interval = progress_interval
         self._last_print = -np.inf
+        self._pretrained: dict | None = None  # cmaes.pretrain: the first stage's result.json
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> SearchState:
@@ -174,8 +176,34 @@ class Search:
         return SearchState(es=es, popsize=es.popsize, config_sha256=config_hash(self.config))
 
     def _start(self, restart: int) -> np.ndarray:
-        """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed)."""
+        """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed;
+        with ``cmaes.pretrain``: the first stage's chosen mean)."""
+        if self._pretrained is not None:
+            r = self._pretrained
+            return np.array(r["restarts"][[x["restart"] for x in r["restarts"]].index(r["chosen_restart"])]
+                            ["mean"], float)
         return self.config.rule.start_vector(self.config.run.seed, restart)
+
+    def _pretrain(self) -> dict:
+        """``cmaes.pretrain``: the first stage's search in RUN_DIR/pretrain (started, resumed, or its
+        finished result.json read); returns that result."""
+        pre = pretrain_config(self.config)
+        sub = RunDir(self.run_dir.path / "pretrain")
+        if sub.file(CONFIG).exists():
+            if config_hash(from_dict(sub.meta()["config"])) != config_hash(pre):
+                raise RunDirError(f"{sub.path} holds a run of another config than this run's "
+                                  "cmaes.pretrain; move it away to pretrain again")
+        else:
+            sub.create(pre.to_dict(), source=f"cmaes.pretrain of {self.run_dir.path}")
+        if sub.file(RESULT).exists():
+            result = json.loads(sub.file(RESULT).read_text())
+        else:
+            self.progress(f"pretraining in {sub.path} ({', '.join(self.config.cmaes.pretrain)})")
+            result = Search(pre, sub, n_jobs=self.n_jobs, progress=lambda line: self.progress(
+                f"pretrain: {line}"), progress_interval=self.progress_interval).run().to_json()
+        if Search(pre, sub).terms != self.terms:
+            raise RunDirError(f"{sub.path}: the pretrained rule's terms differ from this search's")
+        return result
 
     def _load_state(self) -> SearchState:
         data = self.run_dir.load_checkpoint()
@@ -195,6 +223,8 @@ class Search:
         """Search to the end (resuming from the checkpoint if there is one); writes result.json."""
         self.run_dir.lock()
         try:
+            if self.config.cmaes.pretrain:
+                self._pretrained = self._pretrain()
             state = self._load_state()
             if state.generation:
                 self.progress(f"resuming {self.run_dir.path} after generation {state.generation}")
@@ -206,6 +236,13 @@ class Search:
                 result = selection.select(self.config, self.task, evaluator, state.restart_results,
                                           self._start, state.generation, state.evaluations,
                                           state.elapsed_s)
+                if self._pretrained is not None:
+                    p = self._pretrained
+                    result = dataclasses.replace(result, pretrain={
+                        "run_dir": "pretrain", "overrides": list(self.config.cmaes.pretrain),
+                        "generations": p["generations"], "evaluations": p["evaluations"],
+                        "elapsed_s": p["elapsed_s"], "finish_s": p["finish_s"], "loss": p["loss"],
+                        "formula": p["formula_pruned"]})
         finally:
             self.run_dir.unlock()
         write_json(self.run_dir.file(RESULT), result.to_json())

@@ -239,6 +239,7 @@ class Result:
     chosen_restart: int
     elapsed_s: float  # the search's wall time (generations; summed over sessions when resumed)
     finish_s: float = 0.0  # wall time of this selection: validation refit, pruning, held-out, theory
+    pretrain: dict | None = None  # cmaes.pretrain: the first stage's record (its costs, held-out loss)
 
     def to_json(self) -> dict:
         """``result.json``: plain JSON types, keys in a fixed order."""
@@ -268,6 +269,9 @@ class Result:
             "chosen_restart": self.chosen_restart,
             "elapsed_s": round(self.elapsed_s, 3),
             "finish_s": round(self.finish_s, 3),
+            **({"pretrain": self.pretrain,
+                "total_s": round(self.elapsed_s + self.finish_s + self.pretrain["elapsed_s"]
+                                 + self.pretrain["finish_s"], 3)} if self.pretrain else {}),
         }
 
 

@@ -476,3 +476,67 @@ def test_a_converged_restart_stops_by_itself_and_resumes_exactly(tiny_config, tm
     off = run(tiny_config.replace(cmaes=dataclasses.replace(c, converge_every=0, generations=60)),
               tmp_path / "off")
     assert "converged" not in off["restarts"][0]["stop"]
+
+
+class _StopAfter(Exception):
+    pass
+
+
+def test_pretrain_stage_starts_the_search_from_its_chosen_mean_and_resumes_without_rerunning(
+        tiny_config, tmp_path, hash_without_key):
+    """``cmaes.pretrain``: a first search on the overridden config (here fewer inputs, its own
+    sigma0 and generations) runs in RUN_DIR/pretrain with the run's seed; every restart of the
+    main search starts at its chosen mean; result.json records its costs and the total. Killed in
+    the main stage, the run resumes to the same bytes without pretraining again."""
+    from evoplast.config import load_config
+    from evoplast.search import config_hash
+
+    sets = ["task.n_inputs=3", "task.n_trials=4", "task.n_samples=30", "task.n_passes=3",
+            "task.heldout_trials=4", "cmaes.popsize=8", "cmaes.generations=4", "cmaes.restarts=1",
+            "cmaes.sigma0=0.1",
+            'cmaes.pretrain=["task.n_inputs=2", "cmaes.generations=3", "cmaes.restarts=0", "cmaes.sigma0=0.5"]']
+    config = load_config("runs/oja.toml", sets)
+    full = run(config, tmp_path / "full")
+    pre = json.loads((tmp_path / "full" / "pretrain" / "result.json").read_text())
+    pre_config = json.loads((tmp_path / "full" / "pretrain" / "config.json").read_text())["config"]
+    assert pre_config["task"]["n_inputs"] == 2 and pre_config["cmaes"]["pretrain"] == []
+    assert pre["generations"] == 3 and pre["seed"] == config.run.seed
+    assert full["start"] == pre["search_coefficients"]  # the chosen (only) restart's mean
+    assert full["start"] != load_config("runs/oja.toml", sets[:-1]).rule.rule().as_dict()
+    assert full["pretrain"]["generations"] == 3 and full["pretrain"]["evaluations"] == 24
+    assert full["total_s"] == pytest.approx(full["elapsed_s"] + full["finish_s"] + pre["elapsed_s"]
+                                            + pre["finish_s"], abs=0.01)
+    assert full["generations"] == 8 and len(full["restarts"]) == 2
+
+    run_dir = RunDir(tmp_path / "cut")
+    run_dir.create(config.to_dict())
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if sum(not x.startswith("pretrain") for x in lines) == 3:  # mid main stage
+            raise _StopAfter
+
+    with pytest.raises(_StopAfter):
+        Search(config, run_dir, progress=progress).run()
+    assert (tmp_path / "cut" / "pretrain" / "result.json").exists()
+    mtime = (tmp_path / "cut" / "pretrain" / "result.json").stat().st_mtime_ns
+    resumed = resume(tmp_path / "cut")
+    assert (tmp_path / "cut" / "pretrain" / "result.json").stat().st_mtime_ns == mtime
+    assert json.dumps(resumed["coefficients"]) == json.dumps(full["coefficients"])
+    assert (tmp_path / "cut" / "evaluations.csv").read_bytes() == \
+        (tmp_path / "full" / "evaluations.csv").read_bytes()
+    assert hash_without_key(tiny_config, "cmaes", "pretrain") == config_hash(tiny_config)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("run.seed=3", "must be a list of"),
+    ("rule.max_power=[1, 1, 1]", "change the rule's terms"),
+    ("task.n_inputs=-2", "cmaes.pretrain: task.n_inputs"),
+])
+def test_pretrain_overrides_that_cannot_make_a_first_stage_are_refused(override, message):
+    from evoplast import ConfigError
+    from evoplast.config import load_config
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_config("runs/oja.toml", [f'cmaes.pretrain=["{override}"]'])
