@@ -493,8 +493,8 @@ def test_pretrain_stage_starts_the_search_from_its_chosen_mean_and_resumes_witho
 
     sets = ["task.n_inputs=3", "task.n_trials=4", "task.n_samples=30", "task.n_passes=3",
             "task.heldout_trials=4", "cmaes.popsize=8", "cmaes.generations=4", "cmaes.restarts=1",
-            "cmaes.sigma0=0.1",
-            'cmaes.pretrain=["task.n_inputs=2", "cmaes.generations=3", "cmaes.restarts=0", "cmaes.sigma0=0.5"]']
+            "cmaes.sigma0=0.1", 'cmaes.pretrain=["task.n_inputs=2", "cmaes.generations=3", '
+            '"cmaes.restarts=0", "cmaes.sigma0=0.5"]']
     config = load_config("runs/oja.toml", sets)
     full = run(config, tmp_path / "full")
     pre = json.loads((tmp_path / "full" / "pretrain" / "result.json").read_text())
