@@ -64,6 +64,10 @@ class CMAESConfig:
     # cheaper instance of the task (e.g. fewer inputs); its search runs first, with this run's seed, in
     # RUN_DIR/pretrain, and its chosen mean is this search's initial mean (every restart). A curriculum:
     # the rule's terms must be the same in both; the stages' costs add up (result.json "pretrain")
+    pretrain_prune: float = 0.0  # terms of the pretrained mean below this fraction of its largest
+    # |coefficient| are set to 0 and not searched at this size (small terms that did not matter on the
+    # cheap instance make the larger one diverge, and CMA-ES cannot step in those directions at the
+    # scale of the others); 0: every term carried over and searched
 
     def validate(self) -> None:
         _check(self.popsize == 0 or self.popsize >= 2, "cmaes.popsize", "must be 0 (default) or >= 2")
@@ -88,6 +92,7 @@ class CMAESConfig:
         _check(0 <= self.converge_rtol < 1, "cmaes.converge_rtol", "must be in [0, 1)")
         _check(not self.converge_every or self.converge_every <= self.converge_window,
                "cmaes.converge_every", "must be <= cmaes.converge_window (records inside the window)")
+        _check(0 <= self.pretrain_prune < 1, "cmaes.pretrain_prune", "must be in [0, 1)")
         for text in self.pretrain:
             _check(isinstance(text, str) and text.split(".", 1)[0] in ("task", "rule", "cmaes")
                    and not text.startswith("cmaes.pretrain"), "cmaes.pretrain",
@@ -245,7 +250,7 @@ def pretrain_config(config: Config) -> Config | None:
     if not config.cmaes.pretrain:
         return None
     data = config.to_dict()
-    data["cmaes"] = {**data["cmaes"], "pretrain": []}
+    data["cmaes"] = {**data["cmaes"], "pretrain": [], "pretrain_prune": 0.0}
     try:
         pre = from_dict(apply_overrides(data, list(config.cmaes.pretrain)))
     except ConfigError as exc:

@@ -67,8 +67,10 @@ class GaussianSource:
         return self.rng.standard_normal(shape if shape else None)
 
 
-def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.CMAEvolutionStrategy:
-    """pycma's CMA-ES for one restart, its Gaussian numbers from the run's CMA-ES stream."""
+def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int,
+            fixed: tuple[int, ...] = ()) -> cma.CMAEvolutionStrategy:
+    """pycma's CMA-ES for one restart, its Gaussian numbers from the run's CMA-ES stream;
+    ``fixed``: coordinates held at their x0 value (pycma's ``fixed_variables``; not searched)."""
     c = config.cmaes
     opts = {
         "randn": GaussianSource(np.random.SeedSequence(config.run.seed,
@@ -81,7 +83,13 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int) -> cma.C
     }
     if popsize:
         opts["popsize"] = popsize
-    return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
+    if fixed:
+        opts["fixed_variables"] = {int(i): float(x0[i]) for i in fixed}
+    with warnings.catch_warnings():  # pycma calls fixed_variables deprecated (as all its genotype-
+        # phenotype transformations); it holds them exactly (tests/test_search.py checks every candidate)
+        warnings.filterwarnings("ignore", message="genotype-phenotype transformations",
+                                category=DeprecationWarning)
+        return cma.CMAEvolutionStrategy(np.asarray(x0, float).tolist(), c.sigma0, opts)
 
 
 #: run settings that do not change results (resume may override them)
@@ -90,7 +98,7 @@ EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: that a checkpoint of an earlier version still matches its config
 LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
                         "converge_window", "converge_rtol", "restart_popsize_factor", "prune_rescale",
-                        "pretrain"),
+                        "pretrain", "pretrain_prune"),
               "task": ("score_window_s", "tail_level", "tail_power", "prune_terms", "rotation")}
 
 
@@ -169,10 +177,11 @@ class Search:
         self.progress_interval = progress_interval
         self._last_print = -np.inf
         self._pretrained: dict | None = None  # cmaes.pretrain: the first stage's result.json
+        self._fixed: tuple[int, ...] = ()  # cmaes.pretrain_prune: coordinates held at 0
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> SearchState:
-        es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0)
+        es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0, self._fixed)
         return SearchState(es=es, popsize=es.popsize, config_sha256=config_hash(self.config))
 
     def _start(self, restart: int) -> np.ndarray:
@@ -180,9 +189,13 @@ class Search:
         with ``cmaes.pretrain``: the first stage's chosen mean)."""
         if self._pretrained is not None:
             r = self._pretrained
-            return np.array(r["restarts"][[x["restart"] for x in r["restarts"]].index(r["chosen_restart"])]
+            mean = np.array(r["restarts"][[x["restart"] for x in r["restarts"]].index(r["chosen_restart"])]
                             ["mean"], float)
+            return np.where(self._small(mean), 0.0, mean)
         return self.config.rule.start_vector(self.config.run.seed, restart)
+
+    def _small(self, mean: np.ndarray) -> np.ndarray:
+        return np.abs(mean) < self.config.cmaes.pretrain_prune * np.abs(mean).max()
 
     def _pretrain(self) -> dict:
         """``cmaes.pretrain``: the first stage's search in RUN_DIR/pretrain (started, resumed, or its
@@ -225,6 +238,8 @@ class Search:
         try:
             if self.config.cmaes.pretrain:
                 self._pretrained = self._pretrain()
+                if self.config.cmaes.pretrain_prune:  # the terms set to 0 are not searched
+                    self._fixed = tuple(int(i) for i in np.flatnonzero(self._start(0) == 0))
             state = self._load_state()
             if state.generation:
                 self.progress(f"resuming {self.run_dir.path} after generation {state.generation}")
@@ -286,7 +301,8 @@ class Search:
             state.gen_in_restart = 0
             state.converge = []
             state.restart_best_task_loss = math.inf
-            state.es = make_es(self._start(state.restart), self.config, state.popsize, state.restart)
+            state.es = make_es(self._start(state.restart), self.config, state.popsize, state.restart,
+                               self._fixed)
             self.progress(f"restart {state.restart}: popsize {state.popsize} "
                           f"(previous stopped on {', '.join(sorted(stop))})")
         else:
@@ -310,7 +326,7 @@ class Search:
             f = f + tabu
         es.tell(list(X), f.tolist())
         state.elapsed_s += time.perf_counter() - t0
-        formula = self.template.from_vector(es.mean).formula(prune=0.1, digits=3)
+        formula = self.template.from_vector(es.result.xfavorite).formula(prune=0.1, digits=3)
         self._log(state, X, ev, f, task_loss, l1, formula, tabu)
         state.restart_best_task_loss = min(state.restart_best_task_loss, float(task_loss.min()))
         state.last_best_task_loss = float(task_loss.min())
@@ -320,7 +336,7 @@ class Search:
         c = cfg.cmaes
         if c.converge_every and state.gen_in_restart % c.converge_every == 0:
             seeds = seeding.trial_seeds(cfg.run.seed, seeding.STREAM_VALIDATION, 2, c.converge_trials)
-            mean = np.array(es.mean)[None]
+            mean = np.array(es.result.xfavorite)[None]  # the full vector (also with fixed coordinates)
             v = evaluator.evaluate(self.task, mean, seeds=seeds)
             f_mean = objective(v.loss, mean, c.l1, self.l1_mask)[0][0]
             state.converge.append([state.gen_in_restart, float(f_mean)])
@@ -406,4 +422,5 @@ class Search:
             "mean_loss": float(f.mean()), "best_task_loss": float(task_loss.min()),
             "sigma": float(es.sigma), **{f"n_{n}": c for n, c in counts.items()},
             "elapsed_s": round(state.elapsed_s, 4),
-            **{f"m:{t}": repr(float(v)) for t, v in zip(self.terms, es.mean)}, "formula": formula}])
+            **{f"m:{t}": repr(float(v)) for t, v in zip(self.terms, es.result.xfavorite)},
+            "formula": formula}])

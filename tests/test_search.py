@@ -540,3 +540,25 @@ def test_pretrain_overrides_that_cannot_make_a_first_stage_are_refused(override,
 
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         load_config("runs/oja.toml", [f'cmaes.pretrain=["{override}"]'])
+
+
+def test_pretrain_prune_holds_the_small_terms_at_zero(tmp_path):
+    """``cmaes.pretrain_prune``: coefficients of the pretrained mean below that fraction of its
+    largest |coefficient| are set to 0 and not searched (every candidate has them at 0); the others
+    start as pretrained and are searched."""
+    from evoplast.config import load_config
+
+    sets = ["task.n_inputs=3", "task.n_trials=4", "task.n_samples=30", "task.n_passes=3",
+            "task.heldout_trials=4", "cmaes.popsize=8", "cmaes.generations=2", "cmaes.prune_tol=0",
+            'cmaes.pretrain=["cmaes.generations=3"]']
+    config = load_config("runs/oja.toml", [*sets, "cmaes.pretrain_prune=0.3"])
+    out = run(config, tmp_path / "r")
+    pre = json.loads((tmp_path / "r" / "pretrain" / "result.json").read_text())["search_coefficients"]
+    big = max(abs(v) for v in pre.values())
+    assert 0 < sum(abs(v) < 0.3 * big for v in pre.values()) < len(pre)
+    assert out["start"] == {k: (0.0 if abs(v) < 0.3 * big else v) for k, v in pre.items()}
+    ev = pd.read_csv(tmp_path / "r" / "evaluations.csv")
+    small = [k for k, v in pre.items() if abs(v) < 0.3 * big]
+    assert (ev[[f"c:{k}" for k in small]] == 0).all().all()
+    assert (ev[[f"c:{k}" for k in pre if k not in small]] != 0).all().all()
+    assert all(out["search_coefficients"][k] == 0 for k in small)
