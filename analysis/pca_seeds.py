@@ -13,7 +13,8 @@ datasets with every output >= 0.99; the same for Rubner-Tavan (Oja + anti-Hebbia
 etas) on the same held-out datasets, as given and after the same validation scale refit the found
 rule gets (``rt_refit_*``); ``where_rt_reaches`` / ``vs_rt_ok``: on the held-out datasets where the
 refit Rubner-Tavan has every output >= 0.99, on how many the found rule has too, and whether on all
-(:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`); the restarts used and the wall time; then
+(:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`); the restarts used and the wall time
+(``wall_s``: search and finish, with ``cmaes.pretrain`` both stages; ``pretrain_s`` the first); then
 the success counts (shape, and shape with mean |cos| >= 0.99 for every output) for the reported rule
 and for the search's own mean before the scale refit and pruning (``evoplast.selection``), and shape
 with ``vs_rt_ok``. Writes the table to the CSV (default
@@ -87,7 +88,10 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
             "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
                                  for x in r["restarts"]),
             "chosen": r["chosen_restart"], "elapsed_s": round(r["elapsed_s"]),
-            "wall_s": round(r["elapsed_s"] + r["finish_s"]) if "finish_s" in r else None})
+            "pretrain_s": (round(r["pretrain"]["elapsed_s"] + r["pretrain"]["finish_s"])
+                           if "pretrain" in r else 0),
+            "wall_s": (round(r["total_s"]) if "total_s" in r  # with cmaes.pretrain: both stages
+                       else round(r["elapsed_s"] + r["finish_s"]) if "finish_s" in r else None)})
     return rows
 
 

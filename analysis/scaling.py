@@ -16,7 +16,10 @@ and overrides, runs, successes (:mod:`evoplast.analysis.verdicts`: Oja's shape a
 alignment within 1.5x of Oja's own rule; PCA: both rules' shapes and every output's held-out
 mean |cos| >= 0.99), median wall time to the stop, generations and evaluations to the stop,
 seconds per generation, synapse-steps per second (candidates x trials x samples x passes x plastic
-synapses, over the search's wall time), and the evoplast version. The figure: median time to the
+synapses, over the search's wall time), and the evoplast version. A config with a curriculum stage
+(``cmaes.pretrain``: ``runs/pca_n100.toml``) counts it: its search and finish time are in the time
+to the stop (and in ``pretrain_s``), its generations and evaluations in theirs; seconds per generation
+and synapse-steps per second are the main stage's. The figure: median time to the
 stop vs N (log-log) per experiment, with the power law fitted to the Oja points with at least one
 success; its exponent is printed and stored in the table's ``exponent`` column. ``--keep`` adds a
 previous table's per-run rows of the points not run now (so a table can grow point by point; the
@@ -101,12 +104,15 @@ def point_rows(out: Path, point: str, seeds) -> list[dict]:
     rows = []
     for _, r in df.iterrows():
         config = from_dict(json.loads((Path(r["run_dir"]) / "config.json").read_text())["config"])
+        pre = json.loads((Path(r["run_dir"]) / "result.json").read_text()).get("pretrain")
+        pre_s = pre["elapsed_s"] + pre["finish_s"] if pre else 0.0  # cmaes.pretrain: its stage counts
         t = config.task
         steps = r["evaluations"] * t.n_trials * t.n_samples * t.n_passes * synapses(config)
         rows.append({"point": point, "experiment": kind, "n_inputs": n, "n_outputs": m,
                      "seed": int(r["run.seed"]), "success": bool(r["success"]),
-                     "elapsed_s": float(r["elapsed_s"]), "generations": int(r["generations"]),
-                     "evaluations": int(r["evaluations"]),
+                     "elapsed_s": float(r["elapsed_s"]) + pre_s, "pretrain_s": pre_s,
+                     "generations": int(r["generations"]) + (pre["generations"] if pre else 0),
+                     "evaluations": int(r["evaluations"]) + (pre["evaluations"] if pre else 0),
                      "s_per_generation": float(r["elapsed_s"]) / max(1, int(r["generations"])),
                      "synapse_steps_per_s": steps / float(r["elapsed_s"]),
                      "evoplast_version": r["evoplast_version"]})
