@@ -47,6 +47,11 @@ def _print_result(run_dir, result: dict, config) -> None:
     print(f"run directory: {run_dir}")
     print(f"found rule ({result['task']}, {result['generations']} generations, "
           f"{result['evaluations']} evaluations):")
+    pre = result.get("pretrain")
+    if pre:
+        print(f"  (started from the mean of a pretraining stage in {run_dir}/{pre['run_dir']}: "
+              f"{pre['generations']} generations, {pre['evaluations']} evaluations on "
+              f"{', '.join(pre['overrides'])}; both stages {result['total_s']:.0f} s)")
     for line in [*rule.describe(result), *task.describe_head(result), rule.normalized_heading]:
         print(line)
     for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):

@@ -138,17 +138,17 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict:
-        return {name: _to_plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
+        return {name: to_plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
 
     def replace(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)
 
 
-def _to_plain(obj):
+def to_plain(obj):
     if isinstance(obj, dict):
-        return {k: _to_plain(v) for k, v in obj.items()}
+        return {k: to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_to_plain(v) for v in obj]
+        return [to_plain(v) for v in obj]
     return obj
 
 

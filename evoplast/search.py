@@ -46,7 +46,7 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
     import cma
 
 from . import parallel, seeding, selection
-from .config import Config, _to_plain, from_dict, pretrain_config
+from .config import Config, from_dict, pretrain_config, to_plain
 from .errors import EvoplastError, RunDirError
 from .kernels.status import ERROR
 from .objective import objective
@@ -110,7 +110,7 @@ def config_hash(config: Config) -> str:
     for section, keys in LATER_KEYS.items():
         default = type(getattr(config, section))()  # the section's defaults (the task's own class)
         d[section] = {k: v for k, v in d[section].items()
-                      if k not in keys or v != _to_plain(getattr(default, k))}
+                      if k not in keys or v != to_plain(getattr(default, k))}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -201,6 +201,8 @@ class Search:
         """``cmaes.pretrain``: the first stage's search in RUN_DIR/pretrain (started, resumed, or its
         finished result.json read); returns that result."""
         pre = pretrain_config(self.config)
+        if make_task(pre).rule_template.terms != self.terms:
+            raise EvoplastError("cmaes.pretrain: the first stage's search terms differ from this one's")
         sub = RunDir(self.run_dir.path / "pretrain")
         if sub.file(CONFIG).exists():
             if config_hash(from_dict(sub.meta()["config"])) != config_hash(pre):
@@ -214,8 +216,6 @@ class Search:
             self.progress(f"pretraining in {sub.path} ({', '.join(self.config.cmaes.pretrain)})")
             result = Search(pre, sub, n_jobs=self.n_jobs, progress=lambda line: self.progress(
                 f"pretrain: {line}"), progress_interval=self.progress_interval).run().to_json()
-        if Search(pre, sub).terms != self.terms:
-            raise RunDirError(f"{sub.path}: the pretrained rule's terms differ from this search's")
         return result
 
     def _load_state(self) -> SearchState:

@@ -483,7 +483,7 @@ class _StopAfter(Exception):
 
 
 def test_pretrain_stage_starts_the_search_from_its_chosen_mean_and_resumes_without_rerunning(
-        tiny_config, tmp_path, hash_without_key):
+        tiny_config, tmp_path, hash_without_key, capsys):
     """``cmaes.pretrain``: a first search on the overridden config (here fewer inputs, its own
     sigma0 and generations) runs in RUN_DIR/pretrain with the run's seed; every restart of the
     main search starts at its chosen mean; result.json records its costs and the total. Killed in
@@ -507,6 +507,9 @@ def test_pretrain_stage_starts_the_search_from_its_chosen_mean_and_resumes_witho
     assert full["total_s"] == pytest.approx(full["elapsed_s"] + full["finish_s"] + pre["elapsed_s"]
                                             + pre["finish_s"], abs=0.01)
     assert full["generations"] == 8 and len(full["restarts"]) == 2
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "full")]) == 0
+    assert "from the mean of a pretraining stage" in capsys.readouterr().out
 
     run_dir = RunDir(tmp_path / "cut")
     run_dir.create(config.to_dict())
