@@ -43,7 +43,17 @@ def one_run(config_path: str, seed: int, out: Path, extra=(), refinish: bool = F
     return ensure_run(config_path, [*extra, f"run.seed={seed}"], path, threads=1)
 
 
-def seed_rows(out: Path, seeds=None) -> list[dict]:
+def seed_rows(out: Path, seeds=None, jobs: int = 1) -> list[dict]:
+    """One row per finished seed run in ``out`` (``jobs`` at a time: each row simulates the
+    held-out datasets and refits Rubner-Tavan on validation datasets, minutes at N = 100)."""
+    from joblib import Parallel, delayed
+
+    dirs = [d for d in sorted(out.glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
+            if (d / "result.json").exists() and (seeds is None or int(d.name.split("-")[1]) in seeds)]
+    return Parallel(n_jobs=jobs)(delayed(seed_row)(d) for d in dirs)
+
+
+def seed_row(d: Path) -> dict:
     import numpy as np
 
     from evoplast import make_task, parallel, seeding
@@ -53,46 +63,41 @@ def seed_rows(out: Path, seeds=None) -> list[dict]:
     from evoplast.storage import RunDir
     from evoplast.theory import pca_comparison
 
-    rows = []
-    for d in sorted(out.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
-        if not (d / "result.json").exists() or (seeds is not None and int(d.name.split("-")[1]) not in seeds):
-            continue
-        config, r = load_run(d)
-        task = make_task(config)
-        held = task.make_trials(seeding.heldout_seeds(config))  # the datasets of r["heldout"]
-        rt = task.baseline_metrics("rubner_tavan", held)
-        with parallel.Evaluator(1) as ev:
-            rt_vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
-        rt_refit = task.metrics(rt_vector, held)
-        vs_rt = pca_vs_rubner_tavan(task, task.rule_template.from_values(r["coefficients"]).to_vector(),
-                                    rt_vector, held)
-        th = pca_comparison(r["coefficients"])  # the current criteria (strict B), not the stored ones
-        h = r["heldout"]
-        found, searched = pca_verdict(r), pca_verdict(r, search_mean=True)
-        rows.append({
-            "seed": config.run.seed, "A_oja": th["ff"]["is_oja"],
-            "B_anti_hebbian": th["lat"]["is_anti_hebbian"], "B_dominant": th["lat"]["dominant_term"],
-            "shape_ok": found["shape_ok"],
-            "mean_cos": np.round(h["mean_cos_per_output"], 4).tolist(),
-            "all_ge_0.99": f"{h['trials_all_cos_ge_0.99']}/{h['n_trials']}",
-            "cos_ok": found["cos_ok"],
-            "pruned": len(r.get("pruning", {}).get("removed", [])),
-            "search_shape_ok": searched["shape_ok"], "search_cos_ok": searched["cos_ok"],
-            "rt_mean_cos": np.round(rt["mean_cos_per_output"], 4).tolist(),
-            "rt_all_ge_0.99": f"{rt['trials_all_cos_ge_0.99']}/{h['n_trials']}",
-            "rt_refit_mean_cos": np.round(rt_refit["mean_cos_per_output"], 4).tolist(),
-            "rt_refit_cos_ok": bool(min(rt_refit["mean_cos_per_output"]) >= 0.99),
-            "where_rt_reaches": f"{vs_rt['rule_where_rt_reached']}/{vs_rt['rt_reached']}",
-            "vs_rt_ok": vs_rt["vs_rt_ok"],
-            "evoplast_version": RunDir(d).meta().get("evoplast_version"),
-            "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
-                                 for x in r["restarts"]),
-            "chosen": r["chosen_restart"], "elapsed_s": round(r["elapsed_s"]),
-            "pretrain_s": (round(r["pretrain"]["elapsed_s"] + r["pretrain"]["finish_s"])
-                           if "pretrain" in r else 0),
-            "wall_s": (round(r["total_s"]) if "total_s" in r  # with cmaes.pretrain: both stages
-                       else round(r["elapsed_s"] + r["finish_s"]) if "finish_s" in r else None)})
-    return rows
+    config, r = load_run(d)
+    task = make_task(config)
+    held = task.make_trials(seeding.heldout_seeds(config))  # the datasets of r["heldout"]
+    rt = task.baseline_metrics("rubner_tavan", held)
+    with parallel.Evaluator(1) as ev:
+        rt_vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
+    rt_refit = task.metrics(rt_vector, held)
+    vs_rt = pca_vs_rubner_tavan(task, task.rule_template.from_values(r["coefficients"]).to_vector(),
+                                rt_vector, held)
+    th = pca_comparison(r["coefficients"])  # the current criteria (strict B), not the stored ones
+    h = r["heldout"]
+    found, searched = pca_verdict(r), pca_verdict(r, search_mean=True)
+    return {
+        "seed": config.run.seed, "A_oja": th["ff"]["is_oja"],
+        "B_anti_hebbian": th["lat"]["is_anti_hebbian"], "B_dominant": th["lat"]["dominant_term"],
+        "shape_ok": found["shape_ok"],
+        "mean_cos": np.round(h["mean_cos_per_output"], 4).tolist(),
+        "all_ge_0.99": f"{h['trials_all_cos_ge_0.99']}/{h['n_trials']}",
+        "cos_ok": found["cos_ok"],
+        "pruned": len(r.get("pruning", {}).get("removed", [])),
+        "search_shape_ok": searched["shape_ok"], "search_cos_ok": searched["cos_ok"],
+        "rt_mean_cos": np.round(rt["mean_cos_per_output"], 4).tolist(),
+        "rt_all_ge_0.99": f"{rt['trials_all_cos_ge_0.99']}/{h['n_trials']}",
+        "rt_refit_mean_cos": np.round(rt_refit["mean_cos_per_output"], 4).tolist(),
+        "rt_refit_cos_ok": bool(min(rt_refit["mean_cos_per_output"]) >= 0.99),
+        "where_rt_reaches": f"{vs_rt['rule_where_rt_reached']}/{vs_rt['rt_reached']}",
+        "vs_rt_ok": vs_rt["vs_rt_ok"],
+        "evoplast_version": RunDir(d).meta().get("evoplast_version"),
+        "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
+                             for x in r["restarts"]),
+        "chosen": r["chosen_restart"], "elapsed_s": round(r["elapsed_s"]),
+        "pretrain_s": (round(r["pretrain"]["elapsed_s"] + r["pretrain"]["finish_s"])
+                       if "pretrain" in r else 0),
+        "wall_s": (round(r["total_s"]) if "total_s" in r  # with cmaes.pretrain: both stages
+                   else round(r["elapsed_s"] + r["finish_s"]) if "finish_s" in r else None)}
 
 
 def main(argv=None) -> int:
@@ -109,7 +114,7 @@ def main(argv=None) -> int:
         out, seeds = run_seeds(args, partial(one_run, refinish=args.refinish))
     import pandas as pd
 
-    t = pd.DataFrame(seed_rows(out, seeds))
+    t = pd.DataFrame(seed_rows(out, seeds, jobs=args.jobs))
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print(t.to_string(index=False))
     print(f"shape (A Oja, B anti-Hebbian): {int(t['shape_ok'].sum())}/{len(t)}; shape and held-out "
