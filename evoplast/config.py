@@ -144,7 +144,8 @@ class Config:
         return dataclasses.replace(self, **sections)
 
 
-def to_plain(obj):
+def to_plain(obj: Any) -> Any:
+    """Dicts, lists and tuples (as lists) copied down to their leaves: what TOML/JSON hold."""
     if isinstance(obj, dict):
         return {k: to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
