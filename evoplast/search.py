@@ -176,8 +176,11 @@ class Search:
         self.progress = progress or (lambda line: None)
         self.progress_interval = progress_interval
         self._last_print = -np.inf
-        self._pretrained: dict | None = None  # cmaes.pretrain: the first stage's result.json
-        self._fixed: tuple[int, ...] = ()  # cmaes.pretrain_prune: coordinates held at 0
+        # cmaes.pretrain (set by _pretrain): the start of every restart, the first stage's record
+        # for result.json, and the coordinates held at 0 (cmaes.pretrain_prune)
+        self._pretrain_start: np.ndarray | None = None
+        self._pretrain_record: dict | None = None
+        self._fixed: tuple[int, ...] = ()
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> SearchState:
@@ -187,22 +190,16 @@ class Search:
     def _start(self, restart: int) -> np.ndarray:
         """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed;
         with ``cmaes.pretrain``: the first stage's chosen mean)."""
-        if self._pretrained is not None:
-            r = self._pretrained
-            mean = np.array(r["restarts"][[x["restart"] for x in r["restarts"]].index(r["chosen_restart"])]
-                            ["mean"], float)
-            return np.where(self._small(mean), 0.0, mean)
+        if self._pretrain_start is not None:
+            return self._pretrain_start
         return self.config.rule.start_vector(self.config.run.seed, restart)
 
-    def _small(self, mean: np.ndarray) -> np.ndarray:
-        return np.abs(mean) < self.config.cmaes.pretrain_prune * np.abs(mean).max()
-
-    def _pretrain(self) -> dict:
+    def _pretrain(self) -> None:
         """``cmaes.pretrain``: the first stage's search in RUN_DIR/pretrain (started, resumed, or its
-        finished result.json read); returns that result."""
-        pre = pretrain_config(self.config)
-        if make_task(pre).rule_template.terms != self.terms:
-            raise EvoplastError("cmaes.pretrain: the first stage's search terms differ from this one's")
+        finished result read); sets this search's start (its chosen mean, with ``pretrain_prune``'s
+        small terms at 0 and held there) and the record for result.json."""
+        c = self.config.cmaes
+        pre = pretrain_config(self.config)  # its rule's terms are this search's (checked there)
         sub = RunDir(self.run_dir.path / "pretrain")
         if sub.file(CONFIG).exists():
             if config_hash(from_dict(sub.meta()["config"])) != config_hash(pre):
@@ -211,12 +208,19 @@ class Search:
         else:
             sub.create(pre.to_dict(), source=f"cmaes.pretrain of {self.run_dir.path}")
         if sub.file(RESULT).exists():
-            result = json.loads(sub.file(RESULT).read_text())
+            r = sub.result()
         else:
-            self.progress(f"pretraining in {sub.path} ({', '.join(self.config.cmaes.pretrain)})")
-            result = Search(pre, sub, n_jobs=self.n_jobs, progress=lambda line: self.progress(
+            self.progress(f"pretraining in {sub.path} ({', '.join(c.pretrain)})")
+            r = Search(pre, sub, n_jobs=self.n_jobs, progress=lambda line: self.progress(
                 f"pretrain: {line}"), progress_interval=self.progress_interval).run().to_json()
-        return result
+        mean = np.array(next(x["mean"] for x in r["restarts"] if x["restart"] == r["chosen_restart"]))
+        small = np.abs(mean) < c.pretrain_prune * np.abs(mean).max()
+        self._pretrain_start = np.where(small, 0.0, mean)
+        self._fixed = tuple(int(i) for i in np.flatnonzero(small))
+        self._pretrain_record = {
+            "run_dir": "pretrain", "overrides": list(c.pretrain), "generations": r["generations"],
+            "evaluations": r["evaluations"], "elapsed_s": r["elapsed_s"], "finish_s": r["finish_s"],
+            "loss": r["loss"], "formula": r["formula_pruned"]}
 
     def _load_state(self) -> SearchState:
         data = self.run_dir.load_checkpoint()
@@ -237,9 +241,7 @@ class Search:
         self.run_dir.lock()
         try:
             if self.config.cmaes.pretrain:
-                self._pretrained = self._pretrain()
-                if self.config.cmaes.pretrain_prune:  # the terms set to 0 are not searched
-                    self._fixed = tuple(int(i) for i in np.flatnonzero(self._start(0) == 0))
+                self._pretrain()
             state = self._load_state()
             if state.generation:
                 self.progress(f"resuming {self.run_dir.path} after generation {state.generation}")
@@ -251,13 +253,8 @@ class Search:
                 result = selection.select(self.config, self.task, evaluator, state.restart_results,
                                           self._start, state.generation, state.evaluations,
                                           state.elapsed_s)
-                if self._pretrained is not None:
-                    p = self._pretrained
-                    result = dataclasses.replace(result, pretrain={
-                        "run_dir": "pretrain", "overrides": list(self.config.cmaes.pretrain),
-                        "generations": p["generations"], "evaluations": p["evaluations"],
-                        "elapsed_s": p["elapsed_s"], "finish_s": p["finish_s"], "loss": p["loss"],
-                        "formula": p["formula_pruned"]})
+                if self._pretrain_record is not None:
+                    result = dataclasses.replace(result, pretrain=self._pretrain_record)
         finally:
             self.run_dir.unlock()
         write_json(self.run_dir.file(RESULT), result.to_json())
