@@ -5,6 +5,7 @@ post-search settings: what would, e.g., the validation pruning make of this run'
                                     [--json analysis/results/NAME.json]
                                     [--generations G ... --csv analysis/results/NAME.csv]
     python analysis/refine_check.py RUN_DIR [RUN_DIR ...] --set ... --compare-csv analysis/results/NAME.csv
+                                    [--variants "KEY=VALUE ..." "KEY=VALUE ..."]
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
 ``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``; the
@@ -18,7 +19,9 @@ run's own held-out trials (``task.heldout_trials``; never used by the refinement
 of several finished runs, one row with the run's own reported rule (``run.*``: nonzero terms, the
 theory's verdicts from its ``result.json``, held-out headline metric) beside the rule refined with
 ``--set`` (``refined.*``, the theory on the same held-out trials): what a post-search setting would
-have changed, run by run.
+have changed, run by run (``--variants``: one row per run and group of settings); for PCA tasks
+also ``*.where_rt_reaches`` / ``*.vs_rt_ok``, the strict Rubner-Tavan criterion of
+``analysis/pca_seeds.py``.
 """
 
 from __future__ import annotations
@@ -39,16 +42,22 @@ def main(argv=None) -> int:
     p.add_argument("--generations", type=int, nargs="*", default=[])
     p.add_argument("--csv", default=None, help="with --generations: write the rows here")
     p.add_argument("--compare-csv", default=None, help="one row per RUN_DIR: its rule vs refined")
+    p.add_argument("--variants", nargs="*", default=[], metavar='"KEY=VALUE ..."',
+                   help="with --compare-csv: several groups of post-search settings (each one quoted "
+                        "argument, added to --set), one row per RUN_DIR and group")
     args = p.parse_args(argv)
-    bad = [s for s in args.set if s.partition("=")[0] not in POST_SEARCH]
+    variants = [args.set + v.split() for v in args.variants] or [args.set]
+    bad = [s for v in variants for s in v if s.partition("=")[0] not in POST_SEARCH]
     if bad:
         raise SystemExit(f"only post-search settings can change ({', '.join(POST_SEARCH)}): {bad}")
+    if args.variants and not args.compare_csv:
+        raise SystemExit("--variants needs --compare-csv")
     if len(args.run_dirs) > 1 and not args.compare_csv:
         raise SystemExit("several RUN_DIRs need --compare-csv (one row each)")
     if args.compare_csv:
         import pandas as pd
 
-        rows = [compare_row(Path(d), args.set, args.n_jobs) for d in args.run_dirs]
+        rows = [compare_row(Path(d), v, args.n_jobs) for d in args.run_dirs for v in variants]
         pd.DataFrame(rows).to_csv(args.compare_csv, index=False)
         print(f"wrote {args.compare_csv}")
         return 0
@@ -104,7 +113,37 @@ def compare_row(run, overrides, n_jobs) -> dict:
         row[f"refined.{head}"] = heldout.get(head)
     if "pruning" in records:
         row["refined.pruning_factor"] = records["pruning"].get("factor", 1.0)
+    if config.task.name == "pca_network":
+        row.update(_vs_rubner_tavan(run, config, task, result, rule, n_jobs))
     print({k: v for k, v in row.items() if "formula" not in k}, flush=True)
+    return row
+
+
+_RT_VECTORS: dict = {}  # run directory -> the validation-refit Rubner-Tavan vector (post-search
+# settings do not change it: the known rules are refit without pruning)
+
+
+def _vs_rubner_tavan(run, config, task, result, rule, n_jobs) -> dict:
+    """PCA tasks: the strict criterion of ``analysis/pca_seeds.py`` (every output >= 0.99 on every
+    held-out dataset where the validation-refit Rubner-Tavan has it) for the run's reported rule
+    and for the refined one (:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`)."""
+    from evoplast import parallel, seeding
+    from evoplast.analysis.verdicts import pca_vs_rubner_tavan
+    from evoplast.selection import refine_for
+
+    held = task.make_trials(seeding.heldout_seeds(config))
+    if str(run) not in _RT_VECTORS:
+        with parallel.Evaluator(n_jobs) as evaluator:
+            _RT_VECTORS[str(run)] = refine_for(config, task, evaluator, task.known_rule().to_vector(),
+                                               prune=False)[0]
+    rt_vector = _RT_VECTORS[str(run)]
+    template = task.rule_template
+    row = {}
+    for name, vector in (("run", template.from_values(result["coefficients"]).to_vector()),
+                         ("refined", rule.to_vector())):
+        vs = pca_vs_rubner_tavan(task, vector, rt_vector, held)
+        row[f"{name}.where_rt_reaches"] = f"{vs['rule_where_rt_reached']}/{vs['rt_reached']}"
+        row[f"{name}.vs_rt_ok"] = vs["vs_rt_ok"]
     return row
 
 

@@ -9,10 +9,11 @@ Public API::
 
 from __future__ import annotations
 
+# 0.8.0: cmaes.bounds; runs/istdp_rate_only.toml searches inside the mean field's regime;
 # 0.7.0: cmaes.pretrain (a curriculum stage); 0.6.0: PCA kernel (same weights to 1e-9, other bits);
 # 0.4.0: istdp input spikes from a new generator (same model, other draws); evoplast family;
 # 0.3.0: task istdp (was inhibitory_target_rate), one status table, checkpoint format 2
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 from collections.abc import Callable, Iterable
 from pathlib import Path

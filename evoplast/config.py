@@ -64,6 +64,9 @@ class CMAESConfig:
     # cheaper instance of the task (e.g. fewer inputs); its search runs first, with this run's seed, in
     # RUN_DIR/pretrain, and its chosen mean is this search's initial mean (every restart). A curriculum:
     # the rule's terms must be the same in both; the stages' costs add up (result.json "pretrain")
+    bounds: dict[str, Any] = field(default_factory=dict)  # {term: [low, high]}: the search stays in
+    # this box (pycma's BoundTransform: every candidate and the reported mean lie inside it); e.g. a
+    # theory's regime of validity. Terms not named are unbounded; the start must lie inside
     pretrain_prune: float = 0.0  # terms of the pretrained mean below this fraction of its largest
     # |coefficient| are set to 0 and not searched at this size (small terms that did not matter on the
     # cheap instance make the larger one diverge, and CMA-ES cannot step in those directions at the
@@ -93,6 +96,11 @@ class CMAESConfig:
         _check(not self.converge_every or self.converge_every <= self.converge_window,
                "cmaes.converge_every", "must be <= cmaes.converge_window (records inside the window)")
         _check(0 <= self.pretrain_prune < 1, "cmaes.pretrain_prune", "must be in [0, 1)")
+        for name, box in self.bounds.items():
+            _check(isinstance(box, list | tuple) and len(box) == 2
+                   and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in box) and box[0] < box[1],
+                   f"cmaes.bounds.{name}", f"must be [low, high] with low < high, got {box!r}")
         for text in self.pretrain:
             _check(isinstance(text, str) and text.split(".", 1)[0] in ("task", "rule", "cmaes")
                    and not text.startswith("cmaes.pretrain"), "cmaes.pretrain",
@@ -240,6 +248,12 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     config = Config(task=task, rule=rule, cmaes=cmaes, run=run)
     task_cls.check_config(config)
     check_resources(config, task_cls)
+    if cmaes.bounds:
+        terms = config.rule.rule().terms
+        unknown = sorted(set(cmaes.bounds) - set(terms))
+        if unknown:
+            raise ConfigError(f"cmaes.bounds.{unknown[0]} is not a searched term (searched: "
+                              f"{', '.join(terms)})")
     if cmaes.pretrain:
         pretrain_config(config)  # refuses overrides that do not make a valid config with the same terms
     return config

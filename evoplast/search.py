@@ -47,7 +47,7 @@ with warnings.catch_warnings():  # pycma warns when matplotlib is absent; evopla
 
 from . import parallel, seeding, selection
 from .config import Config, from_dict, pretrain_config, to_plain
-from .errors import EvoplastError, RunDirError
+from .errors import ConfigError, EvoplastError, RunDirError
 from .kernels.status import ERROR
 from .objective import objective
 from .storage import CHECKPOINT, CONFIG, EVALUATIONS, HISTORY, RESULT, RunDir, write_json
@@ -67,10 +67,33 @@ class GaussianSource:
         return self.rng.standard_normal(shape if shape else None)
 
 
+def search_bounds(config: Config, terms: tuple[str, ...] | list[str]) -> list[list[float | None]] | None:
+    """``cmaes.bounds`` as pycma's ``[lower, upper]`` lists over ``terms`` (None: unbounded), or
+    None when no term is bounded."""
+    b = config.cmaes.bounds
+    if not b:
+        return None
+    return [[float(b[t][0]) if t in b else None for t in terms],
+            [float(b[t][1]) if t in b else None for t in terms]]
+
+
+def check_start_in_bounds(x0: np.ndarray, config: Config, terms: tuple[str, ...] | list[str],
+                          restart: int) -> None:
+    """Refuse a restart's initial mean outside ``cmaes.bounds`` (pycma would move it silently)."""
+    for t, v in zip(terms, x0):
+        box = config.cmaes.bounds.get(t)
+        if box is not None and not box[0] <= v <= box[1]:
+            raise ConfigError(f"the initial mean of restart {restart} has {t} = {v:.6g}, outside "
+                              f"cmaes.bounds.{t} = {list(box)}: set rule's start (or start_box) "
+                              "inside the bounds")
+
+
 def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int,
-            fixed: tuple[int, ...] = ()) -> cma.CMAEvolutionStrategy:
+            fixed: tuple[int, ...] = (), bounds: list | None = None) -> cma.CMAEvolutionStrategy:
     """pycma's CMA-ES for one restart, its Gaussian numbers from the run's CMA-ES stream;
-    ``fixed``: coordinates held at their x0 value (pycma's ``fixed_variables``; not searched)."""
+    ``fixed``: coordinates held at their x0 value (pycma's ``fixed_variables``; not searched);
+    ``bounds``: :func:`search_bounds` (pycma's ``BoundTransform``: ``ask`` returns candidates in
+    the box and ``result.xfavorite`` is the mean mapped into it)."""
     c = config.cmaes
     opts = {
         "randn": GaussianSource(np.random.SeedSequence(config.run.seed,
@@ -85,6 +108,8 @@ def make_es(x0: np.ndarray, config: Config, popsize: int, restart: int,
         opts["popsize"] = popsize
     if fixed:
         opts["fixed_variables"] = {int(i): float(x0[i]) for i in fixed}
+    if bounds is not None:
+        opts["bounds"] = bounds
     with warnings.catch_warnings():  # pycma calls fixed_variables deprecated (as all its genotype-
         # phenotype transformations); it holds them exactly (tests/test_search.py checks every candidate)
         warnings.filterwarnings("ignore", message="genotype-phenotype transformations",
@@ -98,7 +123,7 @@ EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: that a checkpoint of an earlier version still matches its config
 LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
                         "converge_window", "converge_rtol", "restart_popsize_factor", "prune_rescale",
-                        "pretrain", "pretrain_prune"),
+                        "pretrain", "pretrain_prune", "bounds"),
               "task": ("score_window_s", "tail_level", "tail_power", "prune_terms", "rotation")}
 
 
@@ -184,8 +209,13 @@ class Search:
 
     # -- state --------------------------------------------------------------------------------------
     def _new_state(self) -> SearchState:
-        es = make_es(self._start(0), self.config, self.config.cmaes.popsize, 0, self._fixed)
+        es = self._make_es(0, self.config.cmaes.popsize)
         return SearchState(es=es, popsize=es.popsize, config_sha256=config_hash(self.config))
+
+    def _make_es(self, restart: int, popsize: int) -> cma.CMAEvolutionStrategy:
+        x0 = self._start(restart)
+        check_start_in_bounds(x0, self.config, self.terms, restart)
+        return make_es(x0, self.config, popsize, restart, self._fixed, search_bounds(self.config, self.terms))
 
     def _start(self, restart: int) -> np.ndarray:
         """Initial mean of a restart (``rule.start``: the configured point, or drawn from the seed;
@@ -298,8 +328,7 @@ class Search:
             state.gen_in_restart = 0
             state.converge = []
             state.restart_best_task_loss = math.inf
-            state.es = make_es(self._start(state.restart), self.config, state.popsize, state.restart,
-                               self._fixed)
+            state.es = self._make_es(state.restart, state.popsize)
             self.progress(f"restart {state.restart}: popsize {state.popsize} "
                           f"(previous stopped on {', '.join(sorted(stop))})")
         else:

@@ -369,6 +369,47 @@ def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config
         module.main([str(tmp_path / "plain"), str(tmp_path / "pruned")])
 
 
+def test_refine_check_scores_pca_runs_against_rubner_tavan(tmp_path, capsys):
+    """``--compare-csv`` on a PCA run adds the strict Rubner-Tavan criterion of ``pca_seeds.py``
+    for the run's rule and the refined one; with the run's own post-search settings both agree, and
+    the counts are those of :func:`pca_vs_rubner_tavan` on the run's held-out datasets."""
+    import json
+
+    import pandas as pd
+    import pytest
+
+    from evoplast import load_config, make_task, parallel, seeding
+    from evoplast.analysis.verdicts import pca_vs_rubner_tavan
+    from evoplast.selection import refine_for
+
+    config = load_config("runs/pca.toml", ["cmaes.generations=3", "cmaes.popsize=8", "cmaes.restarts=0",
+                                           "task.heldout_trials=6", "run.n_jobs=1"])
+    run(config, tmp_path / "pca")
+    cmp = tmp_path / "compare.csv"
+    module = _script("refine_check")
+    assert module.main([str(tmp_path / "pca"), "--n-jobs", "1", "--compare-csv", str(cmp),
+                        "--variants", "cmaes.prune_tol=0.05", "cmaes.prune_tol=0"]) == 0
+    rows = pd.read_csv(cmp)
+    assert rows.overrides.tolist() == ["cmaes.prune_tol=0.05", "cmaes.prune_tol=0"]
+    assert rows["refined.n_terms"].iloc[1] >= rows["refined.n_terms"].iloc[0]  # no pruning: no fewer
+    row = rows.iloc[0]  # pca.toml's own prune_tol: the run's reported rule again
+    assert row["refined.n_terms"] == row["run.n_terms"]
+    assert row["refined.where_rt_reaches"] == row["run.where_rt_reaches"]
+    assert bool(row["refined.vs_rt_ok"]) == bool(row["run.vs_rt_ok"])
+    task = make_task(config)
+    held = task.make_trials(seeding.heldout_seeds(config))
+    with parallel.Evaluator(1) as ev:
+        rt, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
+    result = json.loads((tmp_path / "pca" / "result.json").read_text())
+    found = task.rule_template.from_values(result["coefficients"]).to_vector()
+    vs = pca_vs_rubner_tavan(task, found, rt, held)
+    assert row["run.where_rt_reaches"] == f"{vs['rule_where_rt_reached']}/{vs['rt_reached']}"
+    assert vs["rt_reached"] >= 3  # the refit known rules reach most of the 6 datasets
+    assert bool(row["run.vs_rt_ok"]) == vs["vs_rt_ok"]
+    with pytest.raises(SystemExit, match="--variants needs --compare-csv"):
+        module.main([str(tmp_path / "pca"), "--variants", "cmaes.prune_tol=0"])
+
+
 def test_known_rule_scan_rows_and_learnability(tmp_path, capsys):
     """``analysis/known_rule_scan.py``: one row per grid combination. Oja's own rule at a rate far
     too small to learn in the trial's updates ends near its small initial weights (loss ~1), at the

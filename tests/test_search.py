@@ -565,3 +565,68 @@ def test_pretrain_prune_holds_the_small_terms_at_zero(tmp_path):
     assert (ev[[f"c:{k}" for k in small]] == 0).all().all()
     assert (ev[[f"c:{k}" for k in pre if k not in small]] != 0).all().all()
     assert all(out["search_coefficients"][k] == 0 for k in small)
+
+
+def test_bounds_keep_every_candidate_and_the_mean_in_the_box_and_resume_exactly(
+        tiny_config, tmp_path, hash_without_key):
+    """``cmaes.bounds``: every logged candidate and the reported search mean lie in the box (the
+    bound is active: the unbounded run's candidates leave it); killed mid-run, the resumed run
+    gives the same bytes; the hash of a config without the key is unchanged."""
+    from evoplast.config import load_config
+    from evoplast.search import config_hash
+    from tests.conftest import TINY
+
+    sets = [*TINY, "cmaes.sigma0=0.5", "cmaes.prune_tol=0"]
+    run(load_config("runs/oja.toml", sets), tmp_path / "free")
+    ev_free = pd.read_csv(tmp_path / "free" / "evaluations.csv")
+    box = {"x*y": (-0.1, 0.2), "y**2*w": (-0.15, 0.05)}
+    assert any(((ev_free[f"c:{t}"] < lo) | (ev_free[f"c:{t}"] > hi)).any() for t, (lo, hi) in box.items())
+    bounded = load_config("runs/oja.toml", [*sets, 'cmaes.bounds = {"x*y" = [-0.1, 0.2], '
+                                                   '"y**2*w" = [-0.15, 0.05]}'])
+    full = run(bounded, tmp_path / "full")
+    ev = pd.read_csv(tmp_path / "full" / "evaluations.csv")
+    for t, (lo, hi) in box.items():
+        assert ev[f"c:{t}"].between(lo, hi).all(), t
+        assert lo <= full["search_coefficients"][t] <= hi
+    others = [c for c in ev.columns if c.startswith("c:") and c[2:] not in box]
+    assert (ev[others].abs() > 0.2).any().any()  # the other terms are not bounded
+
+    run_dir = RunDir(tmp_path / "cut")
+    run_dir.create(bounded.to_dict())
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if len(lines) == 3:
+            raise _StopAfter
+
+    with pytest.raises(_StopAfter):
+        Search(bounded, run_dir, progress=progress).run()
+    resume(tmp_path / "cut")
+    assert (tmp_path / "cut" / "evaluations.csv").read_bytes() == \
+        (tmp_path / "full" / "evaluations.csv").read_bytes()
+    assert hash_without_key(tiny_config, "cmaes", "bounds") == config_hash(tiny_config)
+
+
+@pytest.mark.parametrize("value, message", [
+    ('{"x*q" = [0, 1]}', "cmaes.bounds.x\\*q is not a searched term"),
+    ('{"x*y" = [1, 0]}', "low < high"),
+    ('{"x*y" = [0]}', "low < high"),
+    ('{"x*y" = [0, inf]}', "low < high"),
+])
+def test_bad_bounds_are_refused(value, message):
+    from evoplast import ConfigError
+    from evoplast.config import load_config
+
+    with pytest.raises(ConfigError, match=message):
+        load_config("runs/oja.toml", [f"cmaes.bounds = {value}"])
+
+
+def test_a_start_outside_the_bounds_is_refused(tmp_path):
+    from evoplast import ConfigError
+    from evoplast.config import load_config
+    from tests.conftest import TINY
+
+    config = load_config("runs/oja.toml", [*TINY, 'cmaes.bounds = {"x*y" = [0.5, 1]}'])
+    with pytest.raises(ConfigError, match="outside cmaes.bounds.x\\*y"):  # the zero start
+        run(config, tmp_path / "r")
