@@ -5,7 +5,7 @@ post-search settings: what would, e.g., the validation pruning make of this run'
                                     [--json analysis/results/NAME.json]
                                     [--generations G ... --csv analysis/results/NAME.csv]
     python analysis/refine_check.py RUN_DIR [RUN_DIR ...] --set ... --compare-csv analysis/results/NAME.csv
-                                    [--variants "KEY=VALUE ..." "KEY=VALUE ..."]
+                                    [--variants "KEY=VALUE ..." "KEY=VALUE ..."] [--rubner-tavan]
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
 ``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``; the
@@ -20,8 +20,8 @@ of several finished runs, one row with the run's own reported rule (``run.*``: n
 theory's verdicts from its ``result.json``, held-out headline metric) beside the rule refined with
 ``--set`` (``refined.*``, the theory on the same held-out trials): what a post-search setting would
 have changed, run by run (``--variants``: one row per run and group of settings); for PCA tasks
-also ``*.where_rt_reaches`` / ``*.vs_rt_ok``, the strict Rubner-Tavan criterion of
-``analysis/pca_seeds.py``.
+``--rubner-tavan`` adds ``*.where_rt_reaches`` / ``*.vs_rt_ok``, the strict Rubner-Tavan criterion
+of ``analysis/pca_seeds.py``.
 """
 
 from __future__ import annotations
@@ -45,19 +45,23 @@ def main(argv=None) -> int:
     p.add_argument("--variants", nargs="*", default=[], metavar='"KEY=VALUE ..."',
                    help="with --compare-csv: several groups of post-search settings (each one quoted "
                         "argument, added to --set), one row per RUN_DIR and group")
+    p.add_argument("--rubner-tavan", action="store_true",
+                   help="with --compare-csv, PCA runs: the strict criterion against the refit Rubner-Tavan "
+                        "(one more validation refit per run: minutes at N = 100)")
     args = p.parse_args(argv)
     variants = [args.set + v.split() for v in args.variants] or [args.set]
     bad = [s for v in variants for s in v if s.partition("=")[0] not in POST_SEARCH]
     if bad:
         raise SystemExit(f"only post-search settings can change ({', '.join(POST_SEARCH)}): {bad}")
-    if args.variants and not args.compare_csv:
-        raise SystemExit("--variants needs --compare-csv")
+    if (args.variants or args.rubner_tavan) and not args.compare_csv:
+        raise SystemExit("--variants and --rubner-tavan need --compare-csv")
     if len(args.run_dirs) > 1 and not args.compare_csv:
         raise SystemExit("several RUN_DIRs need --compare-csv (one row each)")
     if args.compare_csv:
         import pandas as pd
 
-        rows = [compare_row(Path(d), v, args.n_jobs) for d in args.run_dirs for v in variants]
+        rows = [compare_row(Path(d), v, args.n_jobs, args.rubner_tavan)
+                for d in args.run_dirs for v in variants]
         pd.DataFrame(rows).to_csv(args.compare_csv, index=False)
         print(f"wrote {args.compare_csv}")
         return 0
@@ -88,7 +92,7 @@ def _refiner(run, overrides):
     return stored, config, task, refined
 
 
-def compare_row(run, overrides, n_jobs) -> dict:
+def compare_row(run, overrides, n_jobs, rubner_tavan: bool = False) -> dict:
     from evoplast import __version__, parallel
 
     result = json.loads((run / "result.json").read_text())
@@ -113,7 +117,7 @@ def compare_row(run, overrides, n_jobs) -> dict:
         row[f"refined.{head}"] = heldout.get(head)
     if "pruning" in records:
         row["refined.pruning_factor"] = records["pruning"].get("factor", 1.0)
-    if config.task.name == "pca_network":
+    if rubner_tavan:
         row.update(_vs_rubner_tavan(run, config, task, result, rule, n_jobs))
     print({k: v for k, v in row.items() if "formula" not in k}, flush=True)
     return row

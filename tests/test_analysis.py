@@ -388,7 +388,7 @@ def test_refine_check_scores_pca_runs_against_rubner_tavan(tmp_path, capsys):
     cmp = tmp_path / "compare.csv"
     module = _script("refine_check")
     assert module.main([str(tmp_path / "pca"), "--n-jobs", "1", "--compare-csv", str(cmp),
-                        "--variants", "cmaes.prune_tol=0.05", "cmaes.prune_tol=0"]) == 0
+                        "--variants", "cmaes.prune_tol=0.05", "cmaes.prune_tol=0", "--rubner-tavan"]) == 0
     rows = pd.read_csv(cmp)
     assert rows.overrides.tolist() == ["cmaes.prune_tol=0.05", "cmaes.prune_tol=0"]
     assert rows["refined.n_terms"].iloc[1] >= rows["refined.n_terms"].iloc[0]  # no pruning: no fewer
@@ -406,7 +406,7 @@ def test_refine_check_scores_pca_runs_against_rubner_tavan(tmp_path, capsys):
     assert row["run.where_rt_reaches"] == f"{vs['rule_where_rt_reached']}/{vs['rt_reached']}"
     assert vs["rt_reached"] >= 3  # the refit known rules reach most of the 6 datasets
     assert bool(row["run.vs_rt_ok"]) == vs["vs_rt_ok"]
-    with pytest.raises(SystemExit, match="--variants needs --compare-csv"):
+    with pytest.raises(SystemExit, match="need --compare-csv"):
         module.main([str(tmp_path / "pca"), "--variants", "cmaes.prune_tol=0"])
 
 
