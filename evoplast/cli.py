@@ -52,6 +52,13 @@ def _print_result(run_dir, result: dict, config) -> None:
         print(f"  (started from the mean of a pretraining stage in {run_dir}/{pre['run_dir']}: "
               f"{pre['generations']} generations, {pre['evaluations']} evaluations on "
               f"{', '.join(pre['overrides'])}; both stages {result['total_s']:.0f} s)")
+    bounds = config.cmaes.bounds
+    if bounds:
+        found = result["search_coefficients"]
+        edge = [t for t, (lo, hi) in bounds.items() if min(found[t] - lo, hi - found[t]) <= 1e-3 * (hi - lo)]
+        print("  (searched inside cmaes.bounds: " + ", ".join(f"{t} in [{lo:g}, {hi:g}]" for t, (lo, hi)
+                                                          in bounds.items())
+              + (f"; the search's mean is at the edge in {', '.join(edge)})" if edge else ")"))
     for line in [*rule.describe(result), *task.describe_head(result), rule.normalized_heading]:
         print(line)
     for term, value in sorted(result["normalized"].items(), key=lambda kv: -abs(kv[1])):

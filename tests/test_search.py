@@ -568,7 +568,7 @@ def test_pretrain_prune_holds_the_small_terms_at_zero(tmp_path):
 
 
 def test_bounds_keep_every_candidate_and_the_mean_in_the_box_and_resume_exactly(
-        tiny_config, tmp_path, hash_without_key):
+        tiny_config, tmp_path, hash_without_key, capsys):
     """``cmaes.bounds``: every logged candidate and the reported search mean lie in the box (the
     bound is active: the unbounded run's candidates leave it); killed mid-run, the resumed run
     gives the same bytes; the hash of a config without the key is unchanged."""
@@ -590,6 +590,13 @@ def test_bounds_keep_every_candidate_and_the_mean_in_the_box_and_resume_exactly(
         assert lo <= full["search_coefficients"][t] <= hi
     others = [c for c in ev.columns if c.startswith("c:") and c[2:] not in box]
     assert (ev[others].abs() > 0.2).any().any()  # the other terms are not bounded
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "full")]) == 0
+    shown = capsys.readouterr().out
+    assert "searched inside cmaes.bounds: x*y in [-0.1, 0.2], y**2*w in [-0.15, 0.05]" in shown
+    mean = full["search_coefficients"]
+    at_edge = [t for t, (lo, hi) in box.items() if min(mean[t] - lo, hi - mean[t]) <= 1e-3 * (hi - lo)]
+    assert ("at the edge in " + ", ".join(at_edge)) in shown if at_edge else "at the edge" not in shown
 
     run_dir = RunDir(tmp_path / "cut")
     run_dir.create(bounded.to_dict())
