@@ -123,8 +123,8 @@ def compare_row(run, overrides, n_jobs, rubner_tavan: bool = False) -> dict:
     return row
 
 
-_RT_VECTORS: dict = {}  # run directory -> the validation-refit Rubner-Tavan vector (post-search
-# settings do not change it: the known rules are refit without pruning)
+_RT_VECTORS: dict = {}  # (run directory, calibrate_scale) -> the validation-refit Rubner-Tavan vector
+# (the pruning settings do not change it: the known rules are refit without pruning)
 
 
 def _vs_rubner_tavan(run, config, task, result, rule, n_jobs) -> dict:
@@ -135,12 +135,15 @@ def _vs_rubner_tavan(run, config, task, result, rule, n_jobs) -> dict:
     from evoplast.analysis.verdicts import pca_vs_rubner_tavan
     from evoplast.selection import refine_for
 
+    if config.task.name != "pca_network":
+        raise SystemExit(f"--rubner-tavan is for pca_network runs; {run} is a {config.task.name} run")
     held = task.make_trials(seeding.heldout_seeds(config))
-    if str(run) not in _RT_VECTORS:
+    key = (str(run), config.cmaes.calibrate_scale)  # the refit is the only setting that moves it
+    if key not in _RT_VECTORS:
         with parallel.Evaluator(n_jobs) as evaluator:
-            _RT_VECTORS[str(run)] = refine_for(config, task, evaluator, task.known_rule().to_vector(),
-                                               prune=False)[0]
-    rt_vector = _RT_VECTORS[str(run)]
+            _RT_VECTORS[key] = refine_for(config, task, evaluator, task.known_rule().to_vector(),
+                                          prune=False)[0]
+    rt_vector = _RT_VECTORS[key]
     template = task.rule_template
     row = {}
     for name, vector in (("run", template.from_values(result["coefficients"]).to_vector()),

@@ -367,6 +367,8 @@ def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config
     assert rows["run.rediscovered"].iloc[1] == pruned["theory"]["rediscovered"]
     with pytest.raises(SystemExit, match="compare-csv"):
         module.main([str(tmp_path / "plain"), str(tmp_path / "pruned")])
+    with pytest.raises(SystemExit, match="--rubner-tavan is for pca_network runs"):
+        module.main([str(tmp_path / "plain"), "--compare-csv", str(cmp), "--rubner-tavan"])
 
 
 def test_refine_check_scores_pca_runs_against_rubner_tavan(tmp_path, capsys):
