@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .rules.families import RULE_FAMILIES
-from .schema import _check, build_section
+from .schema import _check, build_section, is_interval
 from .tasks import TASKS
 
 SECTIONS = ("task", "rule", "cmaes", "run")
@@ -97,10 +97,8 @@ class CMAESConfig:
                "cmaes.converge_every", "must be <= cmaes.converge_window (records inside the window)")
         _check(0 <= self.pretrain_prune < 1, "cmaes.pretrain_prune", "must be in [0, 1)")
         for name, box in self.bounds.items():
-            _check(isinstance(box, list | tuple) and len(box) == 2
-                   and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                           for v in box) and box[0] < box[1],
-                   f"cmaes.bounds.{name}", f"must be [low, high] with low < high, got {box!r}")
+            _check(is_interval(box), f"cmaes.bounds.{name}",
+                   f"must be [low, high] with low < high, got {box!r}")
         for text in self.pretrain:
             _check(isinstance(text, str) and text.split(".", 1)[0] in ("task", "rule", "cmaes")
                    and not text.startswith("cmaes.pretrain"), "cmaes.pretrain",

@@ -21,6 +21,13 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key} {message}")
 
 
+def is_interval(box: Any) -> bool:
+    """``[low, high]``: two finite numbers (not booleans) with low < high (a start box, a search box)."""
+    return (isinstance(box, list | tuple) and len(box) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+            and box[0] < box[1])
+
+
 def _coerce(value: Any, hint: Any, key: str) -> Any:
     """Check ``value`` against a type hint (int, float, str, bool, tuple, dict, Optional)."""
     origin = typing.get_origin(hint)

@@ -598,17 +598,7 @@ def test_bounds_keep_every_candidate_and_the_mean_in_the_box_and_resume_exactly(
     at_edge = [t for t, (lo, hi) in box.items() if min(mean[t] - lo, hi - mean[t]) <= 1e-3 * (hi - lo)]
     assert ("at the edge in " + ", ".join(at_edge)) in shown if at_edge else "at the edge" not in shown
 
-    run_dir = RunDir(tmp_path / "cut")
-    run_dir.create(bounded.to_dict())
-    lines = []
-
-    def progress(line):
-        lines.append(line)
-        if len(lines) == 3:
-            raise _StopAfter
-
-    with pytest.raises(_StopAfter):
-        Search(bounded, run_dir, progress=progress).run()
+    _cut_run(bounded, tmp_path / "cut")
     resume(tmp_path / "cut")
     assert (tmp_path / "cut" / "evaluations.csv").read_bytes() == \
         (tmp_path / "full" / "evaluations.csv").read_bytes()

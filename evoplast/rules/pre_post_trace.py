@@ -25,6 +25,7 @@ import sympy
 
 from .. import seeding
 from ..errors import ConfigError
+from ..schema import is_interval
 from .base import Rule
 
 PARAMS = ("tau_pre", "tau_post", "alpha", "beta", "gamma", "kappa")
@@ -158,9 +159,7 @@ class PrePostTraceConfig(PrePostTraceRule):
                 raise ConfigError(f"rule.{table}: {bad[0]!r} is not a searched parameter "
                                   f"(rule.search = {list(self.search)})")
         for name, box in self.start_box.items():
-            ok = (isinstance(box, list | tuple) and len(box) == 2
-                  and all(isinstance(v, int | float) and math.isfinite(v) for v in box) and box[0] < box[1])
-            if not ok or (name in LOG_PARAMS and box[0] <= 0):
+            if not is_interval(box) or (name in LOG_PARAMS and box[0] <= 0):
                 raise ConfigError(f"rule.start_box.{name} must be [low, high] with low < high"
                                   f"{' and low > 0 (seconds)' if name in LOG_PARAMS else ''}, got {box!r}")
         for name, m in self.start_min_abs.items():
