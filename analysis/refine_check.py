@@ -8,7 +8,8 @@ post-search settings: what would, e.g., the validation pruning make of this run'
                                     [--variants "KEY=VALUE ..." "KEY=VALUE ..."] [--rubner-tavan]
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
-``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``; the
+``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``,
+``cmaes.fine_scale``; the
 search itself is what the run did), refines the search's own mean (``search_coefficients``) with
 :func:`evoplast.selection.refine_for` on the run's validation trials, and prints / writes the
 refined rule, the refinement records, the task's theory comparison and the held-out score on the
@@ -30,7 +31,8 @@ import argparse
 import json
 from pathlib import Path
 
-POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.prune_rescale", "cmaes.calibrate_scale")
+POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.prune_rescale", "cmaes.calibrate_scale",
+               "cmaes.fine_scale")
 
 
 def main(argv=None) -> int:
@@ -117,13 +119,15 @@ def compare_row(run, overrides, n_jobs, rubner_tavan: bool = False) -> dict:
         row[f"refined.{head}"] = heldout.get(head)
     if "pruning" in records:
         row["refined.pruning_factor"] = records["pruning"].get("factor", 1.0)
+    if "fine_factor" in records.get("scale_calibration", {}):
+        row["refined.fine_factor"] = json.dumps(records["scale_calibration"]["fine_factor"])
     if rubner_tavan:
         row.update(_vs_rubner_tavan(run, config, task, result, rule, n_jobs))
     print({k: v for k, v in row.items() if "formula" not in k}, flush=True)
     return row
 
 
-_RT_VECTORS: dict = {}  # (run directory, calibrate_scale) -> the validation-refit Rubner-Tavan vector
+_RT_VECTORS: dict = {}  # (run directory, calibrate_scale, fine_scale) -> the validation-refit Rubner-Tavan
 # (the pruning settings do not change it: the known rules are refit without pruning)
 
 
@@ -138,7 +142,7 @@ def _vs_rubner_tavan(run, config, task, result, rule, n_jobs) -> dict:
     if config.task.name != "pca_network":
         raise SystemExit(f"--rubner-tavan is for pca_network runs; {run} is a {config.task.name} run")
     held = task.make_trials(seeding.heldout_seeds(config))
-    key = (str(run), config.cmaes.calibrate_scale)  # the refit is the only setting that moves it
+    key = (str(run), config.cmaes.calibrate_scale, config.cmaes.fine_scale)  # the refit settings move it
     if key not in _RT_VECTORS:
         with parallel.Evaluator(n_jobs) as evaluator:
             _RT_VECTORS[key] = refine_for(config, task, evaluator, task.known_rule().to_vector(),

@@ -177,3 +177,57 @@ def test_oja_task_prunes_a_do_nothing_term_only_when_its_config_asks(tiny_config
     assert any(result["search_coefficients"][t] != 0.0 for t in removed)
     with pytest.raises(ConfigError, match="prune_terms"):
         load_config("runs/oja.toml", ["task.prune_terms=1"])
+
+
+def test_refit_fine_scales_reaches_a_continuous_optimum_between_grid_points():
+    """Each rule's loss is minimal at its own factor between the coarse grid's points (1.3x and
+    0.9x): the grid refits stop at the nearest point, the fine step within one fine step (2^(1/16))
+    of each optimum, and never raises the loss."""
+    v = np.array([1.0, 1.0, 1.0])
+    groups = {"ff": np.array([True, True, False]), "lat": np.array([False, False, True])}
+
+    def loss(V, n):
+        return np.log(V[:, 0] / 1.3) ** 2 + np.log(V[:, 1] / 1.3) ** 2 + np.log(V[:, 2] / 0.9) ** 2
+
+    coarse, rec = selection.refine(loss, v, ["a", "b", "c"], calibrate=True, prune_tol=0.0, groups=groups)
+    fine, rec_fine = selection.refine(loss, v, ["a", "b", "c"], calibrate=True, prune_tol=0.0,
+                                      groups=groups, fine_scale=True)
+    assert "fine_factor" not in rec["scale_calibration"]
+    step = 2 ** (1 / 16)
+    assert np.all(np.abs(np.log(fine / [1.3, 1.3, 0.9])) <= np.log(step) / 2 + 1e-12)
+    assert np.any(np.abs(np.log(coarse / [1.3, 1.3, 0.9])) > np.log(step))  # the grid alone is off
+    cal = rec_fine["scale_calibration"]
+    assert cal["validation_loss_calibrated"] < rec["scale_calibration"]["validation_loss_calibrated"]
+    assert cal["total_factor"]["ff"] == pytest.approx(fine[0]) and cal["total_factor"]["lat"] == pytest.approx(
+        fine[2])
+    assert set(cal["fine_factor"]) == {"ff", "lat"} and 1 <= cal["fine_rounds"] <= selection.FINE_ROUNDS
+    # one rule (no groups): one common fine factor
+    single, rec1 = selection.refine(lambda V, n: np.log(V[:, 0] / 1.3) ** 2, np.array([1.0]), ["a"],
+                                    calibrate=True, prune_tol=0.0, fine_scale=True)
+    assert abs(np.log(single[0] / 1.3)) <= np.log(step) / 2 + 1e-12
+    assert rec1["scale_calibration"]["factor"] * rec1["scale_calibration"]["fine_factor"] == pytest.approx(
+        single[0])
+
+
+def test_refit_fine_scales_keeps_the_vector_when_no_move_helps():
+    calls = []
+
+    def loss(V, n):
+        calls.append(len(V))
+        return np.log(V[:, 0]) ** 2  # minimum at 1x exactly
+
+    out = selection.refit_fine_scales(loss, np.array([1.0, 2.0]), {"rule": np.array([True, True])})
+    assert out["fine_factors"] == {"rule": 1.0} and out["rounds"] == 1
+    assert np.array_equal(out["vector"], [1.0, 2.0]) and out["validation_loss"] == 0.0
+    assert calls == [1, selection.FINE_GRID.size]
+
+
+def test_fine_scale_is_a_boolean_post_search_setting():
+    from evoplast import ConfigError, load_config
+    from evoplast.search import config_hash
+
+    assert load_config("runs/pca.toml", ["cmaes.fine_scale=true"]).cmaes.fine_scale is True
+    assert config_hash(load_config("runs/pca.toml")) == config_hash(
+        load_config("runs/pca.toml", ["cmaes.fine_scale=false"]))  # default: hashed as before
+    with pytest.raises(ConfigError, match="fine_scale"):
+        load_config("runs/pca.toml", ["cmaes.fine_scale=1"])

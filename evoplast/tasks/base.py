@@ -165,6 +165,11 @@ class Task:
             if cal:
                 rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
                                 if f != 1.0)
+                fine = cal.get("fine_factor")
+                if isinstance(fine, dict):
+                    rules += ", fine " + ", ".join(f"{g} x{f:.3g}" for g, f in fine.items())
+                elif fine is not None:
+                    rules += f", fine x{fine:.3g}"
                 lines.append(f"  overall scale refit on validation trials: {cal['factor']:.3g}x the "
                              "search's mean" + rules)
             if pruning:
