@@ -113,9 +113,9 @@ def refit_fine_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarr
     if current is None:
         current = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
     factors = dict.fromkeys(groups, 1.0)
-    rounds = 0
-    for rounds in range(1, FINE_ROUNDS + 1):
-        moved = False
+    rounds, moved = 0, True
+    while moved and rounds < FINE_ROUNDS:
+        rounds, moved = rounds + 1, False
         for name, mask in groups.items():
             scales = np.where(mask[None, :], FINE_GRID[:, None], 1.0)
             group_loss = loss(scales * v[None, :], CALIBRATION_TRIALS)
@@ -123,8 +123,6 @@ def refit_fine_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarr
             if group_loss[k] < current:
                 v, current, moved = scales[k] * v, float(group_loss[k]), True
                 factors[name] *= float(FINE_GRID[k])
-        if not moved:
-            break
     return {"fine_factors": factors, "rounds": rounds, "validation_loss": current, "vector": v}
 
 

@@ -198,8 +198,8 @@ def test_refit_fine_scales_reaches_a_continuous_optimum_between_grid_points():
     assert np.any(np.abs(np.log(coarse / [1.3, 1.3, 0.9])) > np.log(step))  # the grid alone is off
     cal = rec_fine["scale_calibration"]
     assert cal["validation_loss_calibrated"] < rec["scale_calibration"]["validation_loss_calibrated"]
-    assert cal["total_factor"]["ff"] == pytest.approx(fine[0]) and cal["total_factor"]["lat"] == pytest.approx(
-        fine[2])
+    assert cal["total_factor"]["ff"] == pytest.approx(fine[0])
+    assert cal["total_factor"]["lat"] == pytest.approx(fine[2])
     assert set(cal["fine_factor"]) == {"ff", "lat"} and 1 <= cal["fine_rounds"] <= selection.FINE_ROUNDS
     # one rule (no groups): one common fine factor
     single, rec1 = selection.refine(lambda V, n: np.log(V[:, 0] / 1.3) ** 2, np.array([1.0]), ["a"],

@@ -231,19 +231,22 @@ def test_scale_calibration_recovers_a_learning_rate_for_a_too_slow_rule(tiny_con
     assert cal["eta"] == pytest.approx(config.rule.eta * cal["factor"])
 
 
-@pytest.mark.parametrize("calibrate", [True, False])
-def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate):
+@pytest.mark.parametrize("calibrate,fine", [(True, False), (False, False), (True, True)])
+def test_reported_rule_is_the_scale_refit_search_mean(tmp_path, calibrate, fine):
     from evoplast import load_config
     from tests.conftest import TINY
 
-    config = load_config("runs/oja.toml", [*TINY, f"cmaes.calibrate_scale={str(calibrate).lower()}"])
+    config = load_config("runs/oja.toml", [*TINY, f"cmaes.calibrate_scale={str(calibrate).lower()}",
+                                           f"cmaes.fine_scale={str(fine).lower()}"])
     run_dir = RunDir(tmp_path / "r")
     run_dir.create(config.to_dict())
     result = Search(config, run_dir, progress=None).run().to_json()
     coef, searched = result["coefficients"], result["search_coefficients"]
     assert set(coef) == set(searched)
     if calibrate:
-        factor = result["scale_calibration"]["factor"]
+        factor = result["scale_calibration"]["factor"] * result["scale_calibration"].get("fine_factor", 1.0)
+        assert ("fine_factor" in result["scale_calibration"]) == fine
+        assert result["scale_calibration"]["eta"] == pytest.approx(config.rule.eta * factor, rel=1e-12)
         assert all(coef[t] == pytest.approx(factor * searched[t], rel=1e-12, abs=0) for t in coef)
         assert set(result["heldout_search"]) == set(result["heldout"])
         if factor == 1.0:
