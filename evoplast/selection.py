@@ -31,7 +31,9 @@ prefix is scored at its own factor ``s_k`` on :data:`RULE_GRID`,
 ``min_s L_V(s theta_k)`` (``s_k`` chosen on the first :data:`RANKING_TRIALS`; kept only where it
 scores below 1x on all of them, so no prefix scores worse than without the option):
 removed terms that acted as part of the rule's scale (e.g. ``x^2 w`` beside ``y^2 w``) then no
-longer make the smaller rule look worse than it is at its own scale.
+longer make the smaller rule look worse than it is at its own scale. For a rule pair each rule's
+own factor is chosen, in turn (feed-forward, then lateral): a lateral decay term ``y_i^2 L_ij``
+acts as part of the lateral rule's speed, not of the feed-forward one's.
 
 **Fine scale** (``cmaes.fine_scale``). The grids step 1.19x, and where the validation loss is flat
 across a step the refit lands one step from where another rule of the same shape lands (measured:
@@ -126,14 +128,45 @@ def refit_fine_scales(loss: Loss, vector: np.ndarray, groups: dict[str, np.ndarr
     return {"fine_factors": factors, "rounds": rounds, "validation_loss": current, "vector": v}
 
 
+def _rescale_prefixes(loss: Loss, prefixes: np.ndarray, prefix_loss: np.ndarray,
+                      groups: dict[str, np.ndarray] | None) -> tuple[np.ndarray, list]:
+    """Each prefix's own factor on RULE_GRID, chosen on RANKING_TRIALS: one common factor, or with
+    two or more ``groups`` each group's in turn (the earlier groups' choices held); kept only where
+    the prefix then scores below 1x on all CALIBRATION_TRIALS (``prefix_loss`` updated in place).
+    Returns the rescaled prefixes and each prefix's factor (a number, or {group: factor})."""
+    n_prefix, n = prefixes.shape
+    named = dict(groups) if groups and len(groups) > 1 else {"": np.ones(n, dtype=bool)}
+    mult = np.ones((n_prefix, n))
+    chosen = np.ones((n_prefix, len(named)))
+    for gi, mask in enumerate(named.values()):
+        grid = np.where(mask[None, :], RULE_GRID[:, None], 1.0)  # (factor, term)
+        scaled = (mult * prefixes)[:, None, :] * grid[None, :, :]  # (prefix, factor, term)
+        coarse = loss(scaled.reshape(-1, n), RANKING_TRIALS).reshape(n_prefix, RULE_GRID.size)
+        chosen[:, gi] = RULE_GRID[np.argmin(coarse, axis=1)]
+        mult[:, mask] *= chosen[:, gi, None]
+    moved = np.flatnonzero(np.any(chosen != 1.0, axis=1))
+    if moved.size:
+        moved_loss = loss(mult[moved] * prefixes[moved], CALIBRATION_TRIALS)
+        better = moved_loss < prefix_loss[moved]
+        mult[moved[~better]] = 1.0
+        chosen[moved[~better]] = 1.0
+        prefix_loss[moved[better]] = moved_loss[better]
+    factors = ([float(c[0]) for c in chosen] if "" in named
+               else [{g: float(c[i]) for i, g in enumerate(named)} for c in chosen])
+    return mult * prefixes, factors
+
+
 def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
-                base: float | None = None, rescale: bool = False) -> dict:
+                base: float | None = None, rescale: bool = False,
+                groups: dict[str, np.ndarray] | None = None) -> dict:
     """Remove the longest prefix of the ablation ranking (on RANKING_TRIALS) whose joint removal
     raises the validation loss (``base``: the vector's, if already known) by at most a factor
     ``1 + tol``; at least one term stays. ``rescale``: each prefix at its own factor on RULE_GRID
-    (chosen on RANKING_TRIALS), the pruned vector at its prefix's factor. Returns the removed terms,
-    the pruned vector, the validation loss of every prefix (and, with ``rescale``, its factor:
-    ``prefix_factor``, the chosen one as ``factor``) and before/after."""
+    (chosen on RANKING_TRIALS; with two or more ``groups``, each group's (rule's) own factor, in
+    turn), the pruned vector at its prefix's factor(s) (:func:`_rescale_prefixes`). Returns the
+    removed terms, the pruned vector, the validation loss of every prefix (and, with ``rescale``,
+    its factor -- a number, or one per group: ``prefix_factor``, the chosen one as ``factor``) and
+    before/after."""
     v = np.asarray(vector, dtype=float)
     if base is None:
         base = float(loss(v[None, :], CALIBRATION_TRIALS)[0])
@@ -155,22 +188,13 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
         prefixes[k - 1, order[:k]] = 0.0
     prefix_loss = loss(prefixes, CALIBRATION_TRIALS)
     if rescale:  # each prefix's factor chosen on the ranking trials, kept only if better on all
-        scaled = RULE_GRID[None, :, None] * prefixes[:, None, :]  # (prefix, factor, term)
-        coarse = loss(scaled.reshape(-1, v.size), RANKING_TRIALS).reshape(len(prefixes), RULE_GRID.size)
-        factors = RULE_GRID[np.argmin(coarse, axis=1)]
-        moved = np.flatnonzero(factors != 1.0)
-        if moved.size:
-            moved_loss = loss(factors[moved, None] * prefixes[moved], CALIBRATION_TRIALS)
-            better = moved_loss < prefix_loss[moved]
-            factors[moved[~better]] = 1.0
-            prefix_loss[moved[better]] = moved_loss[better]
-        prefixes = factors[:, None] * prefixes
-        out["prefix_factor"] = factors.tolist()
+        prefixes, out["prefix_factor"] = _rescale_prefixes(loss, prefixes, prefix_loss, groups)
     within = np.flatnonzero(prefix_loss <= base * (1.0 + tol))
     n_removed = int(within[-1]) + 1 if within.size else 0
     pruned = prefixes[n_removed - 1].copy() if n_removed else v.copy()
     if rescale:
-        out["factor"] = float(out["prefix_factor"][n_removed - 1]) if n_removed else 1.0
+        one = 1.0 if isinstance(out["prefix_factor"][0], float) else dict.fromkeys(groups, 1.0)
+        out["factor"] = out["prefix_factor"][n_removed - 1] if n_removed else one
     out.update(removed=[terms[j] for j in order[:n_removed]],
                validation_loss_after=float(prefix_loss[n_removed - 1]) if n_removed else base,
                prefix_loss=prefix_loss.tolist(), vector=pruned)
@@ -195,7 +219,8 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         v, current = first.pop("vector"), first["validation_loss_calibrated"]
         records["scale_calibration"] = first
     if prune_tol > 0:
-        pruned = prune_terms(loss, v, terms, prune_tol, base=current, rescale=calibrate and prune_rescale)
+        pruned = prune_terms(loss, v, terms, prune_tol, base=current, rescale=calibrate and prune_rescale,
+                             groups=groups)
         v, current = pruned.pop("vector"), pruned["validation_loss_after"]
         records["pruning"] = pruned
         if "factor" in pruned:
@@ -204,9 +229,10 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         second = refit_rule_scales(loss, v, groups, current=current)
         v = second.pop("vector")
         cal = records["scale_calibration"]
-        common = cal["factor"] * cal.get("pruning_factor", 1.0)
+        pf = cal.get("pruning_factor", 1.0)  # a number, or one per rule (prune_rescale on a pair)
         cal.update(rule_factors=second["rule_factors"],
-                   total_factor={g: common * f for g, f in second["rule_factors"].items()},
+                   total_factor={g: cal["factor"] * (pf[g] if isinstance(pf, dict) else pf) * f
+                                 for g, f in second["rule_factors"].items()},
                    validation_loss_calibrated=second["validation_loss"])
         current = second["validation_loss"]
     if calibrate and fine_scale:

@@ -98,6 +98,30 @@ def test_prune_rescale_scores_each_prefix_at_its_own_scale():
     assert np.array_equal(refined, v) and "prefix_factor" not in rec["pruning"]
 
 
+def test_prune_rescale_on_a_rule_pair_scores_each_prefix_at_each_rule_s_own_scale():
+    """A lateral term that only adds to the lateral rule's speed (loss depends on V1 + V2): removed
+    at one common factor it costs > 5% (the feed-forward rule, at its optimum, moves with it); at the
+    lateral rule's own factor (2^0.5, nearest 1.5) < 1%. The pruned rule is reported at its rules'
+    own factors, and refine() carries them into each rule's total factor."""
+    def loss(V, n):
+        return 1.0 + (V[:, 0] - 1.0) ** 2 + (V[:, 1] + V[:, 2] - 1.5) ** 2
+
+    groups = {"ff": np.array([True, False, False]), "lat": np.array([False, True, True])}
+    v, terms = np.array([1.0, 1.0, 0.5]), ["ff:core", "lat:core", "lat:decay"]
+    common = selection.prune_terms(loss, v, terms, tol=0.05, rescale=True)
+    assert common["removed"] == [] and common["prefix_factor"][0] == pytest.approx(2 ** 0.25)
+    out = selection.prune_terms(loss, v, terms, tol=0.05, rescale=True, groups=groups)
+    assert out["removed"] == ["lat:decay"]
+    assert out["factor"] == {"ff": 1.0, "lat": pytest.approx(2 ** 0.5)}
+    assert np.allclose(out["vector"], [1.0, 2 ** 0.5, 0.0])
+    refined, rec = selection.refine(loss, v, terms, calibrate=True, prune_tol=0.05, groups=groups,
+                                    prune_rescale=True)
+    cal = rec["scale_calibration"]
+    assert np.allclose(refined, [1.0, 2 ** 0.5, 0.0])
+    assert cal["pruning_factor"]["lat"] == pytest.approx(2 ** 0.5)
+    assert cal["total_factor"] == {"ff": pytest.approx(1.0), "lat": pytest.approx(2 ** 0.5)}
+
+
 def test_prune_rescale_never_scores_a_prefix_worse_than_plain_pruning():
     """The factor chosen on the ranking trials (here optimal at V0 + V1 = 1.5) is kept only if it
     also scores better on all calibration trials (optimal at 1.0 there): otherwise 1x stays."""
@@ -226,8 +250,8 @@ def test_fine_scale_is_a_boolean_post_search_setting():
     from evoplast import ConfigError, load_config
     from evoplast.search import config_hash
 
-    assert load_config("runs/pca.toml", ["cmaes.fine_scale=true"]).cmaes.fine_scale is True
-    assert config_hash(load_config("runs/pca.toml")) == config_hash(
-        load_config("runs/pca.toml", ["cmaes.fine_scale=false"]))  # default: hashed as before
+    assert load_config("runs/oja.toml", ["cmaes.fine_scale=true"]).cmaes.fine_scale is True
+    assert config_hash(load_config("runs/oja.toml")) == config_hash(
+        load_config("runs/oja.toml", ["cmaes.fine_scale=false"]))  # default: hashed as before
     with pytest.raises(ConfigError, match="fine_scale"):
-        load_config("runs/pca.toml", ["cmaes.fine_scale=1"])
+        load_config("runs/oja.toml", ["cmaes.fine_scale=1"])
