@@ -9,7 +9,7 @@ post-search settings: what would, e.g., the validation pruning make of this run'
 
 Reads the run's ``config.json`` and ``result.json``, applies ``--set`` (post-search keys only:
 ``task.prune_terms``, ``cmaes.prune_tol``, ``cmaes.prune_rescale``, ``cmaes.calibrate_scale``,
-``cmaes.fine_scale``; the
+``cmaes.fine_scale``, ``cmaes.renormalise``; the
 search itself is what the run did), refines the search's own mean (``search_coefficients``) with
 :func:`evoplast.selection.refine_for` on the run's validation trials, and prints / writes the
 refined rule, the refinement records, the task's theory comparison and the held-out score on the
@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 
 POST_SEARCH = ("task.prune_terms", "cmaes.prune_tol", "cmaes.prune_rescale", "cmaes.calibrate_scale",
-               "cmaes.fine_scale")
+               "cmaes.fine_scale", "cmaes.renormalise")
 
 
 def main(argv=None) -> int:
@@ -142,7 +142,8 @@ def _vs_rubner_tavan(run, config, task, result, rule, n_jobs) -> dict:
     if config.task.name != "pca_network":
         raise SystemExit(f"--rubner-tavan is for pca_network runs; {run} is a {config.task.name} run")
     held = task.make_trials(seeding.heldout_seeds(config))
-    key = (str(run), config.cmaes.calibrate_scale, config.cmaes.fine_scale)  # the refit settings move it
+    key = (str(run), config.cmaes.calibrate_scale, config.cmaes.fine_scale,  # the refit settings move it
+           config.cmaes.renormalise)
     if key not in _RT_VECTORS:
         with parallel.Evaluator(n_jobs) as evaluator:
             _RT_VECTORS[key] = refine_for(config, task, evaluator, task.known_rule().to_vector(),

@@ -56,6 +56,9 @@ class CMAESConfig:
     # its own overall scale (0.5x-2x), so terms that acted as part of the scale can go
     fine_scale: bool = False  # true (with calibrate_scale): after the grid refits, each factor (the
     # common one; for a rule pair each rule's) is refined on a 16-per-octave grid, in turn, until none moves
+    renormalise: bool = False  # true (with calibrate_scale): after the pruning, each rule is divided by its
+    # largest |coefficient| and its scale refit again from there (common grid, each rule's, fine): the
+    # reported scale does not depend on where the search's was, so rules of one shape get one scale
     tabu_radius: float = 0.0  # > 0: a restart's candidates closer than this (in units of sigma0) to an
     tabu_penalty: float = 1.0  # earlier restart's final mean pay tabu_penalty * (1 - (d / radius)^2)
     converge_every: int = 0  # > 0: every this many generations the mean's objective on converge_trials
@@ -89,6 +92,7 @@ class CMAESConfig:
         _check(self.prune_tol >= 0, "cmaes.prune_tol", "must be >= 0 (0: off)")
         _check(isinstance(self.prune_rescale, bool), "cmaes.prune_rescale", "must be true or false")
         _check(isinstance(self.fine_scale, bool), "cmaes.fine_scale", "must be true or false")
+        _check(isinstance(self.renormalise, bool), "cmaes.renormalise", "must be true or false")
         _check(self.restart_until_loss >= 0, "cmaes.restart_until_loss", "must be >= 0 (0: off)")
         _check(self.tabu_radius >= 0, "cmaes.tabu_radius", "must be >= 0 (0: off)")
         _check(self.tabu_penalty > 0, "cmaes.tabu_penalty", "must be > 0")

@@ -123,7 +123,7 @@ EXECUTION_KEYS = ("n_jobs", "backend", "scheduler", "eval_timeout_s", "retries")
 #: that a checkpoint of an earlier version still matches its config
 LATER_KEYS = {"cmaes": ("tabu_radius", "tabu_penalty", "converge_every", "converge_trials",
                         "converge_window", "converge_rtol", "restart_popsize_factor", "prune_rescale",
-                        "pretrain", "pretrain_prune", "bounds", "fine_scale"),
+                        "pretrain", "pretrain_prune", "bounds", "fine_scale", "renormalise"),
               "task": ("score_window_s", "tail_level", "tail_power", "prune_terms", "rotation")}
 
 

@@ -203,13 +203,15 @@ def prune_terms(loss: Loss, vector: np.ndarray, terms: list[str], tol: float,
 
 def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, prune_tol: float,
            groups: dict[str, np.ndarray] | None = None, prune_rescale: bool = False,
-           fine_scale: bool = False) -> tuple[np.ndarray, dict]:
+           fine_scale: bool = False, renormalise: bool = False) -> tuple[np.ndarray, dict]:
     """Common scale, prune (``prune_rescale``: each prefix at its own scale; only with
-    ``calibrate``), each rule's scale, fine scales (``fine_scale``; only with ``calibrate``; each
-    step only where enabled). Returns the final vector and the records for ``result.json`` (empty
-    if no step ran): ``scale_calibration`` (common factor; the pruning's own factor as
-    ``pruning_factor``; for two or more groups each group's factor and ``total_factor``; with
-    ``fine_scale`` ``fine_factor`` (one number, or one per group) and ``fine_rounds``, included in
+    ``calibrate``), with ``renormalise`` each rule divided by its largest |coefficient| and the
+    common scale refit again from there, each rule's scale, fine scales (``fine_scale``; these only
+    with ``calibrate``; each step only where enabled). Returns the final vector and the records for
+    ``result.json`` (empty if no step ran): ``scale_calibration`` (common factor; the pruning's own
+    factor as ``pruning_factor``; ``renormalised``: the divisor(s) and the new common factor; for
+    two or more groups each group's factor and ``total_factor``; with ``fine_scale``
+    ``fine_factor`` (one number, or one per group) and ``fine_rounds``, included in
     ``total_factor``) and ``pruning``."""
     v = np.asarray(vector, dtype=float)
     records: dict = {}
@@ -225,19 +227,29 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         records["pruning"] = pruned
         if "factor" in pruned:
             records["scale_calibration"]["pruning_factor"] = pruned["factor"]
-    if calibrate and groups and len(groups) > 1:
+    several = bool(groups) and len(groups) > 1
+    if calibrate and renormalise:  # the reported scale no longer depends on where the search's was
+        cal = records["scale_calibration"]
+        masks = groups if several else {"rule": np.ones(v.size, dtype=bool)}
+        divisor = {g: float(np.max(np.abs(v[m]), initial=0.0)) or 1.0 for g, m in masks.items()}
+        per_term = np.ones(v.size)
+        for g, m in masks.items():
+            per_term[m] = divisor[g]
+        again = refit_scale(loss, v / per_term)
+        v, current = again.pop("vector"), again["validation_loss_calibrated"]
+        cal.update(renormalised={"divisor": divisor if several else divisor["rule"],
+                                 "factor": again["factor"]}, validation_loss_calibrated=current)
+    if calibrate and several:
         second = refit_rule_scales(loss, v, groups, current=current)
         v = second.pop("vector")
         cal = records["scale_calibration"]
-        pf = cal.get("pruning_factor", 1.0)  # a number, or one per rule (prune_rescale on a pair)
         cal.update(rule_factors=second["rule_factors"],
-                   total_factor={g: cal["factor"] * (pf[g] if isinstance(pf, dict) else pf) * f
+                   total_factor={g: _factor_before_rule_scales(cal, g) * f
                                  for g, f in second["rule_factors"].items()},
                    validation_loss_calibrated=second["validation_loss"])
         current = second["validation_loss"]
     if calibrate and fine_scale:
         cal = records["scale_calibration"]
-        several = bool(groups) and len(groups) > 1
         fine = refit_fine_scales(loss, v, groups if several else {"rule": np.ones(v.size, dtype=bool)},
                                  current=current)
         v = fine.pop("vector")
@@ -246,6 +258,22 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         if several:
             cal["total_factor"] = {g: f * fine["fine_factors"][g] for g, f in cal["total_factor"].items()}
     return v, records
+
+
+def _factor_before_rule_scales(cal: dict, group: str | None = None) -> float:
+    """The factor from the search's mean to the vector before each rule's own refit: the common
+    factor, the pruning's (one number, or one per rule), and with ``renormalised`` its new common
+    factor over the rule's divisor (``group``: which rule; None for a single rule)."""
+    pf = cal.get("pruning_factor", 1.0)
+    return cal["factor"] * (pf[group] if isinstance(pf, dict) else pf) * _renormalised_factor(cal, group)
+
+
+def _renormalised_factor(cal: dict, group: str | None = None) -> float:
+    """``renormalised``'s new common factor over the rule's divisor (1.0 when it did not run)."""
+    if "renormalised" not in cal:
+        return 1.0
+    d = cal["renormalised"]["divisor"]
+    return cal["renormalised"]["factor"] / (d[group] if isinstance(d, dict) else d)
 
 
 def validation_loss(config: Config, task: Task, evaluator: Evaluator) -> Loss:
@@ -275,12 +303,12 @@ def refine_for(
     groups = template.groups()
     vector, records = refine(validation_loss(config, task, evaluator), vector, terms, calibrate,
                              prune_tol, groups, prune_rescale=config.cmaes.prune_rescale,
-                             fine_scale=config.cmaes.fine_scale)
+                             fine_scale=config.cmaes.fine_scale, renormalise=config.cmaes.renormalise)
     cal = records.get("scale_calibration")
     if cal is not None:
         cal["eta"] = ({g: float(v * cal["total_factor"][g]) for g, v in eta.items()} if groups
                       else float(eta * cal["factor"] * cal.get("pruning_factor", 1.0)
-                                 * cal.get("fine_factor", 1.0)))
+                                 * _renormalised_factor(cal) * cal.get("fine_factor", 1.0)))
     return vector, records
 
 

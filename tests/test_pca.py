@@ -180,12 +180,13 @@ def test_search_refuses_a_baseline_and_simulate_runs_it(tmp_path, capsys):
     assert len(summary["mean_cos_per_output"]) == 3 and summary["mean_lateral_norm"] < 0.15
 
 
-@pytest.mark.parametrize("fine", [False, True])
-def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys, fine):
+@pytest.mark.parametrize("fine,renormalise", [(False, False), (True, False), (True, True)])
+def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys, fine, renormalise):
     out = tmp_path / "r"
     args = ["--set", "task.n_trials=4", "--set", "task.n_passes=5", "--set", "task.heldout_trials=4",
             "--set", "cmaes.popsize=8", "--set", "cmaes.generations=3", "--quiet",
-            "--set", f"cmaes.fine_scale={str(fine).lower()}"]
+            "--set", f"cmaes.fine_scale={str(fine).lower()}",
+            *(["--set", "cmaes.renormalise=true", "--set", "cmaes.prune_rescale=true"] * renormalise)]
     assert main(["run", "runs/pca.toml", "--out", str(out), *args]) == 0
     result = json.loads((out / "result.json").read_text())
     assert "ff:x*y" in result["coefficients"] and "lat:x*y" in result["coefficients"]
@@ -205,7 +206,8 @@ def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys, fi
     assert "overall scale refit" in shown and "pruned on validation trials" in shown
     assert "the search's own mean scores held-out loss" in shown
     assert ("fine_factor" in cal) == fine and (", fine ff x" in shown) == fine
-    if fine:  # the fine factors are part of each rule's total factor and learning rate
+    assert ("renormalised" in cal) == renormalise
+    if fine and not renormalise:  # the fine factors are part of each rule's total factor and learning rate
         common = cal["factor"] * cal.get("pruning_factor", 1.0)
         for g in ("ff", "lat"):
             total = common * cal["rule_factors"][g] * cal["fine_factor"][g]

@@ -255,3 +255,48 @@ def test_fine_scale_is_a_boolean_post_search_setting():
         load_config("runs/oja.toml", ["cmaes.fine_scale=false"]))  # default: hashed as before
     with pytest.raises(ConfigError, match="fine_scale"):
         load_config("runs/oja.toml", ["cmaes.fine_scale=1"])
+
+
+def test_renormalise_gives_rules_of_one_shape_one_scale():
+    """Two vectors of one shape at different scales (the search's scale is arbitrary): the grid
+    refits leave them a grid step apart where the loss is flat between, with ``renormalise`` both
+    are refit from the normalised rule and end identical; the total factors and the recorded
+    divisors say how each got there."""
+    def loss(V, n):  # flat within [0.9, 1.3] per rule, rising outside
+        a, b = V[:, 0], V[:, 2]
+        flat = lambda x: np.maximum(0.0, np.abs(np.log(x / 1.08)) - 0.18) ** 2  # noqa: E731
+        return 1.0 + flat(a) + flat(-b) + 0.0 * V[:, 1]
+
+    groups = {"ff": np.array([True, True, False]), "lat": np.array([False, False, True])}
+    terms = ["ff:x*y", "ff:y**2*w", "lat:x*y"]
+    one, two = np.array([1.0, -1.0, -1.0]), np.array([0.37, -0.37, -0.61])
+    plain = [selection.refine(loss, x, terms, calibrate=True, prune_tol=0.0, groups=groups)[0]
+             for x in (one, two)]
+    assert not np.allclose(plain[0], plain[1])
+    out = [selection.refine(loss, x, terms, calibrate=True, prune_tol=0.0, groups=groups, renormalise=True)
+           for x in (one, two)]
+    assert np.array_equal(out[0][0], out[1][0])
+    for x, (v, rec) in zip((one, two), out):
+        cal = rec["scale_calibration"]
+        f = cal["factor"]  # the divisors: each rule's largest |coefficient| after the first refit
+        assert cal["renormalised"]["divisor"] == {"ff": pytest.approx(f * abs(x[0])),
+                                                  "lat": pytest.approx(f * abs(x[2]))}
+        assert v[0] == pytest.approx(cal["total_factor"]["ff"] * x[0])
+        assert v[2] == pytest.approx(cal["total_factor"]["lat"] * x[2])
+    # one rule: one divisor, and the eta record of refine_for's single-rule formula
+    v, rec = selection.refine(lambda V, n: loss(np.c_[V, -V[:, :1]], n), np.array([0.37, -0.37]),
+                              terms[:2], calibrate=True, prune_tol=0.0, renormalise=True)
+    cal = rec["scale_calibration"]
+    assert cal["renormalised"]["divisor"] == pytest.approx(cal["factor"] * 0.37)
+    assert v[0] == pytest.approx(selection._factor_before_rule_scales(rec["scale_calibration"]) * 0.37)
+
+
+def test_renormalise_is_a_boolean_post_search_setting():
+    from evoplast import ConfigError, load_config
+    from evoplast.search import config_hash
+
+    assert load_config("runs/oja.toml", ["cmaes.renormalise=true"]).cmaes.renormalise is True
+    assert config_hash(load_config("runs/oja.toml")) == config_hash(
+        load_config("runs/oja.toml", ["cmaes.renormalise=false"]))
+    with pytest.raises(ConfigError, match="renormalise"):
+        load_config("runs/oja.toml", ["cmaes.renormalise=yes"])
