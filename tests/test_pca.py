@@ -206,7 +206,7 @@ def test_tiny_search_writes_both_rules_and_show_prints_them(tmp_path, capsys, fi
     assert "overall scale refit" in shown and "pruned on validation trials" in shown
     assert "the search's own mean scores held-out loss" in shown
     assert ("fine_factor" in cal) == fine and (", fine ff x" in shown) == fine
-    assert ("renormalised" in cal) == renormalise
+    assert ("renormalised" in cal) == renormalise and ("renormalised and refit" in shown) == renormalise
     if fine and not renormalise:  # the fine factors are part of each rule's total factor and learning rate
         common = cal["factor"] * cal.get("pruning_factor", 1.0)
         for g in ("ff", "lat"):

@@ -165,6 +165,8 @@ class Task:
             if cal:
                 rules = "".join(f", then {g} x{f:.3g}" for g, f in cal.get("rule_factors", {}).items()
                                 if f != 1.0)
+                if "renormalised" in cal:
+                    rules += f", renormalised and refit x{cal['renormalised']['factor']:.3g}"
                 fine = cal.get("fine_factor")
                 if isinstance(fine, dict):
                     rules += ", fine " + ", ".join(f"{g} x{f:.3g}" for g, f in fine.items())
