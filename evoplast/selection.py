@@ -49,8 +49,8 @@ the search's scale, ends 1.2-1.3x faster than Rubner-Tavan refit from its own, a
 the pruning each rule is divided by its largest ``|c|`` and the common scale refit again from there;
 each rule's own refit and the fine one follow: the reported scale no longer depends on the search's.
 
-The sequence in :func:`refine`: common scale, prune, renormalise, each rule's scale, fine scales. Everything tried is
-recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select` runs it all and
+The sequence in :func:`refine`: common scale, prune, renormalise, each rule's scale, fine scales.
+Everything tried is recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select` runs it all and
 scores the reported rule and the search's own mean on the held-out trials.
 """
 
