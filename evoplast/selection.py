@@ -50,8 +50,8 @@ the pruning each rule is divided by its largest ``|c|`` and the common scale ref
 each rule's own refit and the fine one follow: the reported scale no longer depends on the search's.
 
 The sequence in :func:`refine`: common scale, prune, renormalise, each rule's scale, fine scales.
-Everything tried is recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select` runs it all and
-scores the reported rule and the search's own mean on the held-out trials.
+Everything tried is recorded for ``result.json`` (``scale_calibration``, ``pruning``). :func:`select`
+runs it all and scores the reported rule and the search's own mean on the held-out trials.
 """
 
 from __future__ import annotations
