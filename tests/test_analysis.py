@@ -457,3 +457,38 @@ def test_module_at_rewrites_relative_imports_and_loads_an_old_revision():
     from evoplast.kernels import poly
 
     assert old.__name__ == "poly_old" and old is not poly and callable(old.update_row_p2)
+
+
+def test_lateral_terms_check_scores_the_three_term_rule_at_each_rule_s_refit_scale(tmp_path):
+    """``analysis/lateral_terms_check.py``: a finished PCA run whose reported rule is Rubner-Tavan
+    plus a lateral ``y**2*w``; the stripped rule at the same scale scores as Rubner-Tavan's own
+    vector on the run's validation trials, each refit only lowers the loss, and non-PCA runs are
+    refused."""
+    import json
+
+    import numpy as np
+    import pytest
+
+    from evoplast import load_config, make_task, parallel, selection
+
+    config = load_config("runs/pca.toml", ["cmaes.generations=2", "cmaes.popsize=8", "cmaes.restarts=0",
+                                           "task.heldout_trials=4", "task.n_passes=10", "run.n_jobs=1"])
+    run(config, tmp_path / "pca")
+    result_path = tmp_path / "pca" / "result.json"
+    result = json.loads(result_path.read_text())
+    rt = {"ff:x*y": 1.0, "ff:y**2*w": -1.0, "lat:x*y": -1.0}
+    result["coefficients"] = {t: rt.get(t, -0.3 if t == "lat:y**2*w" else 0.0)
+                              for t in result["coefficients"]}
+    result_path.write_text(json.dumps(result))
+    module = _script("lateral_terms_check")
+    row = module.check(tmp_path / "pca", n_jobs=1)
+    task = make_task(config)
+    with parallel.Evaluator(1) as ev:
+        loss = selection.validation_loss(config, task, ev)
+        expected = loss(task.known_rule().to_vector()[None], selection.CALIBRATION_TRIALS)[0]
+    assert row["stripped_same_scale"] == pytest.approx(expected, rel=1e-12)
+    assert row["stripped_fine"] <= row["stripped_rule_refit"] <= row["stripped_same_scale"]
+    assert row["reported_fine"] <= row["reported"] and np.isfinite(row["reported"])
+    run(load_config("runs/oja.toml", ["cmaes.generations=2", "run.n_jobs=1"]), tmp_path / "oja")
+    with pytest.raises(SystemExit, match="for pca_network runs"):
+        module.check(tmp_path / "oja", n_jobs=1)
