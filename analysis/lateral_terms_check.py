@@ -17,25 +17,19 @@ import argparse
 import json
 from pathlib import Path
 
-KEEP = ("ff:x*y", "ff:y**2*w", "lat:x*y")
-
 
 def check(run: Path, n_jobs: int = 2) -> dict:
-    import numpy as np
-
     from evoplast import parallel, selection
-    from evoplast.config import from_dict
+    from evoplast.analysis.report import found_rule, load_run
     from evoplast.tasks import make_task
 
-    config = from_dict(json.loads((run / "config.json").read_text())["config"])
+    config, result = load_run(run)
     if config.task.name != "pca_network":
         raise SystemExit(f"{run} is a {config.task.name} run: this check is for pca_network runs")
     task = make_task(config)
-    template = task.rule_template
-    result = json.loads((run / "result.json").read_text())
-    v = template.from_values(result["coefficients"]).to_vector()
-    stripped = np.array([c if t in KEEP else 0.0 for t, c in zip(template.terms, v)])
-    groups = template.groups()
+    v = found_rule(task, result).to_vector()
+    stripped = v * (task.known_rule().to_vector() != 0.0)  # Rubner-Tavan's terms only
+    groups = task.rule_template.groups()
     with parallel.Evaluator(n_jobs) as ev:
         loss = selection.validation_loss(config, task, ev)
         base = float(loss(v[None], selection.CALIBRATION_TRIALS)[0])

@@ -235,9 +235,9 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         if "factor" in pruned:
             records["scale_calibration"]["pruning_factor"] = pruned["factor"]
     several = bool(groups) and len(groups) > 1
+    masks = groups if several else {"rule": np.ones(v.size, dtype=bool)}  # one rule: one factor
     if calibrate and renormalise:  # the reported scale no longer depends on where the search's was
         cal = records["scale_calibration"]
-        masks = groups if several else {"rule": np.ones(v.size, dtype=bool)}
         divisor = {g: float(np.max(np.abs(v[m]), initial=0.0)) or 1.0 for g, m in masks.items()}
         per_term = np.ones(v.size)
         for g, m in masks.items():
@@ -257,8 +257,7 @@ def refine(loss: Loss, vector: np.ndarray, terms: list[str], calibrate: bool, pr
         current = second["validation_loss"]
     if calibrate and fine_scale:
         cal = records["scale_calibration"]
-        fine = refit_fine_scales(loss, v, groups if several else {"rule": np.ones(v.size, dtype=bool)},
-                                 current=current)
+        fine = refit_fine_scales(loss, v, masks, current=current)
         v = fine.pop("vector")
         cal.update(fine_factor=fine["fine_factors"] if several else fine["fine_factors"]["rule"],
                    fine_rounds=fine["rounds"], validation_loss_calibrated=fine["validation_loss"])
