@@ -44,8 +44,8 @@ made two of four fail -- there the starting point of the refit mattered: renorma
 
 **Renormalise** (``cmaes.renormalise``). Where ``L_V`` is flat in the scale, every refit ends near
 where it starts, so two rules of one shape found at different scales are reported at different
-ones (measured at N = 100, M = 8: a found rule of exactly Rubner-Tavan's three terms, refit from
-the search's scale, ends 1.2-1.3x faster than Rubner-Tavan refit from its own, and noisier). After
+ones (seen at N = 100, M = 8: a found rule of exactly Rubner-Tavan's three terms, refit from the
+search's scale, ended faster than Rubner-Tavan refit from its own, and noisier). After
 the pruning each rule is divided by its largest ``|c|`` and the common scale refit again from there;
 each rule's own refit and the fine one follow: the reported scale no longer depends on the search's.
 
