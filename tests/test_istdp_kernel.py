@@ -195,9 +195,10 @@ def test_input_spike_trains_are_pinned_to_the_bit(mode, digest, n_inh):
 
 
 def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
-    """_draw_spikes reports a buffer too small for the inhibitory spikes (-1) instead of growing it
-    in the loop; the wrapper then draws again from the same seed state, so the result is the
-    one a large enough buffer gives."""
+    """_draw_spikes reports an event buffer too small for the inhibitory spikes (-1) instead of
+    growing it in the loop; the wrapper then draws again from the same seed state, so the result
+    is the one a large enough buffer gives, and a thread's buffers, reused across trials, carry
+    nothing from one trial to the next."""
     from evoplast.kernels import rng as krng
 
     rates = np.full((2, 100), 80.0)
@@ -207,14 +208,39 @@ def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
     tables = (krng.ZIG_K, krng.ZIG_W, krng.ZIG_F)
 
     def draw(cap):
-        gE, ptr, idx = np.zeros(n_steps), np.zeros(n_steps + 1, dtype=np.int64), np.empty(cap, dtype=np.int64)
-        counts = np.zeros(40, dtype=np.int64)
-        n = istdp_inputs._draw_spikes(state.copy(), *args, gE, ptr, idx, counts, *tables)
-        return n, gE, ptr, idx[:max(n, 0)], counts
+        gE, counts = np.zeros(n_steps), np.zeros(40, dtype=np.int64)
+        ev_step, ev_aff = np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32)
+        work_i, work_f = np.empty(rates.shape[1] + 1, dtype=np.int64), np.empty(3 * (rates.shape[1] + 1))
+        n = istdp_inputs._draw_spikes(state.copy(), *args, gE, ev_step, ev_aff, counts, work_i, work_f,
+                                      *tables)
+        if n < 0:
+            return n, None, None, None, None
+        ptr, idx = istdp_inputs._csr(ev_step, ev_aff, n, n_steps)
+        return n, gE, ptr, idx, counts
 
     assert draw(5)[0] == -1
     n, gE, ptr, idx, counts = draw(10_000)
     assert n == idx.size == ptr[-1] > 5
-    ref = istdp_inputs.afferent_spikes(np.random.default_rng(6), *args)
-    for a, b in zip((gE, ptr, idx, counts), ref):
+    istdp_inputs._SCRATCH.events = np.full(6, -1, dtype=np.int32)  # room for 3 events
+    ref = istdp_inputs.afferent_spikes(np.random.default_rng(6), *args)  # grows the buffer
+    assert istdp_inputs._SCRATCH.events.size >= 2 * n
+    again = istdp_inputs.afferent_spikes(np.random.default_rng(6), *args)  # reuses them
+    for a, b, c in zip((gE, ptr, idx, counts), ref, again):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_inputs_drawn_in_threads_equal_the_sequential_ones():
+    """The generator's work arrays are per thread: trials drawn concurrently in two threads (as
+    the threading backend does) equal the same trials drawn one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draw(seed):
+        return istdp_inputs.make_inputs(np.random.default_rng(seed), 3.0 + seed % 2, P, "pathways")
+
+    seq = [draw(s) for s in range(6)]
+    with ThreadPoolExecutor(2) as pool:
+        par = list(pool.map(draw, range(6)))
+    for a, b in zip(seq, par):
+        for f in ("gE_in", "i_ptr", "i_idx", "exc_rate_hz", "inh_rate_per_afferent"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
