@@ -73,7 +73,8 @@ def bench_istdp(quick: bool = False, brian2_python: str | None = None,
 
     Rows ``istdp`` (per input mode and popsize K = 8, 64): the kernel's time per candidate (K
     candidates on one trial) and the input generation's time per trial (paid once per trial and
-    shared by its K candidates), and their sum per candidate: ``kernel + inputs / K``; medians of 3.
+    shared by its K candidates), and their sum per candidate: ``kernel + inputs / K``; medians of 7
+    (2 with ``quick``), each after one untimed call of the same length (as Brian2's second run).
     Rows ``brian2`` (where a Python with Brian2 is found: this one, or ``brian2_python``): the
     batched Brian2 model of :func:`evoplast.kernels.brian2_ref.build_batched` (K cells sharing
     inputs Brian2 generates itself), cython and cpp_standalone, one thread, a second run of the
@@ -93,7 +94,7 @@ def bench_istdp(quick: bool = False, brian2_python: str | None = None,
     p = lif.NeuronParams()
     rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3)
     duration = 5.0 if quick else 20.0
-    repeats = 2 if quick else 3
+    repeats = 2 if quick else 7
     modes = ("pathways",) if quick else ("pathways", "poisson")
     rng = np.random.default_rng(0)
     threads = numba.get_num_threads()
@@ -101,14 +102,14 @@ def bench_istdp(quick: bool = False, brian2_python: str | None = None,
     totals = {}
     try:
         for mode in modes:
-            make_inputs(rng, 0.1, p, mode)  # compile / load the cache
+            make_inputs(rng, duration, p, mode)  # compile / load the cache; warm, like Brian2's 2nd run
             t_in = _time(lambda mode=mode: make_inputs(rng, duration, p, mode), repeats, np.median)
             inputs = [make_inputs(rng, duration, p, mode)]
             for K in (8, 64):
                 rules = np.repeat(rule.params()[None], K, axis=0)
                 rules[:, 2] *= np.linspace(0.8, 1.2, K)  # distinct candidates
                 W0 = np.full((1, inputs[0].n_inh), 0.1)
-                lif.simulate(inputs, p, rules[:2], W0, silent_s=1e9)
+                lif.simulate(inputs, p, rules, W0, silent_s=1e9)  # compile; one untimed run
                 t_k = _time(lambda x=inputs, r=rules, W0=W0: lif.simulate(x, p, r, W0, silent_s=1e9),
                             repeats, np.median)
                 kernel = t_k / (K * duration)
