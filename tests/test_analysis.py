@@ -492,3 +492,26 @@ def test_lateral_terms_check_scores_the_three_term_rule_at_each_rule_s_refit_sca
     run(load_config("runs/oja.toml", ["cmaes.generations=2", "run.n_jobs=1"]), tmp_path / "oja")
     with pytest.raises(SystemExit, match="for pca_network runs"):
         module.check(tmp_path / "oja", n_jobs=1)
+
+
+def test_input_walk_floor_prints_every_row_and_the_implied_fraction(tmp_path):
+    """``analysis/input_walk_floor.py`` (short and once: a smoke run, not a timing): every row, each
+    time positive, and the floor rows' input time and fraction follow from the ``place`` row and
+    the kernel row of the same run."""
+    import pandas as pd
+    import pytest
+
+    module = _script("input_walk_floor")
+    out = tmp_path / "floor.csv"
+    assert module.main(["--seconds", "0.5", "--repeats", "1", "--csv", str(out)]) == 0
+    rows = pd.read_csv(out).set_index("row")
+    assert list(rows.index) == ["exponential", "place", "walk_poisson", "walk_pathways", "kernel_k8",
+                                "place_floor_pathways", "place_floor_poisson"]
+    assert (rows["ns_per_candidate"].dropna() > 0).all() and rows["ns_per_candidate"].notna().sum() == 4
+    kernel = rows.loc["kernel_k8", "ms_per_bio_s_per_candidate"]
+    for mode, hz in (("pathways", module.PATHWAY_RATE_HZ), ("poisson", 40.0)):
+        inputs = rows.loc["place", "ns_per_candidate"] * 1e-3 * hz
+        assert rows.loc[f"place_floor_{mode}", "input_ms_per_bio_s_per_trial"] == pytest.approx(inputs)
+        assert rows.loc[f"place_floor_{mode}", "input_fraction_popsize_8"] == pytest.approx(
+            inputs / 8 / (kernel + inputs / 8))
+    assert module.PATHWAY_RATE_HZ == pytest.approx(64.84, abs=0.01)
