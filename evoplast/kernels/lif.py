@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numba
 import numpy as np
+from numba.typed import List
 
 from .status import NAN, OK, RUNAWAY, SILENT, names
 
@@ -344,8 +345,8 @@ def _run_block(gE_in, i_ptr, i_idx, neuron, rules, w0, bin_steps, check_steps, r
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def _simulate(gE_all, i_ptr_all, i_idx_all, offsets_e, offsets_p, offsets_i, neuron, rules, W0,
-              n_steps, bin_steps, check_steps, runaway_hz, silent_steps):
+def _simulate(gE_list, i_ptr_list, i_idx_list, neuron, rules, W0, n_steps, bin_steps, check_steps,
+              runaway_hz, silent_steps):
     K, D, n_inh = rules.shape[0], W0.shape[0], W0.shape[1]
     n_bins = n_steps // bin_steps
     n_blk = (K + BLOCK - 1) // BLOCK
@@ -358,26 +359,24 @@ def _simulate(gE_all, i_ptr_all, i_idx_all, offsets_e, offsets_p, offsets_i, neu
         d = p // n_blk
         k0 = (p - d * n_blk) * BLOCK
         k1 = min(K, k0 + BLOCK)
-        gE_in = gE_all[offsets_e[d]:offsets_e[d] + n_steps]
-        i_ptr = i_ptr_all[offsets_p[d]:offsets_p[d] + n_steps + 1]
-        i_idx = i_idx_all[offsets_i[d]:offsets_i[d + 1]]
-        _run_block(gE_in, i_ptr, i_idx, neuron, rules[k0:k1], W0[d], bin_steps, check_steps,
-                   runaway_hz, silent_steps, counts[d, k0:k1], wmean[d, k0:k1], W[d, k0:k1],
+        _run_block(gE_list[d], i_ptr_list[d], i_idx_list[d], neuron, rules[k0:k1], W0[d], bin_steps,
+                   check_steps, runaway_hz, silent_steps, counts[d, k0:k1], wmean[d, k0:k1], W[d, k0:k1],
                    status[d, k0:k1], steps[d, k0:k1])
     return (counts.transpose(1, 0, 2), wmean.transpose(1, 0, 2), W.transpose(1, 0, 2),
             status.T, steps.T)
 
 
 def _pack(inputs: list[Inputs]):
+    """The trials' arrays as three typed lists (no copy: each trial's own arrays), and n_steps."""
     n_steps = inputs[0].gE_in.size
-    gE = np.concatenate([x.gE_in for x in inputs])
-    ptr = np.concatenate([x.i_ptr for x in inputs])
-    idx = np.concatenate([x.i_idx for x in inputs]).astype(np.int64)
-    off_e = np.arange(len(inputs), dtype=np.int64) * n_steps
-    off_p = np.arange(len(inputs), dtype=np.int64) * (n_steps + 1)
-    off_i = np.zeros(len(inputs) + 1, dtype=np.int64)
-    np.cumsum([x.i_idx.size for x in inputs], out=off_i[1:])
-    return gE, ptr, idx, off_e, off_p, off_i, n_steps
+    if any(x.gE_in.size != n_steps for x in inputs):
+        raise ValueError("every trial of one simulate() call must have the same number of steps")
+    gE, ptr, idx = List(), List(), List()
+    for x in inputs:
+        gE.append(np.ascontiguousarray(x.gE_in, dtype=np.float64))
+        ptr.append(np.ascontiguousarray(x.i_ptr, dtype=np.int64))
+        idx.append(np.ascontiguousarray(x.i_idx, dtype=np.int64))
+    return gE, ptr, idx, n_steps
 
 
 def simulate(
@@ -396,10 +395,10 @@ def simulate(
     weight at each bin's end (NaN after an early stop), final weights (K, D, n_inh), status (K, D),
     steps run (K, D).
     """
-    gE, ptr, idx, off_e, off_p, off_i, n_steps = _pack(inputs)
+    gE, ptr, idx, n_steps = _pack(inputs)
     dt = neuron.dt
     bin_steps = max(1, int(round(bin_s / dt)))
-    return LifRun(*_simulate(gE, ptr, idx, off_e, off_p, off_i, neuron.array(),
+    return LifRun(*_simulate(gE, ptr, idx, neuron.array(),
                              np.ascontiguousarray(rules, dtype=float), np.ascontiguousarray(W0, dtype=float),
                              n_steps, bin_steps, max(1, int(round(check_s / dt))), float(runaway_hz),
                              max(1, int(round(silent_s / dt)))))
