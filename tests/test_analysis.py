@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from evoplast import run
 from evoplast.analysis import load_evaluations, load_results, load_runs
 
@@ -515,3 +517,17 @@ def test_input_walk_floor_prints_every_row_and_the_implied_fraction(tmp_path):
         assert rows.loc[f"place_floor_{mode}", "input_fraction_popsize_8"] == pytest.approx(
             inputs / 8 / (kernel + inputs / 8))
     assert module.PATHWAY_RATE_HZ == pytest.approx(64.84, abs=0.01)
+
+
+@pytest.mark.slow  # ~25 s: compiles the other revision's kernel (no cache)
+def test_lif_kernel_ab_compares_outputs_to_the_bit_and_writes_its_rows(tmp_path):
+    """``analysis/lif_kernel_ab.py`` against this checkout's own revision: outputs identical (the
+    script stops otherwise), one row per case with positive times (a smoke run, not a timing)."""
+    import pandas as pd
+
+    module = _script("lif_kernel_ab")
+    out = tmp_path / "ab.csv"
+    assert module.main(["--rev", "HEAD", "--cases", "2x0.5", "--repeats", "1", "--csv", str(out)]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert (row["trials"], row["seconds"], row["old_rev"]) == (2, 0.5, "HEAD") and row["identical_outputs"]
+    assert row["old_min_ms"] > 0 and row["new_min_ms"] > 0
