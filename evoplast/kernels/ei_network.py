@@ -156,8 +156,14 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     kappa = np.ascontiguousarray(rules[:, :, 5].T)
     eta = np.ascontiguousarray(rules[:, :, 6].T)
     n_type = np.zeros(4)
+    static_sum = np.zeros(4)  # each static type's weight sum, in synapse order (constant)
+    pl_type = np.empty(n_pl, dtype=np.int64)  # type of each plastic column
     for e in range(n_syn):
         n_type[syn_type[e]] += 1.0
+        if pidx[e] >= 0:
+            pl_type[pidx[e]] = syn_type[e]
+        else:
+            static_sum[syn_type[e]] += w0[e]
     wp = np.empty((B, n_pl))
     for e in range(n_syn):
         if pidx[e] >= 0:
@@ -167,7 +173,9 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     ge = np.zeros((B, N))
     gi = np.zeros((B, N))
     ref = np.zeros((B, N))
-    fired = np.zeros(N, dtype=np.bool_)
+    n_words = (N + 7) // 8
+    fired = np.zeros(8 * n_words, dtype=np.bool_)  # padded to whole 8-byte words (the padding stays 0)
+    fired_words = fired.view(np.uint64)  # scanned a word at a time: spikes are rare in a step
     gx = np.zeros(N)
     nmda_ratio, tau_nmda = nmda[0], nmda[1]
     use_nmda = nmda_ratio > 0.0
@@ -271,41 +279,44 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
             # -- postsynaptic branch, counts, recording ------------------------------------------
             m = 0
             ne = 0.0
-            for j in range(N):
-                if not fired[j]:
+            for wd in range(n_words):
+                if fired_words[wd] == 0:
                     continue
-                spk[k, m] = j
-                m += 1
-                for q in range(in_ptr[j], in_ptr[j + 1]):
-                    ty = in_ty[q]
-                    c = in_p[q]
-                    wp[k, c] = clipped(wp[k, c], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
-                                                               * xpre[ty, k, in_pre[q]]), w_max[ty])
-                t0 = 0 if j < NE else 1
-                for ty in range(t0, 4, 2):
-                    if plastic[ty]:
-                        xpost[ty, k, j] += 1.0
-                if j < NE:
-                    ne += 1.0
-                    if b < n_bins:
-                        counts_e[k, b] += 1
-                    if t >= rec_start and j < rec_n_neurons:
-                        c = rec_count[k]
-                        if c < cap:
-                            rec_t[k, c] = t - rec_start
-                            rec_n[k, c] = j
-                            rec_count[k] = c + 1
-                        else:
-                            rec_count[k] = cap + 1
-                elif b < n_bins:
-                    counts_i[k, b] += 1
+                for j in range(8 * wd, min(8 * wd + 8, N)):
+                    if not fired[j]:
+                        continue
+                    spk[k, m] = j
+                    m += 1
+                    for q in range(in_ptr[j], in_ptr[j + 1]):
+                        ty = in_ty[q]
+                        c = in_p[q]
+                        wp[k, c] = clipped(wp[k, c], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
+                                                                   * xpre[ty, k, in_pre[q]]), w_max[ty])
+                    t0 = 0 if j < NE else 1
+                    for ty in range(t0, 4, 2):
+                        if plastic[ty]:
+                            xpost[ty, k, j] += 1.0
+                    if j < NE:
+                        ne += 1.0
+                        if b < n_bins:
+                            counts_e[k, b] += 1
+                        if t >= rec_start and j < rec_n_neurons:
+                            c = rec_count[k]
+                            if c < cap:
+                                rec_t[k, c] = t - rec_start
+                                rec_n[k, c] = j
+                                rec_count[k] = c + 1
+                            else:
+                                rec_count[k] = cap + 1
+                    elif b < n_bins:
+                        counts_i[k, b] += 1
             n_spk[k] = m
             n_e[k] = ne
         # -- bins -------------------------------------------------------------------------------
         bin_left -= 1
         if bin_left == 0:
             if b < n_bins:
-                _weight_means(w0, wp, pidx, syn_type, n_type, done, wmean[:, :, b])
+                _weight_means(wp, pl_type, static_sum, plastic, n_type, done, wmean[:, :, b])
             b += 1
             bin_left = bin_steps
         # -- early stop ---------------------------------------------------------------------------
@@ -336,24 +347,21 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
 
 
 @numba.njit(cache=True)
-def _weight_means(w0, wp, pidx, syn_type, n_type, done, out):
-    """out[k, ty] = mean weight of type ty for candidate k (not for stopped candidates); sums in
-    synapse order."""
-    B = wp.shape[0]
-    acc = np.zeros((4, B))
-    for e in range(w0.shape[0]):
-        ty = syn_type[e]
-        c = pidx[e]
-        if c >= 0:
-            for k in range(B):
-                acc[ty, k] += wp[k, c]
-        else:
-            for k in range(B):
-                acc[ty, k] += w0[e]
+def _weight_means(wp, pl_type, static_sum, plastic, n_type, done, out):
+    """out[k, ty] = mean weight of type ty for candidate k (not for stopped candidates): a static
+    type's constant sum, a plastic type's columns of ``wp`` summed in column order (= synapse
+    order, as the numpy reference sums)."""
+    B, n_pl = wp.shape
+    acc = np.zeros(4)
     for k in range(B):
-        if not done[k]:
-            for ty in range(4):
-                out[k, ty] = acc[ty, k] / n_type[ty] if n_type[ty] > 0 else np.nan
+        if done[k]:
+            continue
+        for ty in range(4):
+            acc[ty] = 0.0 if plastic[ty] else static_sum[ty]
+        for c in range(n_pl):
+            acc[pl_type[c]] += wp[k, c]
+        for ty in range(4):
+            out[k, ty] = acc[ty] / n_type[ty] if n_type[ty] > 0 else np.nan
 
 
 @numba.njit(cache=True)
