@@ -172,6 +172,9 @@ class EiNetworkConfig:
         if abs(self.score_s / self.bin_s - round(self.score_s / self.bin_s)) > 1e-9 or \
                 abs(self.train_s / self.bin_s - round(self.train_s / self.bin_s)) > 1e-9:
             raise ConfigError("task.train_s and task.score_s must be multiples of task.bin_s")
+        if self.n_synapses() > 0.99 * 2**31 or self.n_ext >= 2**31:
+            raise ConfigError(f"task: about {self.n_synapses():.3g} recurrent synapses and {self.n_ext} "
+                              f"sources; the network's indices are 32-bit integers (at most 2**31 - 1)")
 
     def n_synapses(self, types: tuple[str, ...] = kern.TYPES) -> float:
         """Expected number of recurrent synapses (of ``types``)."""
@@ -235,8 +238,11 @@ def make_net(rng: np.random.Generator, c: EiNetworkConfig, plastic: tuple[str, .
     x_ptr = np.searchsorted(step, np.arange(n_steps + 1)).astype(np.int64)
     s_src, s_post = _connect(rng, range(0, c.n_ext), range(0, N), c.p_ext, False)
     s_ptr = np.searchsorted(s_src, np.arange(c.n_ext + 1)).astype(np.int64)
-    return kern.Net(out_ptr, post.astype(np.int64), pre.astype(np.int64), typ, wv, in_ptr,
-                    ids.astype(np.int64), x_ptr, src, s_ptr, s_post.astype(np.int64),
+    # neuron, synapse and source indices as int32: less memory to stream in the kernel's delivery
+    # (the same numbers; validate() keeps every index below 2**31)
+    i32 = np.int32
+    return kern.Net(out_ptr, post.astype(i32), pre.astype(i32), typ, wv, in_ptr, ids.astype(i32), x_ptr,
+                    src.astype(i32), s_ptr, s_post.astype(i32),
                     np.array([w_max[t] for t in TYPES], dtype=float))
 
 
@@ -266,14 +272,14 @@ class EiNetworkTask(Task):
     # -- resources ------------------------------------------------------------------------------------
     @classmethod
     def estimate_bytes(cls, config: Config, popsize: int) -> int:
-        """Largest trial set (synapses ~33 bytes each, external spikes and targets) plus what the
+        """Largest trial set (synapses ~21 bytes each, external spikes and targets) plus what the
         blocks that run at once hold (per thread: a synapse index of 8 bytes per synapse, 8
         candidates x 8 bytes per plastic synapse, 24 bytes per incoming plastic synapse, neuron
         state)."""
         c = config.task
         T = c.train_s + c.score_s
         n_syn = c.n_synapses()
-        per_trial = (n_syn * 33 + c.n_ext * (c.n_exc + c.n_inh) * c.p_ext * 8
+        per_trial = (n_syn * 21 + c.n_ext * (c.n_exc + c.n_inh) * c.p_ext * 8
                      + c.n_ext * c.ext_rate_range[1] * T * 24 + c.n_steps() * 8)
         trials = max(c.n_trials, c.heldout_trials, c.theory_trials)
         threads = max(1, min(popsize // kern.BLOCK + 1, 64)) * c.n_trials
