@@ -542,3 +542,18 @@ def test_lif_kernel_ab_compares_outputs_to_the_bit_and_writes_its_rows(tmp_path)
     row = pd.read_csv(out).iloc[0]
     assert (row["trials"], row["seconds"], row["old_rev"]) == (2, 0.5, "HEAD") and row["identical_outputs"]
     assert row["old_min_ms"] > 0 and row["new_min_ms"] > 0
+
+
+@pytest.mark.slow  # ~30 s: compiles the other revision's kernel (no cache)
+def test_ei_kernel_ab_compares_outputs_to_the_bit_and_writes_its_rows(tmp_path):
+    """``analysis/ei_kernel_ab.py`` against this checkout's own revision (the old side gets int64
+    indices): outputs identical (the script stops otherwise), one row with positive times."""
+    import pandas as pd
+
+    module = _script("ei_kernel_ab")
+    out = tmp_path / "ab.csv"
+    assert module.main(["--rev", "HEAD", "--sizes", "1000", "--steps", "100", "--repeats", "1",
+                        "--csv", str(out)]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert (row["neurons"], row["old_rev"]) == (1000, "HEAD") and row["identical_outputs"]
+    assert row["old_min_s"] > 0 and row["new_min_s"] > 0
