@@ -228,6 +228,9 @@ def test_a_full_spike_buffer_is_drawn_again_from_the_same_state():
     for a, b, c in zip((gE, ptr, idx, counts), ref, again):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+    kept = istdp_inputs._SCRATCH.events
+    big = istdp_inputs._scratch("events", istdp_inputs.SCRATCH_MAX_ENTRIES + 1, np.int32)
+    assert big.size > kept.size and istdp_inputs._SCRATCH.events is kept  # too large to keep
 
 
 def test_inputs_drawn_in_threads_equal_the_sequential_ones():

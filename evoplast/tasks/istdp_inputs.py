@@ -231,16 +231,20 @@ def _csr(ev_step, ev_aff, n_ev, n_steps):
 
 
 _SCRATCH = threading.local()  # per thread: _draw_spikes's work arrays, reused across trials
+SCRATCH_MAX_ENTRIES = 1 << 22  # larger work arrays (trials of many minutes) are not kept
 
 
 def _scratch(name: str, size: int, dtype: type) -> np.ndarray:
     """A work array of at least ``size`` entries, kept per thread (``name``) and grown when needed:
     a trial's inhibitory events and rate runs pass through such arrays, and fresh ones every trial
-    cost more in page faults than the drawing itself on some machines (analysis/results/inputs_ab*.csv)."""
+    cost more in page faults than the drawing itself on some machines (analysis/results/inputs_ab*.csv).
+    Arrays above ``SCRATCH_MAX_ENTRIES`` entries are made fresh and not kept (a thread keeps at most
+    a few tens of MB)."""
     buf = getattr(_SCRATCH, name, None)
     if buf is None or buf.shape[0] < size:
         buf = np.empty(size, dtype=dtype)
-        setattr(_SCRATCH, name, buf)
+        if size <= SCRATCH_MAX_ENTRIES:
+            setattr(_SCRATCH, name, buf)
     return buf
 
 
