@@ -557,3 +557,20 @@ def test_ei_kernel_ab_compares_outputs_to_the_bit_and_writes_its_rows(tmp_path):
     row = pd.read_csv(out).iloc[0]
     assert (row["neurons"], row["old_rev"]) == (1000, "HEAD") and row["identical_outputs"]
     assert row["old_min_s"] > 0 and row["new_min_s"] > 0
+
+
+def test_ei_vogels_input_rate_rows(tmp_path):
+    """``analysis/ei_vogels_input_rate.py`` on a short run: one row per trial, the population rate
+    from every recorded E neuron within the spread it reports, fractions in [0, 1]."""
+    import pandas as pd
+
+    module = _script("ei_vogels_input_rate")
+    out = tmp_path / "v.csv"
+    assert module.main(["--rates", "3", "--trials", "2", "--train-s", "0.2", "--score-s", "1.0",
+                        "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert len(t) == 2 and set(t.status) == {"ok"} and (t.source_rate_hz == 3.0).all()
+    for col in ("frac_e_below_9hz", "frac_e_above_11hz", "ie_frac_at_0", "ie_frac_at_w_max"):
+        assert t[col].between(0.0, 1.0).all()
+    assert (t.frac_e_below_9hz + t.frac_e_above_11hz <= 1.0).all() and (t.rate_e_hz > 0).all()
+    assert (t.ie_mean_w > 0).all()
