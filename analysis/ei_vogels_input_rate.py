@@ -3,6 +3,7 @@ how the E neurons' rates spread around the target, and where the I -> E weights 
 
     python analysis/ei_vogels_input_rate.py [--config runs/ei_ie.toml] [--rates 1.2 1.6 2 3 4.5]
                                             [--trials 2] [--train-s 5 20 60] [--score-s 5]
+                                            [--set KEY=VALUE ...]
                                             [--csv analysis/results/ei_vogels_input_rate.csv]
 
 For each source rate (the config's ``task.ext_rate_range`` pinned to it) and training length,
@@ -12,7 +13,7 @@ E neuron recorded. Rows: the E population rate over the scoring phase, the fract
 below 9 Hz and above 11 Hz (target 10 Hz), their median rate, the I -> E weights' mean and
 fractions at 0 and at w_max, and the trial's status. Whether the single-neuron mean field's fixed
 point (the target, whatever the presynaptic rate) holds in the network can be read off the first
-column.
+column. ``--set``: further config overrides (recorded in the ``overrides`` column).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 
-def rows_for(config_path: str, rate: float, trials: int, train_s: float, score_s: float) -> list[dict]:
+def rows_for(config_path: str, rate: float, trials: int, train_s: float, score_s: float,
+             extra: tuple[str, ...] = ()) -> list[dict]:
     from evoplast import load_config, make_task, seeding
     from evoplast.tasks.ei_network import TYPES
 
     sets = [f"task.ext_rate_range=[{rate}, {rate}]", f"task.train_s={train_s}", f"task.score_s={score_s}",
-            "task.score_window_s=0.0"]
+            "task.score_window_s=0.0", *extra]
     n_exc = load_config(config_path, sets).task.n_exc  # then every E neuron recorded
     config = load_config(config_path, [*sets, f"task.record_neurons={n_exc}"])
     c = config.task
@@ -63,12 +65,13 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--train-s", type=float, nargs="+", default=[5.0, 20.0, 60.0])
     ap.add_argument("--score-s", type=float, default=5.0)
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--csv", default=str(Path(__file__).parent / "results" / "ei_vogels_input_rate.csv"))
     args = ap.parse_args(argv)
     rows = []
     for rate, train_s in ((r, t) for r in args.rates for t in args.train_s):
-        for r in rows_for(args.config, rate, args.trials, train_s, args.score_s):
-            r.update(evoplast_version=__version__, git_revision=git_revision())
+        for r in rows_for(args.config, rate, args.trials, train_s, args.score_s, tuple(args.sets)):
+            r.update(overrides=" ".join(args.sets), evoplast_version=__version__, git_revision=git_revision())
             rows.append(r)
             print(f"sources {rate:g} Hz, {train_s:g} s training, trial {r['trial']}: "
                   f"E {r['rate_e_hz']:.2f} Hz ({r['status']}), E neurons < 9 Hz {r['frac_e_below_9hz']:.2f}, "
