@@ -3,7 +3,7 @@ how the E neurons' rates spread around the target, and where the I -> E weights 
 
     python analysis/ei_vogels_input_rate.py [--config runs/ei_ie.toml] [--rates 1.2 1.6 2 3 4.5]
                                             [--trials 2] [--train-s 5 20 60] [--score-s 5]
-                                            [--set KEY=VALUE ...]
+                                            [--set KEY=VALUE ...] [--rule known|config]
                                             [--csv analysis/results/ei_vogels_input_rate.csv]
 
 For each source rate (the config's ``task.ext_rate_range`` pinned to it) and training length,
@@ -13,7 +13,9 @@ E neuron recorded. Rows: the E population rate over the scoring phase, the fract
 below 9 Hz and above 11 Hz (target 10 Hz), their median rate, the I -> E weights' mean and
 fractions at 0 and at w_max, and the trial's status. Whether the single-neuron mean field's fixed
 point (the target, whatever the presynaptic rate) holds in the network can be read off the first
-column. ``--set``: further config overrides (recorded in the ``overrides`` column).
+column. ``--set``: further config overrides (recorded in the ``overrides`` column). ``--rule
+config``: the config's own rule values instead of the known rule (e.g. a found rule given with
+``--set rule.ie.alpha=... --set rule.ie.beta=...``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 
 def rows_for(config_path: str, rate: float, trials: int, train_s: float, score_s: float,
-             extra: tuple[str, ...] = ()) -> list[dict]:
+             extra: tuple[str, ...] = (), rule: str = "known") -> list[dict]:
     from evoplast import load_config, make_task, seeding
     from evoplast.tasks.ei_network import TYPES
 
@@ -36,14 +38,16 @@ def rows_for(config_path: str, rate: float, trials: int, train_s: float, score_s
     c = config.task
     task = make_task(config)
     tset = task.make_trials(seeding.trial_seeds(5, 0, 0, trials))
-    run = task.simulate(task.known_rule().to_vector()[None], tset, record=True)
+    chosen = task.known_rule() if rule == "known" else task.rule_template
+    run = task.simulate(chosen.to_vector()[None], tset, record=True)
     ie = TYPES.index("ie")
     out = []
     for d in range(trials):
         n = int(run.rec_count[0, d])
         per_neuron = np.bincount(run.rec_n[0, d, :n], minlength=c.n_exc) / c.score_s
         mean_w, at_zero, at_max = run.wstats[0, d, ie]
-        out.append({"source_rate_hz": rate, "trial": d, "train_s": train_s, "score_s": score_s,
+        out.append({"rule": chosen.formula(), "source_rate_hz": rate, "trial": d, "train_s": train_s,
+                    "score_s": score_s,
                     "status": task.status_names[int(run.status[0, d])],
                     "rate_e_hz": float(per_neuron.mean()),
                     "frac_e_below_9hz": float(np.mean(per_neuron < 0.9 * c.target_rate_hz)),
@@ -65,12 +69,13 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--train-s", type=float, nargs="+", default=[5.0, 20.0, 60.0])
     ap.add_argument("--score-s", type=float, default=5.0)
+    ap.add_argument("--rule", choices=("known", "config"), default="known")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--csv", default=str(Path(__file__).parent / "results" / "ei_vogels_input_rate.csv"))
     args = ap.parse_args(argv)
     rows = []
     for rate, train_s in ((r, t) for r in args.rates for t in args.train_s):
-        for r in rows_for(args.config, rate, args.trials, train_s, args.score_s, tuple(args.sets)):
+        for r in rows_for(args.config, rate, args.trials, train_s, args.score_s, tuple(args.sets), args.rule):
             r.update(overrides=" ".join(args.sets), evoplast_version=__version__, git_revision=git_revision())
             rows.append(r)
             print(f"sources {rate:g} Hz, {train_s:g} s training, trial {r['trial']}: "

@@ -573,4 +573,11 @@ def test_ei_vogels_input_rate_rows(tmp_path):
     for col in ("frac_e_below_9hz", "frac_e_above_11hz", "ie_frac_at_0", "ie_frac_at_w_max"):
         assert t[col].between(0.0, 1.0).all()
     assert (t.frac_e_below_9hz + t.frac_e_above_11hz <= 1.0).all() and (t.rate_e_hz > 0).all()
-    assert (t.ie_mean_w > 0).all()
+    assert (t.ie_mean_w > 0).all() and t.rule[0].startswith("ie: pre: dw = eta*(-0.4 ")  # Vogels'
+    # the config's rule instead, given by overrides (recorded)
+    assert module.main(["--rates", "3", "--trials", "1", "--train-s", "0.2", "--score-s", "1.0", "--rule",
+                        "config", "--set", "rule.ie.alpha=-0.3", "--set", "rule.ie.beta=-0.1",
+                        "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert t.rule[0].startswith("ie: pre: dw = eta*(-0.3 ") and "post: dw = eta*(-0.1 " in t.rule[0]
+    assert t.overrides[0] == "rule.ie.alpha=-0.3 rule.ie.beta=-0.1"
