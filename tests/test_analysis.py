@@ -581,3 +581,21 @@ def test_ei_vogels_input_rate_rows(tmp_path):
     t = pd.read_csv(out)
     assert t.rule[0].startswith("ie: pre: dw = eta*(-0.3 ") and "post: dw = eta*(-0.1 " in t.rule[0]
     assert t.overrides[0] == "rule.ie.alpha=-0.3 rule.ie.beta=-0.1"
+
+
+def test_ei_ie_grid_scores_every_rule_on_every_trial(tmp_path):
+    """``analysis/ei_ie_grid.py`` on a 2 x 2 grid, one rate, one trial: a row per rule with its E
+    rate; the worst error is that rate's relative error, and the flag follows it."""
+    import numpy as np
+    import pandas as pd
+
+    module = _script("ei_ie_grid")
+    out = tmp_path / "g.csv"
+    assert module.main(["--rates", "3", "--trials", "1", "--alpha", "-0.4", "-0.3", "2",
+                        "--beta", "-0.1", "0", "2", "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert sorted(zip(t.alpha, t.beta)) == [(-0.4, -0.1), (-0.4, 0.0), (-0.3, -0.1), (-0.3, 0.0)]
+    rate = t["rate_e_hz@3Hz#0"]
+    np.testing.assert_allclose(t.worst_relative_error, np.abs(rate - 10.0) / 10.0)
+    assert (t.within_10pct_everywhere == (t.worst_relative_error <= 0.1)).all()
+    assert rate.nunique() == 4  # different rules, different rates
