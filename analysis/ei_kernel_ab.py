@@ -18,7 +18,6 @@ candidate per simulated second and the ratios old / new.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
-    from evoplast.analysis.revisions import module_at
+    from evoplast.analysis.revisions import interleaved_ab, module_at
     from evoplast.kernels import ei_network as new
     from evoplast.storage import git_revision
 
@@ -70,19 +69,12 @@ def main(argv=None) -> int:
                 raise SystemExit(f"{size} neurons: outputs differ: {f}")
         print(f"{size} neurons: outputs identical ({args.candidates} candidates x 2000 steps, "
               f"{int(a.counts_e.sum())} E spikes)")
-        t = {"old": [], "new": []}
-        per = args.candidates * args.steps * dt
-        for _ in range(args.repeats):
-            for name, module, trial in (("old", old, net64), ("new", new, net)):
-                t0 = time.perf_counter()
-                run(module, trial, args.steps)
-                t[name].append((time.perf_counter() - t0) / per)
+        timing = interleaved_ab(lambda x=net64: run(old, x, args.steps),
+                                lambda x=net: run(new, x, args.steps),
+                                args.repeats, args.candidates * args.steps * dt, "s")
         row = {"neurons": size, "candidates": args.candidates, "steps": args.steps, "repeats": args.repeats,
-               "old_rev": args.rev, "old_min_s": min(t["old"]), "old_median_s": float(np.median(t["old"])),
-               "new_min_s": min(t["new"]), "new_median_s": float(np.median(t["new"])),
-               "ratio_of_minima": min(t["old"]) / min(t["new"]),
-               "ratio_of_medians": float(np.median(t["old"]) / np.median(t["new"])),
-               "identical_outputs": True, "evoplast_version": __version__, "git_revision": git_revision()}
+               "old_rev": args.rev, **timing, "identical_outputs": True, "evoplast_version": __version__,
+               "git_revision": git_revision()}
         rows.append(row)
         print(f"{size} neurons: old {row['old_min_s']:.4f} new {row['new_min_s']:.4f} s per candidate per "
               f"simulated s (min of {args.repeats}); old/new {row['ratio_of_minima']:.2f} "

@@ -15,7 +15,6 @@ the ratios old / new.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast import __version__
-    from evoplast.analysis.revisions import module_at
+    from evoplast.analysis.revisions import interleaved_ab, module_at
     from evoplast.kernels import lif as new
     from evoplast.rules.pre_post_trace import PrePostTraceRule
     from evoplast.storage import git_revision
@@ -69,18 +68,12 @@ def main(argv=None) -> int:
         W = np.full((D, trials[0].n_inh), 0.1)
         for m in (old, new):
             m.simulate(trials, p, r8, W, silent_s=1e9)
-        t = {"old": [], "new": []}
-        for _ in range(args.repeats):
-            for name, m in (("old", old), ("new", new)):
-                t0 = time.perf_counter()
-                m.simulate(trials, p, r8, W, silent_s=1e9)
-                t[name].append((time.perf_counter() - t0) / (8 * D * S) * 1e3)
+        timing = interleaved_ab(lambda x=trials, r=r8, w=W: old.simulate(x, p, r, w, silent_s=1e9),
+                                lambda x=trials, r=r8, w=W: new.simulate(x, p, r, w, silent_s=1e9),
+                                args.repeats, 8 * D * S / 1e3, "ms")
         row = {"trials": D, "seconds": S, "candidates": 8, "repeats": args.repeats, "old_rev": args.rev,
-               "old_min_ms": min(t["old"]), "old_median_ms": float(np.median(t["old"])),
-               "new_min_ms": min(t["new"]), "new_median_ms": float(np.median(t["new"])),
-               "ratio_of_minima": min(t["old"]) / min(t["new"]),
-               "ratio_of_medians": float(np.median(t["old"]) / np.median(t["new"])),
-               "identical_outputs": True, "evoplast_version": __version__, "git_revision": git_revision()}
+               **timing, "identical_outputs": True, "evoplast_version": __version__,
+               "git_revision": git_revision()}
         rows.append(row)
         print(f"{D} x {S:g} s: old {row['old_min_ms']:.4f} new {row['new_min_ms']:.4f} ms per candidate "
               f"per simulated s (min of {args.repeats}); old/new {row['ratio_of_minima']:.2f} "

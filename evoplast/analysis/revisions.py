@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -44,3 +47,23 @@ def module_at(rev: str, path: str) -> ModuleType:
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def interleaved_ab(old: Callable[[], object], new: Callable[[], object], repeats: int, scale: float,
+                   unit: str) -> dict[str, float]:
+    """Time ``old()`` and ``new()`` alternately, ``repeats`` times each; each time divided by
+    ``scale`` (e.g. candidate-seconds simulated). Returns ``old_min_<unit>``, ``old_median_<unit>``,
+    the same for ``new``, and ``ratio_of_minima`` / ``ratio_of_medians`` (old / new)."""
+    t: dict[str, list[float]] = {"old": [], "new": []}
+    for _ in range(repeats):
+        for name, fn in (("old", old), ("new", new)):
+            t0 = time.perf_counter()
+            fn()
+            t[name].append((time.perf_counter() - t0) / scale)
+    row = {}
+    for name in ("old", "new"):
+        row[f"{name}_min_{unit}"] = min(t[name])
+        row[f"{name}_median_{unit}"] = float(statistics.median(t[name]))
+    row["ratio_of_minima"] = min(t["old"]) / min(t["new"])
+    row["ratio_of_medians"] = statistics.median(t["old"]) / statistics.median(t["new"])
+    return row
