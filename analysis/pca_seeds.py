@@ -50,7 +50,12 @@ def seed_rows(out: Path, seeds=None, jobs: int = 1) -> list[dict]:
 
     dirs = [d for d in sorted(out.glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
             if (d / "result.json").exists() and (seeds is None or int(d.name.split("-")[1]) in seeds)]
-    return Parallel(n_jobs=jobs)(delayed(seed_row)(d) for d in dirs)
+    rows = []
+    for i, row in enumerate(Parallel(n_jobs=jobs, return_as="generator")(delayed(seed_row)(d) for d in dirs)):
+        rows.append(row)  # progress: minutes per row at N = 100
+        print(f"row {i + 1}/{len(dirs)}: seed {row['seed']} shape_ok {row['shape_ok']} vs_rt_ok "
+              f"{row['vs_rt_ok']} ({row['where_rt_reaches']})", file=sys.stderr, flush=True)
+    return rows
 
 
 def seed_row(d: Path) -> dict:
