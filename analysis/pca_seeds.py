@@ -13,11 +13,14 @@ datasets with every output >= 0.99; the same for Rubner-Tavan (Oja + anti-Hebbia
 etas) on the same held-out datasets, as given and after the same validation scale refit the found
 rule gets (``rt_refit_*``); ``where_rt_reaches`` / ``vs_rt_ok``: on the held-out datasets where the
 refit Rubner-Tavan has every output >= 0.99, on how many the found rule has too, and whether on all
-(:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`); the restarts used and the wall time
+(:func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan`); beside them ``reached_vs_rt`` /
+``count_vs_rt_ok``: the held-out datasets the found rule and the refit Rubner-Tavan each reach, and
+whether the rule reaches at least as many (not the scale issue's criterion); the restarts used and
+the wall time
 (``wall_s``: search and finish, with ``cmaes.pretrain`` both stages; ``pretrain_s`` the first); then
 the success counts (shape, and shape with mean |cos| >= 0.99 for every output) for the reported rule
-and for the search's own mean before the scale refit and pruning (``evoplast.selection``), and shape
-with ``vs_rt_ok``. Writes the table to the CSV (default
+and for the search's own mean before the scale refit and pruning (``evoplast.selection``), shape
+with ``vs_rt_ok``, and shape with ``count_vs_rt_ok``. Writes the table to the CSV (default
 ``analysis/results/<config stem>_seeds<F>-<F+S-1>.csv``).
 """
 
@@ -95,6 +98,8 @@ def seed_row(d: Path) -> dict:
         "rt_refit_cos_ok": bool(min(rt_refit["mean_cos_per_output"]) >= 0.99),
         "where_rt_reaches": f"{vs_rt['rule_where_rt_reached']}/{vs_rt['rt_reached']}",
         "vs_rt_ok": vs_rt["vs_rt_ok"],
+        "reached_vs_rt": f"{vs_rt['rule_reached']}/{vs_rt['rt_reached']}",
+        "count_vs_rt_ok": vs_rt["count_ok"],
         "evoplast_version": RunDir(d).meta().get("evoplast_version"),
         "restarts": "/".join(f"{x['popsize']}:{x['generations']}:{','.join(x['stop'])}"
                              for x in r["restarts"]),
@@ -129,7 +134,10 @@ def main(argv=None) -> int:
           f"Rubner-Tavan after the refit: every output >= 0.99 in {int(t['rt_refit_cos_ok'].sum())}"
           f"/{len(t)}; "
           f"shape and every output >= 0.99 on every held-out dataset where Rubner-Tavan (refit) reaches "
-          f"it: {int((t['shape_ok'] & t['vs_rt_ok']).sum())}/{len(t)}")
+          f"it: {int((t['shape_ok'] & t['vs_rt_ok']).sum())}/{len(t)}; beside it (not the issue's "
+          f"criterion), "
+          f"shape and every output >= 0.99 on at least as many held-out datasets as Rubner-Tavan (refit): "
+          f"{int((t['shape_ok'] & t['count_vs_rt_ok']).sum())}/{len(t)}")
     write_table(t, args, seeds)
     return 0
 

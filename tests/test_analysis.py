@@ -328,10 +328,40 @@ def test_pca_verdict_against_rubner_tavan_counts_a_known_failure():
     same = pca_vs_rubner_tavan(task, rt, rt, held)
     assert same["rt_reached"] >= 3 and same["vs_rt_ok"]
     assert same["rule_where_rt_reached"] == same["rt_reached"]
+    assert same["count_ok"] and same["rule_reached"] == same["rt_reached"]
     zero = pca_vs_rubner_tavan(task, np.zeros_like(rt), rt, held)
     assert zero["rule_where_rt_reached"] == 0 and not zero["vs_rt_ok"]
+    assert zero["rule_reached"] == 0 and not zero["count_ok"]
     slow = pca_vs_rubner_tavan(task, 0.05 * rt, rt, held)  # 20x slower learning: not converged
     assert slow["rule_where_rt_reached"] < slow["rt_reached"] and not slow["vs_rt_ok"]
+    assert slow["rule_reached"] < slow["rt_reached"] and not slow["count_ok"]
+
+
+def test_pca_verdict_against_rubner_tavan_strict_and_count_criteria_differ():
+    """Two rules reaching the 0.99 bar on as many datasets, not the same ones: the strict criterion
+    fails the rule, the count passes it; reaching fewer fails both; a superset passes both."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from evoplast.analysis.verdicts import pca_vs_rubner_tavan
+
+    class Fake:  # vector = which of 4 datasets every output reaches (1) or not (0)
+        def simulate(self, v, trials):
+            return np.asarray(v, float)[None], None, np.zeros((1, len(v)), dtype=int)
+
+        def alignment(self, W, U):
+            return np.where(W[:, None] > 0, 0.995, 0.98) * np.ones((len(W), 3))
+
+    held = SimpleNamespace(U=None)
+    rt = [1, 1, 1, 0]
+    other = pca_vs_rubner_tavan(Fake(), [1, 1, 0, 1], rt, held)
+    assert (other["rt_reached"], other["rule_reached"], other["rule_where_rt_reached"]) == (3, 3, 2)
+    assert not other["vs_rt_ok"] and other["count_ok"]
+    fewer = pca_vs_rubner_tavan(Fake(), [0, 0, 0, 1], rt, held)
+    assert not fewer["vs_rt_ok"] and not fewer["count_ok"]
+    more = pca_vs_rubner_tavan(Fake(), [1, 1, 1, 1], rt, held)
+    assert more["vs_rt_ok"] and more["count_ok"]
 
 
 def test_refine_check_applies_post_search_settings_to_a_finished_run(tiny_config, tmp_path, capsys):
