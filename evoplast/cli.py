@@ -353,14 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         _warn_beyond_cores(getattr(args, "n_jobs", None))
     import signal
 
-    def stop(signum: int, frame: object) -> None:
-        """The first Ctrl-C or SIGTERM stops the run (its last checkpoint stays); later ones are
-        ignored while it unwinds, so the stop is clean and the exit status says why."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return args.func(args)
     except EvoplastError as exc:
@@ -382,6 +375,18 @@ def main(argv: list[str] | None = None) -> int:
         if argv is not None:  # called from Python: the caller's handlers back (as the program, the
             for sig, handler in previous.items():  # process exits deaf to a late second signal)
                 signal.signal(sig, handler)
+
+
+def stop_on_signal(signum: int, frame: object) -> None:
+    """Signal handler: the first Ctrl-C or SIGTERM stops the run (its last checkpoint stays); later
+    ones are ignored while it unwinds, so the stop is clean and the exit status says why. Raises an
+    interrupt (SIGTERM: :class:`Terminated`), which the evaluator passes on even from inside a
+    compiled call (:func:`evoplast.parallel.interrupt_in`)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _stopped(exc: KeyboardInterrupt) -> int:

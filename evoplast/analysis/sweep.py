@@ -56,17 +56,12 @@ def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -
     out, seeds = sweep_dirs(args)
     out.mkdir(parents=True, exist_ok=True)
 
-    from ..cli import Terminated
+    from ..cli import Terminated, _stopped, stop_on_signal
     from ..parallel import interrupt_in
 
-    def stop(signum: int, frame: object) -> None:
-        # an interrupt, not SystemExit: with --jobs 1 the run is in this process, and a signal
-        # inside a compiled call reaches the evaluator wrapped in a SystemError, which it passes on
-        # only when caused by an interrupt (it would take anything else for a failed candidate)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
-
-    old = signal.signal(signal.SIGTERM, stop)
+    # the CLI's handler: an interrupt, not SystemExit, since with --jobs 1 the run is in this process
+    # and the evaluator passes on only an interrupt from inside a compiled call
+    old = signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         for path in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
                 delayed(run or one_run)(args.config, s, out, args.extra) for s in seeds):
@@ -75,10 +70,9 @@ def run_seeds(args: argparse.Namespace, run: Callable[..., str] | None = None) -
         from joblib.externals.loky import get_reusable_executor  # their checkpoints), none is left behind
 
         get_reusable_executor().shutdown(wait=False, kill_workers=True)
-        if isinstance(interrupt_in(exc), Terminated):
-            print("terminated; every run's last finished generation is checkpointed (the same command "
-                  "resumes them)", file=sys.stderr, flush=True)
-            raise SystemExit(128 + signal.SIGTERM) from None
+        interrupt = interrupt_in(exc)
+        if isinstance(interrupt, Terminated):
+            raise SystemExit(_stopped(interrupt)) from None  # its one line, exit status 143
         raise
     finally:
         signal.signal(signal.SIGTERM, old)
