@@ -629,3 +629,37 @@ def test_ei_ie_grid_scores_every_rule_on_every_trial(tmp_path):
     np.testing.assert_allclose(t.worst_relative_error, np.abs(rate - 10.0) / 10.0)
     assert (t.within_10pct_everywhere == (t.worst_relative_error <= 0.1)).all()
     assert rate.nunique() == 4  # different rules, different rates
+
+
+def test_pca_rt_vs_rt_judges_a_refit_known_rule_against_another(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from evoplast import make_task
+    from evoplast.config import load_config
+
+    seeds = _script("pca_seeds")
+    tiny = ["task.n_trials=2", "task.heldout_trials=4", "cmaes.popsize=4", "cmaes.generations=2",
+            "cmaes.calibrate_scale=false", "cmaes.fine_scale=false", "cmaes.prune_tol=0"]
+    assert seeds.main(["runs/pca.toml", "--seeds", "2", "--first-seed", "1", "--jobs", "1", "--out",
+                       str(tmp_path / "t"), "--csv", str(tmp_path / "s.csv"), "--extra", *tiny]) == 0
+    rt = make_task(load_config("runs/pca.toml")).known_rule().to_vector()
+    cache = tmp_path / "t" / "rt_refit.json"  # the refits as if done: run 1's is Rubner-Tavan itself,
+    cache.write_text(json.dumps({"1": rt.tolist(), "2": (0.05 * rt).tolist()}))  # run 2's 20x slower
+    before = cache.read_text()
+    module = _script("pca_rt_vs_rt")
+    capsys.readouterr()
+    assert module.main([str(tmp_path / "t"), "--csv", str(tmp_path / "r.csv")]) == 0
+    assert cache.read_text() == before  # cached refits are not redone
+    t = pd.read_csv(tmp_path / "r.csv", dtype={"other": str}).set_index(["seed", "other"])
+    assert sorted(t.index) == [(1, "2"), (1, "found"), (2, "1"), (2, "found")]
+    assert t.loc[(1, "2"), "rt_reached"] >= 2 and t.loc[(1, "2"), "other_reached"] == 0
+    assert not t.loc[(1, "2"), "vs_rt_ok"] and not t.loc[(1, "2"), "count_ok"]
+    assert t.loc[(2, "1"), "rt_reached"] == 0 and t.loc[(2, "1"), "vs_rt_ok"]  # nothing to match
+    assert t.loc[(2, "1"), "other_reached"] >= 2  # Rubner-Tavan itself does reach run 2's datasets
+    assert t.loc[(1, "2"), "rt_speeds"] == "0.01/0.02" and t.loc[(1, "2"), "other_speeds"] == "0.0005/0.001"
+    assert "passes the strict criterion" in capsys.readouterr().out
+    (tmp_path / "one").mkdir()
+    with pytest.raises(SystemExit, match="at least 2"):
+        module.main([str(tmp_path / "one")])
