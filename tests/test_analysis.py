@@ -652,13 +652,19 @@ def test_pca_rt_vs_rt_judges_a_refit_known_rule_against_another(tmp_path, capsys
     capsys.readouterr()
     assert module.main([str(tmp_path / "t"), "--csv", str(tmp_path / "r.csv")]) == 0
     assert cache.read_text() == before  # cached refits are not redone
-    t = pd.read_csv(tmp_path / "r.csv", dtype={"other": str}).set_index(["seed", "other"])
-    assert sorted(t.index) == [(1, "2"), (1, "found"), (2, "1"), (2, "found")]
-    assert t.loc[(1, "2"), "rt_reached"] >= 2 and t.loc[(1, "2"), "other_reached"] == 0
-    assert not t.loc[(1, "2"), "vs_rt_ok"] and not t.loc[(1, "2"), "count_ok"]
-    assert t.loc[(2, "1"), "rt_reached"] == 0 and t.loc[(2, "1"), "vs_rt_ok"]  # nothing to match
-    assert t.loc[(2, "1"), "other_reached"] >= 2  # Rubner-Tavan itself does reach run 2's datasets
-    assert t.loc[(1, "2"), "rt_speeds"] == "0.01/0.02" and t.loc[(1, "2"), "other_speeds"] == "0.0005/0.001"
+    t = pd.read_csv(tmp_path / "r.csv", dtype={"other": str}).set_index(["seed", "reference", "other"])
+    assert sorted(t.index) == sorted((s, ref, o) for s in (1, 2) for ref, o in
+                                     [("refit", str(3 - s)), ("refit", "found"), ("config", "found"),
+                                      ("config", "refit")])
+    one_two, two_one = t.loc[(1, "refit", "2")], t.loc[(2, "refit", "1")]
+    assert one_two["rt_reached"] >= 2 and one_two["other_reached"] == 0
+    assert not one_two["vs_rt_ok"] and not one_two["count_ok"]
+    assert two_one["rt_reached"] == 0 and two_one["vs_rt_ok"]  # nothing to match
+    assert two_one["other_reached"] >= 2  # Rubner-Tavan itself does reach run 2's datasets
+    assert one_two["rt_speeds"] == "0.01/0.02" and one_two["other_speeds"] == "0.0005/0.001"
+    same = t.loc[(1, "config", "refit")]  # run 1's "refit" is Rubner-Tavan at the config's etas
+    assert same["vs_rt_ok"] and same["other_reached"] == same["rt_reached"] == one_two["rt_reached"]
+    assert not t.loc[(2, "config", "refit")]["vs_rt_ok"]
     assert "passes the strict criterion" in capsys.readouterr().out
     (tmp_path / "one").mkdir()
     with pytest.raises(SystemExit, match="at least 2"):
