@@ -6,8 +6,10 @@ pass it against Rubner-Tavan?
 OUT holds finished seed runs (``OUT/seed-<s>``, e.g. of ``analysis/pca_seeds.py``). For each run,
 Rubner-Tavan (the config's known rules) is refit on that run's own validation trials exactly as
 ``pca_seeds.py``'s table refits it (:func:`evoplast.selection.refine_for`, no pruning); the refit
-vectors are cached in ``OUT/rt_refit.json`` (minutes each at N = 100). Then for every ordered pair
-of runs (s, s'), on the held-out datasets of run s, the criterion of
+vectors are cached in ``OUT/rt_refit.json`` (minutes each at N = 100), each with the SHA-256 of its
+run's ``config.json`` and the evoplast version: a cached refit of another config or version is
+redone. Then for every ordered pair of runs (s, s'), on the held-out datasets of run s, the
+criterion of
 :func:`evoplast.analysis.verdicts.pca_vs_rubner_tavan` with Rubner-Tavan refit on s as the
 reference (``reference`` = ``refit``) and, as the rule judged, Rubner-Tavan refit on s' (``other``
 = s') or run s's own found rule (``other`` = ``found``); and with Rubner-Tavan at the config's
@@ -38,6 +40,15 @@ def refit_rt(d: Path) -> list[float]:
     with parallel.Evaluator(1) as ev:
         vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
     return [float(x) for x in vector]
+
+
+def cache_key(d: Path) -> str:
+    """What a cached refit of run ``d`` must match: its config.json's SHA-256 and the evoplast version."""
+    import hashlib
+
+    from evoplast import __version__
+
+    return f"{hashlib.sha256((d / 'config.json').read_bytes()).hexdigest()} {__version__}"
 
 
 def speeds(task, vector) -> str:
@@ -91,14 +102,14 @@ def main(argv=None) -> int:
     if len(dirs) < 2:
         raise SystemExit(f"error: {out} holds {len(dirs)} finished seed run(s); at least 2 are needed")
     cache = out / "rt_refit.json"
-    vectors = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.exists() else {}
-    todo = [d for d in dirs if int(d.name.split("-")[1]) not in vectors]
+    cached = json.loads(cache.read_text()) if cache.exists() else {}
+    todo = [d for d in dirs if cached.get(d.name, {}).get("key") != cache_key(d)]
     for i, (d, v) in enumerate(zip(todo, Parallel(n_jobs=args.jobs, return_as="generator")(
             delayed(refit_rt)(d) for d in todo))):
-        vectors[int(d.name.split("-")[1])] = v
-        cache.write_text(json.dumps({str(k): vectors[k] for k in sorted(vectors)}))  # kept as it goes
+        cached[d.name] = {"key": cache_key(d), "vector": v}
+        cache.write_text(json.dumps(cached, sort_keys=True))  # kept as it goes
         print(f"refit {i + 1}/{len(todo)}: {d.name}", file=sys.stderr, flush=True)
-    vectors = {k: vectors[k] for k in (int(d.name.split("-")[1]) for d in dirs)}
+    vectors = {int(d.name.split("-")[1]): cached[d.name]["vector"] for d in dirs}
     rows = [row for rs in Parallel(n_jobs=args.jobs)(delayed(pair_rows)(d, vectors) for d in dirs)
             for row in rs]
     t = pd.DataFrame(rows)

@@ -645,10 +645,12 @@ def test_pca_rt_vs_rt_judges_a_refit_known_rule_against_another(tmp_path, capsys
     assert seeds.main(["runs/pca.toml", "--seeds", "2", "--first-seed", "1", "--jobs", "1", "--out",
                        str(tmp_path / "t"), "--csv", str(tmp_path / "s.csv"), "--extra", *tiny]) == 0
     rt = make_task(load_config("runs/pca.toml")).known_rule().to_vector()
-    cache = tmp_path / "t" / "rt_refit.json"  # the refits as if done: run 1's is Rubner-Tavan itself,
-    cache.write_text(json.dumps({"1": rt.tolist(), "2": (0.05 * rt).tolist()}))  # run 2's 20x slower
-    before = cache.read_text()
     module = _script("pca_rt_vs_rt")
+    cache = tmp_path / "t" / "rt_refit.json"  # the refits as if done: run 1's is Rubner-Tavan itself,
+    cache.write_text(json.dumps({f"seed-{s}": {"key": module.cache_key(tmp_path / "t" / f"seed-{s}"),
+                                               "vector": (f * rt).tolist()}  # run 2's 20x slower
+                                 for s, f in ((1, 1.0), (2, 0.05))}, sort_keys=True))
+    before = cache.read_text()
     capsys.readouterr()
     assert module.main([str(tmp_path / "t"), "--csv", str(tmp_path / "r.csv")]) == 0
     assert cache.read_text() == before  # cached refits are not redone
@@ -666,6 +668,14 @@ def test_pca_rt_vs_rt_judges_a_refit_known_rule_against_another(tmp_path, capsys
     assert same["vs_rt_ok"] and same["other_reached"] == same["rt_reached"] == one_two["rt_reached"]
     assert not t.loc[(2, "config", "refit")]["vs_rt_ok"]
     assert "passes the strict criterion" in capsys.readouterr().out
+    stale = json.loads(before)
+    stale["seed-2"]["key"] = "another config"  # a cached refit of another config is redone
+    cache.write_text(json.dumps(stale))
+    assert module.main([str(tmp_path / "t"), "--csv", str(tmp_path / "r2.csv")]) == 0
+    redone = json.loads(cache.read_text())
+    assert redone["seed-1"] == stale["seed-1"]
+    assert redone["seed-2"]["key"] == module.cache_key(tmp_path / "t" / "seed-2")
+    assert redone["seed-2"]["vector"] != stale["seed-2"]["vector"]
     (tmp_path / "one").mkdir()
     with pytest.raises(SystemExit, match="at least 2"):
         module.main([str(tmp_path / "one")])
