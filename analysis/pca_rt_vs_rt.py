@@ -30,16 +30,14 @@ from pathlib import Path
 
 
 def refit_rt(d: Path) -> list[float]:
-    """Rubner-Tavan refit on run ``d``'s validation trials (as ``pca_seeds.seed_row`` does)."""
-    from evoplast import make_task, parallel
+    """Rubner-Tavan refit on run ``d``'s validation trials (the table's refit:
+    :func:`evoplast.analysis.verdicts.refit_rubner_tavan`)."""
+    from evoplast import make_task
     from evoplast.analysis.report import load_run
-    from evoplast.selection import refine_for
+    from evoplast.analysis.verdicts import refit_rubner_tavan
 
     config, _ = load_run(d)
-    task = make_task(config)
-    with parallel.Evaluator(1) as ev:
-        vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
-    return [float(x) for x in vector]
+    return [float(x) for x in refit_rubner_tavan(config, make_task(config))]
 
 
 def cache_key(d: Path) -> str:
@@ -65,25 +63,26 @@ def pair_rows(d: Path, vectors: dict[int, list[float]]) -> list[dict]:
 
     from evoplast import make_task, seeding
     from evoplast.analysis.report import load_run
-    from evoplast.analysis.verdicts import pca_vs_rubner_tavan
+    from evoplast.analysis.verdicts import compare_reached, datasets_reached
 
     config, r = load_run(d)
     task = make_task(config)
     held = task.make_trials(seeding.heldout_seeds(config))
     seed = config.run.seed
-    refit, config_rt = np.asarray(vectors[seed]), task.known_rule().to_vector()
-    found = task.rule_template.from_values(r["coefficients"]).to_vector()
-    pairs = [("refit", str(s), np.asarray(v)) for s, v in vectors.items() if s != seed]
-    pairs += [("refit", "found", found), ("config", "found", found), ("config", "refit", refit)]
+    rules = {str(s): np.asarray(v) for s, v in vectors.items() if s != seed}
+    rules.update(refit=np.asarray(vectors[seed]), config=task.known_rule().to_vector(),
+                 found=task.rule_template.from_values(r["coefficients"]).to_vector())
+    reached = {name: datasets_reached(task, v, held) for name, v in rules.items()}  # once each
+    pairs = [("refit", other) for other in rules if other not in ("refit", "config")]
+    pairs += [("config", "found"), ("config", "refit")]
     rows = []
-    for reference, other, v in pairs:
-        ref = refit if reference == "refit" else config_rt
-        m = pca_vs_rubner_tavan(task, v, ref, held)
+    for reference, other in pairs:
+        m = compare_reached(reached[other], reached[reference])
         rows.append({"seed": seed, "reference": reference, "other": other, "rt_reached": m["rt_reached"],
                      "other_reached": m["rule_reached"],
                      "other_where_rt_reached": m["rule_where_rt_reached"],
                      "vs_rt_ok": m["vs_rt_ok"], "count_ok": m["count_ok"],
-                     "rt_speeds": speeds(task, ref), "other_speeds": speeds(task, v)})
+                     "rt_speeds": speeds(task, rules[reference]), "other_speeds": speeds(task, rules[other])})
     return rows
 
 

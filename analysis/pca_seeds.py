@@ -64,10 +64,9 @@ def seed_rows(out: Path, seeds=None, jobs: int = 1) -> list[dict]:
 def seed_row(d: Path) -> dict:
     import numpy as np
 
-    from evoplast import make_task, parallel, seeding
+    from evoplast import make_task, seeding
     from evoplast.analysis.report import load_run
-    from evoplast.analysis.verdicts import pca_verdict, pca_vs_rubner_tavan
-    from evoplast.selection import refine_for
+    from evoplast.analysis.verdicts import pca_verdict, pca_vs_rubner_tavan, refit_rubner_tavan
     from evoplast.storage import RunDir
     from evoplast.theory import pca_comparison
 
@@ -75,8 +74,7 @@ def seed_row(d: Path) -> dict:
     task = make_task(config)
     held = task.make_trials(seeding.heldout_seeds(config))  # the datasets of r["heldout"]
     rt = task.baseline_metrics("rubner_tavan", held)
-    with parallel.Evaluator(1) as ev:
-        rt_vector, _ = refine_for(config, task, ev, task.known_rule().to_vector(), prune=False)
+    rt_vector = refit_rubner_tavan(config, task)
     rt_refit = task.metrics(rt_vector, held)
     vs_rt = pca_vs_rubner_tavan(task, task.rule_template.from_values(r["coefficients"]).to_vector(),
                                 rt_vector, held)
