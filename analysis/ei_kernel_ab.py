@@ -3,12 +3,14 @@ one process: outputs compared to the bit, then timed interleaved (one thread, sa
 first).
 
     python analysis/ei_kernel_ab.py --rev REV [--sizes 1000 10000] [--candidates 8] [--steps 5000]
-                                    [--repeats 7] [--csv PATH]
+                                    [--repeats 7] [--old-indices {int64,same}] [--config PATH]
+                                    [--csv PATH]
 
 Loads ``evoplast/kernels/ei_network.py`` of ``--rev`` beside the installed one
 (:func:`evoplast.analysis.revisions.module_at`). Per size (1000: ``runs/ei_ie.toml``; 10000: the
 SpikES size, 8000 + 2000 at p 0.02) one trial of the config, K candidates near its rule template;
-the old kernel gets the network with int64 indices (as revisions before int32 indices built it),
+the old kernel gets the network with int64 indices (as revisions before int32 indices built it;
+``--old-indices same``: the network as this checkout builds it, for revisions with int32 indices),
 this one the network as this checkout builds it. Equality: every output of 2000 steps must be
 equal (NaN where NaN), else the script stops. Timing: ``--steps`` steps, ``--repeats`` alternating
 runs; prints and writes (default ``analysis/results/ei_kernel_ab.csv``) min and median seconds per
@@ -42,6 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--config", default="runs/ei_ie.toml")
+    ap.add_argument("--old-indices", choices=("int64", "same"), default="int64")
     ap.add_argument("--csv", default=str(Path(__file__).parent / "results" / "ei_kernel_ab.csv"))
     args = ap.parse_args(argv)
     old = module_at(args.rev, "evoplast/kernels/ei_network.py")
@@ -51,7 +54,8 @@ def main(argv=None) -> int:
         config = load_config(args.config, ["task.train_s=1.0", "task.score_s=1.0", *SIZES[size]])
         task = make_task(config)
         net = task.make_trials(seeding.trial_seeds(3, 0, 0, 1)).nets[0]
-        net64 = net._replace(**{f: getattr(net, f).astype(np.int64) for f in INDEX_FIELDS})
+        net64 = (net._replace(**{f: getattr(net, f).astype(np.int64) for f in INDEX_FIELDS})
+                 if args.old_indices == "int64" else net)
         c, dt = config.task, task.neuron.dt
         base = task.rule_template
         vectors = base.to_vector()[None] * np.random.default_rng(0).uniform(0.8, 1.2, (args.candidates,
@@ -72,7 +76,8 @@ def main(argv=None) -> int:
         timing = interleaved_ab(lambda x=net64: run(old, x, args.steps),
                                 lambda x=net: run(new, x, args.steps),
                                 args.repeats, args.candidates * args.steps * dt, "s")
-        row = {"neurons": size, "candidates": args.candidates, "steps": args.steps, "repeats": args.repeats,
+        row = {"neurons": size, "config": args.config, "old_indices": args.old_indices,
+               "candidates": args.candidates, "steps": args.steps, "repeats": args.repeats,
                "old_rev": args.rev, **timing, "identical_outputs": True, "evoplast_version": __version__,
                "git_revision": git_revision()}
         rows.append(row)

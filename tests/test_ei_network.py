@@ -37,8 +37,7 @@ def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
     and with the NMDA conductance."""
     cfg = small_config(nmda_ratio=nmda)
     task = make_task(cfg)
-    trials = task.make_trials(seeding.trial_seeds(3, 0, 0, 1))
-    net = trials.nets[0]
+    trials = task.make_trials(seeding.trial_seeds(3, 0, 0, 2))
     base = task.rule_template
     other = base.from_vector(base.to_vector() * np.array([1.3, 0.5, 1.0, 0.7, 1.2, 1.0, 0.9, 1.1, 1.0]
                                                          [: base.n_params]))
@@ -46,9 +45,20 @@ def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
     c = cfg.task
     dt = task.neuron.dt
     n_steps = c.n_steps()
-    run = kern.simulate([net], c.n_exc, task.neuron.array(), rules, task.plastic, c.w_ext, n_steps,
-                        int(round(c.bin_s / dt)), c.target_rate_hz, (0.0, 1e9), 1.0, 0, c.n_exc,
-                        200000, (c.nmda_ratio, c.tau_nmda_s))
+    both = kern.simulate(trials.nets, c.n_exc, task.neuron.array(), rules, task.plastic, c.w_ext, n_steps,
+                         int(round(c.bin_s / dt)), c.target_rate_hz, (0.0, 1e9), 1.0, 0, c.n_exc,
+                         200000, (c.nmda_ratio, c.tau_nmda_s))
+    # trial 0 below; trial 1 (packed after it, with its own tables) against the reference too
+    net = trials.nets[1]
+    run = kern.NetRun(*(x[:, 1:] for x in both))
+    for k in range(2):
+        ref = ei_network_numpy.simulate(net, c.n_exc, task.neuron.array(), rules[k], task.plastic,
+                                        c.w_ext, n_steps, int(round(c.bin_s / dt)), c.target_rate_hz, 1.0,
+                                        (c.nmda_ratio, c.tau_nmda_s))
+        np.testing.assert_array_equal(run.counts_e[k, 0], ref["counts_e"])
+        np.testing.assert_array_equal(run.wmean[k, 0], ref["wmean"])
+    net = trials.nets[0]
+    run = kern.NetRun(*(x[:, :1] for x in both))
     for k in range(2):
         ref = ei_network_numpy.simulate(net, c.n_exc, task.neuron.array(), rules[k], task.plastic,
                                         c.w_ext, n_steps, int(round(c.bin_s / dt)), c.target_rate_hz, 1.0,
@@ -85,12 +95,15 @@ def test_candidates_independent_of_block_split_and_threads(monkeypatch):
     np.testing.assert_array_equal(full.counts_e[[9, 3]], part.counts_e)
     np.testing.assert_array_equal(full.wstats[[9, 3]], part.wstats)
     for b in (1, 3):
-        monkeypatch.setattr(kern, "block_size", lambda n, b=b: b)
+        monkeypatch.setattr(kern, "block_size", lambda n, n_plastic=0, n_synapses=0, b=b: b)
         other = task.simulate(V, trials)
         for f in ("counts_e", "counts_i", "wmean", "wstats", "status", "steps"):
             np.testing.assert_array_equal(getattr(full, f), getattr(other, f), err_msg=f"{f} block {b}")
     monkeypatch.undo()
-    assert kern.block_size(10_000) == 1
+    assert kern.block_size(10_000, 320_000, 2_000_000) == 4  # SpikES size, I -> E plastic
+    assert kern.block_size(1000, 200_000, 200_000) == 2  # 1000 neurons, all four types plastic
+    assert kern.block_size(1000, 32_000, 200_000) == kern.BLOCK  # 1000 neurons, I -> E plastic
+    assert kern.block_size(5120, 2_620_000, 2_620_000) == 1  # fSBI size, all four types plastic
     loss, status = task.evaluate(V[[3]], trials)
     np.testing.assert_array_equal(loss[0], task.evaluate(V, trials)[0][3])
 

@@ -52,15 +52,26 @@ from .status import NAN, OK, RUNAWAY, SILENT, names
 STATUS_NAMES = names(OK, SILENT, RUNAWAY, NAN)
 TYPES = ("ee", "ei", "ie", "ii")
 BLOCK = 8  # candidates in lock-step on one trial, at most
-BLOCK_STATE_BYTES = 1 << 20  # lock-step only while the block's neuron state fits this (half an L2)
+BLOCK_BYTES = 4 << 20  # a block's own working set is kept under this or under the shared data
 
 
-def block_size(n_neurons: int) -> int:
-    """Candidates per lock-step block: ``BLOCK`` while their neuron state (about 64 bytes per
-    neuron and candidate) fits in ``BLOCK_STATE_BYTES``, else 1 (measured on this machine: at
-    10,000 neurons the lock-step gains nothing on one thread and single-candidate blocks spread
-    over the threads). Results do not depend on it (tests)."""
-    return BLOCK if n_neurons * BLOCK * 64 <= BLOCK_STATE_BYTES else 1
+def block_size(n_neurons: int, n_plastic: int = 0, n_synapses: int = 0) -> int:
+    """Candidates per lock-step block: the largest of 8, 4, 2 whose own working set (about 64 bytes
+    per neuron and 8 per plastic synapse, per candidate) fits in the larger of ``BLOCK_BYTES`` and
+    the data the block's candidates share (12 bytes per static synapse: target and weight; 4 per
+    plastic one: its target), else 1. Lock-step reads the input and each spike's synapse list once
+    for a block's candidates; past the caches, the candidates' own weights evict each other.
+    Measured on this machine (one thread, 8 candidates, ``analysis/ei_block_ab.py`` ->
+    ``analysis/results/ei_block_ab.csv``). Results do not depend on it (tests)."""
+    n_static = max(n_synapses - n_plastic, 0)
+    budget = max(BLOCK_BYTES, 12 * n_static + 4 * n_plastic)
+    per = n_neurons * 64 + n_plastic * 8
+    for b in (BLOCK, 4, 2):
+        if b * per <= budget:
+            return b
+    return 1
+
+
 N_RULE = len(TraceParams._fields)  # 8 values per type and candidate
 
 
@@ -103,11 +114,47 @@ class NetRun(NamedTuple):
 
 
 @numba.njit(cache=True)
-def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_ptr, x_src, s_ptr,
-               s_post, w_max, w_ext, neuron, rules, plastic, n_steps, bin_steps, target_hz,
-               rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e, counts_i, wmean,
-               wstats, status, steps, rec_t, rec_n, rec_count, nmda):
+def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_syn, plastic, out_mid, pidx, pl_type, in_cp,
+             n_type, static_sum):
+    """One trial's tables, shared by its candidate blocks (filled in place; returns n_plastic):
+    ``out_mid[i]`` the first outgoing synapse of i onto an I neuron; ``pidx[e]`` the column of
+    synapse e among the plastic ones (-1: static); ``pl_type[c]`` the type of plastic column c;
+    ``in_cp[q]`` (column, presynaptic neuron) of incoming plastic synapse q; ``n_type[ty]`` the
+    synapses of each type; ``static_sum[ty]`` a static type's weight sum in synapse order."""
+    N = out_ptr.shape[0] - 1
+    for i in range(N):
+        m = out_ptr[i]
+        while m < out_ptr[i + 1] and syn_post[m] < NE:
+            m += 1
+        out_mid[i] = m
+    n_pl = 0
+    for ty in range(4):
+        n_type[ty] = 0.0
+        static_sum[ty] = 0.0
+    for e in range(syn_post.shape[0]):
+        ty = syn_type[e]
+        n_type[ty] += 1.0
+        if plastic[ty]:
+            pidx[e] = n_pl
+            pl_type[n_pl] = ty
+            n_pl += 1
+        else:
+            pidx[e] = -1
+            static_sum[ty] += w0[e]
+    for q in range(in_syn.shape[0]):
+        e = in_syn[q]
+        in_cp[q, 0] = pidx[e]
+        in_cp[q, 1] = syn_pre[e]
+    return n_pl
+
+
+@numba.njit(cache=True)
+def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w_max, w_ext, neuron,
+               rules, plastic, n_steps, bin_steps, target_hz, rate_lo, rate_hi, tau_check, rec_start,
+               rec_n_neurons, counts_e, counts_i, wmean, wstats, status, steps, rec_t, rec_n, rec_count,
+               nmda, out_mid, pidx, pl_type, in_cp, syn_type, n_type, static_sum):
     """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module.
+    The trial's tables (``out_mid`` .. ``static_sum``) come from :func:`_prepare`.
 
     State is candidate-major ((B, N): one candidate's neurons contiguous, so the integration
     vectorises over neurons); static synapses read the trial's ``w0`` (shared by the block), plastic
@@ -115,27 +162,7 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron
     N = out_ptr.shape[0] - 1
     n_syn = syn_post.shape[0]
-    out_mid = np.empty(N, dtype=np.int64)  # first outgoing synapse onto an I neuron
-    for i in range(N):
-        m = out_ptr[i]
-        while m < out_ptr[i + 1] and syn_post[m] < NE:
-            m += 1
-        out_mid[i] = m
-    pidx = np.full(n_syn, -1, dtype=np.int64)  # synapse -> column of wp (plastic synapses only)
-    n_pl = 0
-    for e in range(n_syn):
-        if plastic[syn_type[e]]:
-            pidx[e] = n_pl
-            n_pl += 1
-    n_in = in_syn.shape[0]
-    in_p = np.empty(n_in, dtype=np.int64)  # incoming plastic synapses: column, presynaptic neuron, type
-    in_pre = np.empty(n_in, dtype=np.int64)
-    in_ty = np.empty(n_in, dtype=np.int64)
-    for q in range(n_in):
-        e = in_syn[q]
-        in_p[q] = pidx[e]
-        in_pre[q] = syn_pre[e]
-        in_ty[q] = syn_type[e]
+    n_pl = pl_type.shape[0]
     n_bins = counts_e.shape[1]
     cap = rec_t.shape[1]
     B = rules.shape[0]
@@ -155,15 +182,6 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     gamma = np.ascontiguousarray(rules[:, :, 4].T)
     kappa = np.ascontiguousarray(rules[:, :, 5].T)
     eta = np.ascontiguousarray(rules[:, :, 6].T)
-    n_type = np.zeros(4)
-    static_sum = np.zeros(4)  # each static type's weight sum, in synapse order (constant)
-    pl_type = np.empty(n_pl, dtype=np.int64)  # type of each plastic column
-    for e in range(n_syn):
-        n_type[syn_type[e]] += 1.0
-        if pidx[e] >= 0:
-            pl_type[pidx[e]] = syn_type[e]
-        else:
-            static_sum[syn_type[e]] += w0[e]
     wp = np.empty((B, n_pl))
     for e in range(n_syn):
         if pidx[e] >= 0:
@@ -186,6 +204,10 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
     xpost = np.zeros((4, B, N))
     spk = np.empty((B, N), dtype=np.int64)  # each candidate's spikes of the previous step
     n_spk = np.zeros(B, dtype=np.int64)
+    max_in = 0
+    for n in range(N):
+        max_in = max(max_in, in_ptr[n + 1] - in_ptr[n])
+    wbuf = np.empty(max_in)  # one neuron's incoming plastic weights (post branch)
     r_filt = np.full(B, target_hz)
     n_e = np.zeros(B)
     done = np.zeros(B, dtype=np.bool_)
@@ -214,11 +236,13 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                     a0, a1 = (0, NE) if ty < 2 else (NE, N)  # presynaptic population of the type
                     p0, p1 = (0, NE) if ty % 2 == 0 else (NE, N)  # postsynaptic population
                     d = dpre[ty, k]
+                    xs = xpre[ty, k]
                     for n in range(a0, a1):
-                        xpre[ty, k, n] *= d
+                        xs[n] *= d
                     d = dpost[ty, k]
+                    xs = xpost[ty, k]
                     for n in range(p0, p1):
-                        xpost[ty, k, n] *= d
+                        xs[n] *= d
             # -- delivery of the previous step's spikes --------------------------------------------
             for s in range(n_spk[k]):
                 i = spk[k, s]
@@ -287,12 +311,16 @@ def _run_block(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, x_p
                         continue
                     spk[k, m] = j
                     m += 1
-                    for q in range(in_ptr[j], in_ptr[j + 1]):
-                        ty = in_ty[q]
-                        c = in_p[q]
-                        wp[k, c] = clipped(wp[k, c], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
-                                                                   * xpre[ty, k, in_pre[q]]), w_max[ty])
                     t0 = 0 if j < NE else 1
+                    q0, q1 = in_ptr[j], in_ptr[j + 1]
+                    wk = wp[k]
+                    for q in range(q0, q1):  # gather first: independent loads overlap their misses
+                        wbuf[q - q0] = wk[in_cp[q, 0]]
+                    for q in range(q0, q1):
+                        i = in_cp[q, 1]
+                        ty = t0 + (2 if i >= NE else 0)  # the type from the pre and post populations
+                        wk[in_cp[q, 0]] = clipped(wbuf[q - q0], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
+                                                                              * xpre[ty, k, i]), w_max[ty])
                     for ty in range(t0, 4, 2):
                         if plastic[ty]:
                             xpost[ty, k, j] += 1.0
@@ -395,19 +423,35 @@ def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn,
     rec_t = np.zeros((D, K, cap), dtype=np.int32)
     rec_n = np.zeros((D, K, cap), dtype=np.int32)
     rec_count = np.zeros((D, K), dtype=np.int64)
+    # the trials' tables, packed as the arrays they describe (pl_type: the first n_pl[d] of a slice)
+    out_mid = np.empty(out_ptr.shape[0], dtype=np.int64)
+    pidx = np.empty(syn_post.shape[0], dtype=np.int32)
+    pl_type = np.empty(syn_post.shape[0], dtype=np.int8)
+    in_cp = np.empty((in_syn.shape[0], 2), dtype=np.int32)
+    n_type = np.empty((D, 4))
+    static_sum = np.empty((D, 4))
+    n_pl = np.empty(D, dtype=np.int64)
+    for d in numba.prange(D):
+        o = off[d]
+        n_pl[d] = _prepare(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]],
+                           syn_pre[o[2]:o[2] + o[3]], syn_type[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
+                           in_syn[o[4]:o[4] + o[5]], plastic, out_mid[o[0]:o[0] + o[1]],
+                           pidx[o[2]:o[2] + o[3]], pl_type[o[2]:o[2] + o[3]], in_cp[o[4]:o[4] + o[5]],
+                           n_type[d], static_sum[d])
     for p in numba.prange(n_blk * D):
         d = p // n_blk
         k0 = (p - d * n_blk) * blk
         k1 = min(K, k0 + blk)
         o = off[d]
-        _run_block(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]],
-                   syn_pre[o[2]:o[2] + o[3]], syn_type[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
-                   in_ptr[o[0]:o[0] + o[1]], in_syn[o[4]:o[4] + o[5]], x_ptr[o[6]:o[6] + o[7]],
-                   x_src[o[8]:o[8] + o[9]], s_ptr[o[10]:o[10] + o[11]], s_post[o[12]:o[12] + o[13]],
-                   w_max[d], w_ext, neuron, rules[k0:k1], plastic, n_steps, bin_steps, target_hz,
-                   rate_lo, rate_hi, tau_check, rec_start, rec_n_neurons, counts_e[d, k0:k1],
-                   counts_i[d, k0:k1], wmean[d, k0:k1], wstats[d, k0:k1], status[d, k0:k1],
-                   steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1], rec_count[d, k0:k1], nmda)
+        _run_block(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
+                   in_ptr[o[0]:o[0] + o[1]], x_ptr[o[6]:o[6] + o[7]], x_src[o[8]:o[8] + o[9]],
+                   s_ptr[o[10]:o[10] + o[11]], s_post[o[12]:o[12] + o[13]], w_max[d], w_ext, neuron,
+                   rules[k0:k1], plastic, n_steps, bin_steps, target_hz, rate_lo, rate_hi, tau_check,
+                   rec_start, rec_n_neurons, counts_e[d, k0:k1], counts_i[d, k0:k1], wmean[d, k0:k1],
+                   wstats[d, k0:k1], status[d, k0:k1], steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1],
+                   rec_count[d, k0:k1], nmda, out_mid[o[0]:o[0] + o[1]], pidx[o[2]:o[2] + o[3]],
+                   pl_type[o[2]:o[2] + n_pl[d]], in_cp[o[4]:o[4] + o[5]], syn_type[o[2]:o[2] + o[3]],
+                   n_type[d], static_sum[d])
     return (counts_e.transpose(1, 0, 2), counts_i.transpose(1, 0, 2), wmean.transpose(1, 0, 2, 3),
             wstats.transpose(1, 0, 2, 3), status.T, steps.T, rec_t.transpose(1, 0, 2),
             rec_n.transpose(1, 0, 2), rec_count.T)
@@ -466,5 +510,7 @@ def simulate(
                     int(n_steps), int(bin_steps), float(target_hz), float(rate_bounds[0]),
                     float(rate_bounds[1]), float(tau_check), int(rec_start), int(rec_neurons),
                     max(1, int(rec_cap)), np.array(nmda, dtype=float),
-                    int(block or block_size(nets[0].out_ptr.size - 1)))
+                    int(block or block_size(nets[0].out_ptr.size - 1,
+                                            int(np.count_nonzero(np.asarray(plastic)[nets[0].syn_type])),
+                                            nets[0].syn_type.size)))
     return NetRun(*out)
