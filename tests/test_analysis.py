@@ -589,6 +589,25 @@ def test_ei_kernel_ab_compares_outputs_to_the_bit_and_writes_its_rows(tmp_path):
     assert row["old_min_s"] > 0 and row["new_min_s"] > 0
 
 
+def test_ei_block_ab_times_each_block_size_on_identical_outputs(tmp_path):
+    """``analysis/ei_block_ab.py``: every block size gives the same outputs (the script stops
+    otherwise), one row per variant with the default's ratio, a rule read from a result table's
+    ``coef.`` columns; a malformed case is refused."""
+    import pandas as pd
+
+    module = _script("ei_block_ab")
+    out = tmp_path / "b.csv"
+    case = "runs/ei_all4.toml:1000:analysis/results/ei_all4_seeds10-10.csv"
+    assert module.main(["--case", case, "--blocks", "1", "2", "--candidates", "3", "--steps", "100",
+                        "--repeats", "1", "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert list(t.variant) == ["block 1", "block 2"] and t.identical_outputs.all()
+    assert (t.default_block == 2).all() and (t.plastic_synapses == t.plastic_synapses[0]).all()
+    assert t.default_over_this_min[t.variant == "block 2"].iloc[0] == 1.0 and (t.min_s > 0).all()
+    with pytest.raises(SystemExit, match="CONFIG:NEURONS"):
+        module.main(["--case", "runs/ei_ie.toml:123", "--csv", str(out)])
+
+
 def test_ei_vogels_input_rate_rows(tmp_path):
     """``analysis/ei_vogels_input_rate.py`` on a short run: one row per trial, the population rate
     from every recorded E neuron within the spread it reports, fractions in [0, 1]."""
