@@ -314,7 +314,7 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
                     t0 = 0 if j < NE else 1
                     q0, q1 = in_ptr[j], in_ptr[j + 1]
                     wk = wp[k]
-                    for q in range(q0, q1):  # gather first: independent loads overlap their misses
+                    for q in range(q0, q1):  # gather first (distinct columns): the loads overlap
                         wbuf[q - q0] = wk[in_cp[q, 0]]
                     for q in range(q0, q1):
                         i = in_cp[q, 1]

@@ -272,19 +272,18 @@ class EiNetworkTask(Task):
     # -- resources ------------------------------------------------------------------------------------
     @classmethod
     def estimate_bytes(cls, config: Config, popsize: int) -> int:
-        """Largest trial set (synapses ~21 bytes each, external spikes and targets) plus what the
-        blocks that run at once hold (per thread: a synapse index of 8 bytes per synapse, 8
-        candidates x 8 bytes per plastic synapse, 24 bytes per incoming plastic synapse, neuron
-        state)."""
+        """Largest trial set (synapses ~21 bytes each, external spikes and targets, and the kernel's
+        per-trial tables: 5 bytes per synapse, 8 per plastic one) plus what the blocks that run at
+        once hold (per thread: at most 8 candidates x 8 bytes per plastic synapse, neuron state)."""
         c = config.task
         T = c.train_s + c.score_s
         n_syn = c.n_synapses()
-        per_trial = (n_syn * 21 + c.n_ext * (c.n_exc + c.n_inh) * c.p_ext * 8
+        n_plastic = c.n_synapses(tuple(config.rule.plastic))
+        per_trial = (n_syn * 26 + n_plastic * 8 + c.n_ext * (c.n_exc + c.n_inh) * c.p_ext * 8
                      + c.n_ext * c.ext_rate_range[1] * T * 24 + c.n_steps() * 8)
         trials = max(c.n_trials, c.heldout_trials, c.theory_trials)
         threads = max(1, min(popsize // kern.BLOCK + 1, 64)) * c.n_trials
-        n_plastic = c.n_synapses(tuple(config.rule.plastic))
-        block = n_syn * 8 + n_plastic * (kern.BLOCK * 8 + 24) + (c.n_exc + c.n_inh) * kern.BLOCK * 8 * 14
+        block = n_plastic * kern.BLOCK * 8 + (c.n_exc + c.n_inh) * kern.BLOCK * 8 * 14
         return int(trials * per_trial + min(threads, 256) * block)
 
     @classmethod
