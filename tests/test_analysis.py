@@ -608,6 +608,37 @@ def test_ei_block_ab_times_each_block_size_on_identical_outputs(tmp_path):
         module.main(["--case", "runs/ei_ie.toml:123", "--csv", str(out)])
 
 
+def test_ei_search_trajectory_summarises_windows_of_generations(tmp_path):
+    """``analysis/ei_search_trajectory.py`` on a made-up run directory: per window, candidates,
+    fraction ok, mean w_creep and plausible fraction of the ok ones, median relative rate error,
+    best task loss; a directory without the metrics is refused."""
+    import json
+
+    import pandas as pd
+
+    module = _script("ei_search_trajectory")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"config": {"task": {"target_rate_hz": 10.0,
+                                                                      "plausibility_weight": 0.1}}}))
+    pd.DataFrame({"generation": [0, 0, 1, 2, 2], "status": ["ok", "runaway", "ok", "ok", "ok"],
+                  "task_loss": [0.5, 9.0, 0.3, 0.2, 0.1],
+                  "metric:w_creep": [0.4, float("nan"), 0.2, 0.04, 0.06],
+                  "metric:plausible": [0.0, 0.0, 0.0, 1.0, 0.5],
+                  "metric:rate_e_hz": [12.0, float("nan"), 9.0, 10.0, 10.5]}).to_csv(run / "evaluations.csv")
+    out = tmp_path / "t.csv"
+    assert module.main([str(run), "--window", "2", "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert list(t.generations) == ["0-1", "2-2"] and list(t.candidates) == [3, 2]
+    assert t.frac_ok[0] == pytest.approx(2 / 3) and t.mean_w_creep_ok[0] == pytest.approx(0.3)
+    assert t.frac_trials_plausible_ok[1] == pytest.approx(0.75)
+    assert t.median_rel_rate_error_ok[0] == pytest.approx(0.15) and t.best_task_loss[1] == 0.1
+    assert (t.plausibility_weight == 0.1).all()
+    pd.DataFrame({"generation": [0], "status": ["ok"], "task_loss": [1.0]}).to_csv(run / "evaluations.csv")
+    with pytest.raises(SystemExit, match="no plausibility metrics"):
+        module.main([str(run), "--csv", str(out)])
+
+
 def test_ei_vogels_input_rate_rows(tmp_path):
     """``analysis/ei_vogels_input_rate.py`` on a short run: one row per trial, the population rate
     from every recorded E neuron within the spread it reports, fractions in [0, 1]."""
