@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
-    from evoplast.analysis.revisions import module_at
+    from evoplast.analysis.revisions import first_difference, module_at
     from evoplast.kernels import ei_network as kern
     from evoplast.storage import git_revision
 
@@ -89,10 +89,8 @@ def main(argv=None) -> int:
             variants.append((f"{args.rev} (its default block)", old, None))
         ref = run(kern, 2000, 1)
         for name, module, block in variants:
-            out = run(module, 2000, block)
-            for f in ref._fields:
-                if not np.array_equal(getattr(ref, f), getattr(out, f), equal_nan=True):
-                    raise SystemExit(f"{case}: {name}: outputs differ from block 1 ({f})")
+            if (f := first_difference(ref, run(module, 2000, block))) is not None:
+                raise SystemExit(f"{case}: {name}: outputs differ from block 1 ({f})")
         print(f"{case}: {len(variants)} variants give identical outputs ({args.candidates} candidates x "
               f"2000 steps); default block {default}", flush=True)
         times: dict[str, list[float]] = {name: [] for name, _, _ in variants}

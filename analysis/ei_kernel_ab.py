@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
-    from evoplast.analysis.revisions import interleaved_ab, module_at
+    from evoplast.analysis.revisions import first_difference, interleaved_ab, module_at
     from evoplast.kernels import ei_network as new
     from evoplast.storage import git_revision
 
@@ -68,9 +68,8 @@ def main(argv=None) -> int:
                                    c.n_exc, 200000, (c.nmda_ratio, c.tau_nmda_s))
 
         a, b = run(old, net64, 2000), run(new, net, 2000)
-        for f in a._fields:
-            if not np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True):
-                raise SystemExit(f"{size} neurons: outputs differ: {f}")
+        if (f := first_difference(a, b)) is not None:
+            raise SystemExit(f"{size} neurons: outputs differ: {f}")
         print(f"{size} neurons: outputs identical ({args.candidates} candidates x 2000 steps, "
               f"{int(a.counts_e.sum())} E spikes)")
         timing = interleaved_ab(lambda x=net64: run(old, x, args.steps),

@@ -729,3 +729,20 @@ def test_pca_rt_vs_rt_judges_a_refit_known_rule_against_another(tmp_path, capsys
     (tmp_path / "one").mkdir()
     with pytest.raises(SystemExit, match="at least 2"):
         module.main([str(tmp_path / "one")])
+
+
+def test_first_difference_names_the_first_unequal_field_nan_equal_to_nan():
+    from typing import NamedTuple
+
+    import numpy as np
+
+    from evoplast.analysis.revisions import first_difference
+
+    class Out(NamedTuple):
+        x: np.ndarray
+        y: np.ndarray
+
+    a = Out(np.array([1.0, np.nan]), np.array([1, 2]))
+    assert first_difference(a, Out(np.array([1.0, np.nan]), np.array([1, 2]))) is None
+    assert first_difference(a, Out(np.array([1.0, np.nan]), np.array([1, 3]))) == "y"
+    assert first_difference(a, Out(np.array([1.0, 0.0]), np.array([1, 3]))) == "x"

@@ -49,6 +49,17 @@ def module_at(rev: str, path: str) -> ModuleType:
     return mod
 
 
+def first_difference(a: tuple, b: tuple) -> str | None:
+    """The first field of two kernel outputs (NamedTuples of arrays) that is not equal element for
+    element (NaN equal to NaN), or None when every field is."""
+    import numpy as np
+
+    for f in a._fields:
+        if not np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True):
+            return f
+    return None
+
+
 def interleaved_ab(old: Callable[[], object], new: Callable[[], object], repeats: int, scale: float,
                    unit: str) -> dict[str, float]:
     """Time ``old()`` and ``new()`` alternately, ``repeats`` times each; each time divided by
