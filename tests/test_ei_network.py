@@ -30,14 +30,20 @@ def small_config(**task):
     return from_dict({"task": t, "rule": rule})
 
 
-@pytest.mark.parametrize("nmda", [0.0, 0.3])
-def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
+@pytest.mark.parametrize("nmda, jitter", [(0.0, False), (0.3, False), (0.0, True)])
+def test_compiled_kernel_equals_numpy_reference_exactly(nmda, jitter):
     """Same spikes (every step, every neuron), same per-bin counts, same weights to the last bit,
     for three plastic types with different parameters (one static type), two candidates; without
-    and with the NMDA conductance."""
+    and with the NMDA conductance; with the static type's weights all equal (the kernel adds its
+    one weight) and different per synapse (the kernel reads them)."""
     cfg = small_config(nmda_ratio=nmda)
     task = make_task(cfg)
     trials = task.make_trials(seeding.trial_seeds(3, 0, 0, 2))
+    if jitter:
+        rng = np.random.default_rng(1)
+        trials.nets[:] = [x._replace(w0=np.where(np.asarray(task.plastic)[x.syn_type], x.w0,
+                                                 x.w0 * rng.uniform(0.5, 1.5, x.w0.size)))
+                          for x in trials.nets]
     base = task.rule_template
     other = base.from_vector(base.to_vector() * np.array([1.3, 0.5, 1.0, 0.7, 1.2, 1.0, 0.9, 1.1, 1.0]
                                                          [: base.n_params]))
@@ -78,8 +84,40 @@ def test_compiled_kernel_equals_numpy_reference_exactly(nmda):
             assert run.wstats[k, 0, ti, 0] == np.cumsum(w[sel])[-1] / sel.sum()
     # the rules changed the plastic weights and left the static type alone
     assert not np.allclose(run.wmean[0, 0, 0], net.w0[net.syn_type == 0][0])
-    np.testing.assert_allclose(run.wmean[0, 0, 1], net.w0[net.syn_type == 1][0], rtol=1e-12)
+    np.testing.assert_allclose(run.wmean[0, 0, 1], net.w0[net.syn_type == 1].mean(), rtol=1e-12)
     assert not np.array_equal(run.counts_e[0], run.counts_e[1])
+
+
+def test_trial_tables_constant_static_weights_and_incoming_split():
+    """``_prepare``: a static type whose weights are all equal gets that weight (else NaN, as plastic
+    types do); each neuron's incoming plastic synapses from E neurons come before ``in_mid``, those
+    from I neurons from it on."""
+    cfg = small_config()
+    task = make_task(cfg)
+    net = task.make_trials(seeding.trial_seeds(3, 0, 0, 1)).nets[0]
+    NE, N, S = cfg.task.n_exc, net.out_ptr.size - 1, net.syn_post.size
+    plastic = np.asarray(task.plastic)
+
+    def tables(w0):
+        out_mid, in_mid = np.empty(N + 1, np.int64), np.empty(N + 1, np.int64)
+        pidx, pl_type = np.empty(S, np.int32), np.empty(S, np.int8)
+        in_cp = np.empty((net.in_syn.size, 2), np.int32)
+        n_type, static_sum, w_const = np.empty(4), np.empty(4), np.empty(4)
+        kern._prepare(NE, net.out_ptr, net.syn_post, net.syn_pre, net.syn_type, w0, net.in_ptr, net.in_syn,
+                      plastic, out_mid, in_mid, pidx, pl_type, in_cp, n_type, static_sum, w_const)
+        return w_const, in_mid, in_cp
+
+    w_const, in_mid, in_cp = tables(net.w0)
+    assert list(plastic) == [True, False, True, True]
+    assert w_const[1] == 0.05 and np.isnan(w_const[[0, 2, 3]]).all()
+    w0 = net.w0.copy()
+    w0[np.flatnonzero(net.syn_type == 1)[-1]] = np.nextafter(0.05, 1.0)  # one synapse differs by one ulp
+    assert np.isnan(tables(w0)[0]).all()
+    for j in range(N):
+        pre = in_cp[net.in_ptr[j]:net.in_ptr[j + 1], 1]
+        m = in_mid[j] - net.in_ptr[j]
+        assert (pre[:m] < NE).all() and (pre[m:] >= NE).all()
+    assert (in_mid[:N] > net.in_ptr[:N]).any() and (in_mid[:N] < net.in_ptr[1:]).any()
 
 
 def test_candidates_independent_of_block_split_and_threads(monkeypatch):

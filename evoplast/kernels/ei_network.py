@@ -114,13 +114,15 @@ class NetRun(NamedTuple):
 
 
 @numba.njit(cache=True)
-def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_syn, plastic, out_mid, pidx, pl_type, in_cp,
-             n_type, static_sum):
+def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, plastic, out_mid, in_mid, pidx,
+             pl_type, in_cp, n_type, static_sum, w_const):
     """One trial's tables, shared by its candidate blocks (filled in place; returns n_plastic):
     ``out_mid[i]`` the first outgoing synapse of i onto an I neuron; ``pidx[e]`` the column of
     synapse e among the plastic ones (-1: static); ``pl_type[c]`` the type of plastic column c;
-    ``in_cp[q]`` (column, presynaptic neuron) of incoming plastic synapse q; ``n_type[ty]`` the
-    synapses of each type; ``static_sum[ty]`` a static type's weight sum in synapse order."""
+    ``in_cp[q]`` (column, presynaptic neuron) of incoming plastic synapse q; ``in_mid[j]`` the first
+    incoming plastic synapse of j from an I neuron; ``n_type[ty]`` the synapses of each type;
+    ``static_sum[ty]`` a static type's weight sum in synapse order; ``w_const[ty]`` a static type's
+    weight where all its synapses have the same one (bit for bit), else NaN."""
     N = out_ptr.shape[0] - 1
     for i in range(N):
         m = out_ptr[i]
@@ -128,6 +130,9 @@ def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_syn, plastic, out_
             m += 1
         out_mid[i] = m
     n_pl = 0
+    w_bits = w0.view(np.int64)
+    first = np.full(4, -1, dtype=np.int64)  # each static type's first synapse
+    uniform = np.ones(4, dtype=np.bool_)
     for ty in range(4):
         n_type[ty] = 0.0
         static_sum[ty] = 0.0
@@ -141,10 +146,21 @@ def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_syn, plastic, out_
         else:
             pidx[e] = -1
             static_sum[ty] += w0[e]
+            if first[ty] < 0:
+                first[ty] = e
+            elif w_bits[e] != w_bits[first[ty]]:
+                uniform[ty] = False
+    for ty in range(4):
+        w_const[ty] = w0[first[ty]] if first[ty] >= 0 and uniform[ty] else np.nan
     for q in range(in_syn.shape[0]):
         e = in_syn[q]
         in_cp[q, 0] = pidx[e]
         in_cp[q, 1] = syn_pre[e]
+    for j in range(N):  # incoming synapses ascend by id, hence by presynaptic neuron: E ones first
+        q = in_ptr[j]
+        while q < in_ptr[j + 1] and in_cp[q, 1] < NE:
+            q += 1
+        in_mid[j] = q
     return n_pl
 
 
@@ -152,13 +168,15 @@ def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_syn, plastic, out_
 def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w_max, w_ext, neuron,
                rules, plastic, n_steps, bin_steps, target_hz, rate_lo, rate_hi, tau_check, rec_start,
                rec_n_neurons, counts_e, counts_i, wmean, wstats, status, steps, rec_t, rec_n, rec_count,
-               nmda, out_mid, pidx, pl_type, in_cp, syn_type, n_type, static_sum):
+               nmda, out_mid, in_mid, pidx, pl_type, in_cp, syn_type, n_type, static_sum, w_const):
     """B = rules.shape[0] candidates (rules (B, 4, 8)) on one trial, in lock-step; see the module.
-    The trial's tables (``out_mid`` .. ``static_sum``) come from :func:`_prepare`.
+    The trial's tables (``out_mid`` .. ``w_const``) come from :func:`_prepare`.
 
     State is candidate-major ((B, N): one candidate's neurons contiguous, so the integration
-    vectorises over neurons); static synapses read the trial's ``w0`` (shared by the block), plastic
-    ones their candidate's row of ``wp`` (B, n_plastic); a stopped candidate is not simulated further."""
+    vectorises over neurons); static synapses add their type's ``w_const`` where it is defined, else
+    read the trial's ``w0`` (shared by the block); plastic ones read their candidate's row of ``wp``
+    (B, n_plastic); a stopped candidate is not simulated further. The spikes of a step are found by
+    scanning ``fired`` 64 bytes at a time, until as many as the integration counted are found."""
     tau_m, v_rest, v_reset, v_th, t_ref, e_exc, e_inh, tau_e, tau_i, _ge, _gi, dt = neuron
     N = out_ptr.shape[0] - 1
     n_syn = syn_post.shape[0]
@@ -191,8 +209,8 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
     ge = np.zeros((B, N))
     gi = np.zeros((B, N))
     ref = np.zeros((B, N))
-    n_words = (N + 7) // 8
-    fired = np.zeros(8 * n_words, dtype=np.bool_)  # padded to whole 8-byte words (the padding stays 0)
+    n_words = 8 * ((N + 63) // 64)
+    fired = np.zeros(8 * n_words, dtype=np.bool_)  # padded to whole 64-byte groups (the padding stays 0)
     fired_words = fired.view(np.uint64)  # scanned a word at a time: spikes are rare in a step
     gx = np.zeros(N)
     nmda_ratio, tau_nmda = nmda[0], nmda[1]
@@ -255,23 +273,31 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
                     if plastic[ty]:
                         a, kp, et, wm = alpha[ty, k], kappa[ty, k], eta[ty, k], w_max[ty]
                         c0 = pidx[e0] - e0 if e1 > e0 else 0
+                        gk, wk, xk = g[k], wp[k], xpost[ty, k]
                         for e in range(e0, e1):
                             j = syn_post[e]
-                            wk = wp[k, c0 + e]
-                            g[k, j] += wk
+                            w = wk[c0 + e]
+                            gk[j] += w
                             if nmda_e:
-                                gn[k, j] += wk
-                            wp[k, c0 + e] = clipped(wk, et * (a + kp * xpost[ty, k, j]), wm)
+                                gn[k, j] += w
+                            wk[c0 + e] = clipped(w, et * (a + kp * xk[j]), wm)
                         xpre[ty, k, i] += 1.0
                     elif nmda_e:
                         for e in range(e0, e1):
                             g[k, syn_post[e]] += w0[e]
                             gn[k, syn_post[e]] += w0[e]
                     else:
-                        for e in range(e0, e1):
-                            g[k, syn_post[e]] += w0[e]
+                        gk = g[k]
+                        wc = w_const[ty]
+                        if wc == wc:  # the type's weights are all equal: no need to read them
+                            for e in range(e0, e1):
+                                gk[syn_post[e]] += wc
+                        else:
+                            for e in range(e0, e1):
+                                gk[syn_post[e]] += w0[e]
             # -- integration (vectorised over neurons) -----------------------------------------------
             vv, gek, gik, rr = v[k], ge[k], gi[k], ref[k]
+            nf = 0  # neurons that fire in this step
             if use_nmda:
                 gnk = gn[k]
                 for n in range(N):
@@ -284,6 +310,7 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
                     vv[n] = v_reset if fire else (vk if active else vn)
                     rr[n] = ref_steps if fire else r - 1.0
                     fired[n] = fire
+                    nf += fire
                     gek[n] *= dec_e
                     gik[n] *= dec_i
                     gnk[n] *= dec_n
@@ -298,46 +325,58 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
                     vv[n] = v_reset if fire else (vk if active else vn)
                     rr[n] = ref_steps if fire else r - 1.0
                     fired[n] = fire
+                    nf += fire
                     gek[n] *= dec_e  # the decay of the next step
                     gik[n] *= dec_i
             # -- postsynaptic branch, counts, recording ------------------------------------------
             m = 0
             ne = 0.0
-            for wd in range(n_words):
-                if fired_words[wd] == 0:
+            for wg in range(0, n_words, 8):
+                if m == nf:  # every spike of the step found
+                    break
+                group = fired_words[wg]
+                for u in range(1, 8):
+                    group |= fired_words[wg + u]
+                if group == 0:  # no spike among these 64 neurons
                     continue
-                for j in range(8 * wd, min(8 * wd + 8, N)):
-                    if not fired[j]:
+                for wd in range(wg, wg + 8):
+                    if fired_words[wd] == 0:
                         continue
-                    spk[k, m] = j
-                    m += 1
-                    t0 = 0 if j < NE else 1
-                    q0, q1 = in_ptr[j], in_ptr[j + 1]
-                    wk = wp[k]
-                    for q in range(q0, q1):  # gather first (distinct columns): the loads overlap
-                        wbuf[q - q0] = wk[in_cp[q, 0]]
-                    for q in range(q0, q1):
-                        i = in_cp[q, 1]
-                        ty = t0 + (2 if i >= NE else 0)  # the type from the pre and post populations
-                        wk[in_cp[q, 0]] = clipped(wbuf[q - q0], eta[ty, k] * (beta[ty, k] + gamma[ty, k]
-                                                                              * xpre[ty, k, i]), w_max[ty])
-                    for ty in range(t0, 4, 2):
-                        if plastic[ty]:
-                            xpost[ty, k, j] += 1.0
-                    if j < NE:
-                        ne += 1.0
-                        if b < n_bins:
-                            counts_e[k, b] += 1
-                        if t >= rec_start and j < rec_n_neurons:
-                            c = rec_count[k]
-                            if c < cap:
-                                rec_t[k, c] = t - rec_start
-                                rec_n[k, c] = j
-                                rec_count[k] = c + 1
-                            else:
-                                rec_count[k] = cap + 1
-                    elif b < n_bins:
-                        counts_i[k, b] += 1
+                    for j in range(8 * wd, min(8 * wd + 8, N)):
+                        if not fired[j]:
+                            continue
+                        spk[k, m] = j
+                        m += 1
+                        t0 = 0 if j < NE else 1
+                        q0, q1 = in_ptr[j], in_ptr[j + 1]
+                        wk = wp[k]
+                        for q in range(q0, q1):  # gather first (distinct columns): the loads overlap
+                            wbuf[q - q0] = wk[in_cp[q, 0]]
+                        # from E neurons first (type t0), then from I ones (t0 + 2)
+                        for ty, qa, qb in ((t0, q0, in_mid[j]), (t0 + 2, in_mid[j], q1)):
+                            if qb > qa:
+                                et, be, ga, wm = eta[ty, k], beta[ty, k], gamma[ty, k], w_max[ty]
+                                xs = xpre[ty, k]
+                                for q in range(qa, qb):
+                                    wk[in_cp[q, 0]] = clipped(wbuf[q - q0], et * (be + ga * xs[in_cp[q, 1]]),
+                                                              wm)
+                        for ty in range(t0, 4, 2):
+                            if plastic[ty]:
+                                xpost[ty, k, j] += 1.0
+                        if j < NE:
+                            ne += 1.0
+                            if b < n_bins:
+                                counts_e[k, b] += 1
+                            if t >= rec_start and j < rec_n_neurons:
+                                c = rec_count[k]
+                                if c < cap:
+                                    rec_t[k, c] = t - rec_start
+                                    rec_n[k, c] = j
+                                    rec_count[k] = c + 1
+                                else:
+                                    rec_count[k] = cap + 1
+                        elif b < n_bins:
+                            counts_i[k, b] += 1
             n_spk[k] = m
             n_e[k] = ne
         # -- bins -------------------------------------------------------------------------------
@@ -425,19 +464,22 @@ def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn,
     rec_count = np.zeros((D, K), dtype=np.int64)
     # the trials' tables, packed as the arrays they describe (pl_type: the first n_pl[d] of a slice)
     out_mid = np.empty(out_ptr.shape[0], dtype=np.int64)
+    in_mid = np.empty(out_ptr.shape[0], dtype=np.int64)
     pidx = np.empty(syn_post.shape[0], dtype=np.int32)
     pl_type = np.empty(syn_post.shape[0], dtype=np.int8)
     in_cp = np.empty((in_syn.shape[0], 2), dtype=np.int32)
     n_type = np.empty((D, 4))
     static_sum = np.empty((D, 4))
+    w_const = np.empty((D, 4))
     n_pl = np.empty(D, dtype=np.int64)
     for d in numba.prange(D):
         o = off[d]
         n_pl[d] = _prepare(NE, out_ptr[o[0]:o[0] + o[1]], syn_post[o[2]:o[2] + o[3]],
                            syn_pre[o[2]:o[2] + o[3]], syn_type[o[2]:o[2] + o[3]], w0[o[2]:o[2] + o[3]],
-                           in_syn[o[4]:o[4] + o[5]], plastic, out_mid[o[0]:o[0] + o[1]],
-                           pidx[o[2]:o[2] + o[3]], pl_type[o[2]:o[2] + o[3]], in_cp[o[4]:o[4] + o[5]],
-                           n_type[d], static_sum[d])
+                           in_ptr[o[0]:o[0] + o[1]], in_syn[o[4]:o[4] + o[5]], plastic,
+                           out_mid[o[0]:o[0] + o[1]], in_mid[o[0]:o[0] + o[1]], pidx[o[2]:o[2] + o[3]],
+                           pl_type[o[2]:o[2] + o[3]], in_cp[o[4]:o[4] + o[5]], n_type[d], static_sum[d],
+                           w_const[d])
     for p in numba.prange(n_blk * D):
         d = p // n_blk
         k0 = (p - d * n_blk) * blk
@@ -449,9 +491,9 @@ def _simulate(NE, off, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn,
                    rules[k0:k1], plastic, n_steps, bin_steps, target_hz, rate_lo, rate_hi, tau_check,
                    rec_start, rec_n_neurons, counts_e[d, k0:k1], counts_i[d, k0:k1], wmean[d, k0:k1],
                    wstats[d, k0:k1], status[d, k0:k1], steps[d, k0:k1], rec_t[d, k0:k1], rec_n[d, k0:k1],
-                   rec_count[d, k0:k1], nmda, out_mid[o[0]:o[0] + o[1]], pidx[o[2]:o[2] + o[3]],
-                   pl_type[o[2]:o[2] + n_pl[d]], in_cp[o[4]:o[4] + o[5]], syn_type[o[2]:o[2] + o[3]],
-                   n_type[d], static_sum[d])
+                   rec_count[d, k0:k1], nmda, out_mid[o[0]:o[0] + o[1]], in_mid[o[0]:o[0] + o[1]],
+                   pidx[o[2]:o[2] + o[3]], pl_type[o[2]:o[2] + n_pl[d]], in_cp[o[4]:o[4] + o[5]],
+                   syn_type[o[2]:o[2] + o[3]], n_type[d], static_sum[d], w_const[d])
     return (counts_e.transpose(1, 0, 2), counts_i.transpose(1, 0, 2), wmean.transpose(1, 0, 2, 3),
             wstats.transpose(1, 0, 2, 3), status.T, steps.T, rec_t.transpose(1, 0, 2),
             rec_n.transpose(1, 0, 2), rec_count.T)

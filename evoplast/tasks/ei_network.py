@@ -273,14 +273,15 @@ class EiNetworkTask(Task):
     @classmethod
     def estimate_bytes(cls, config: Config, popsize: int) -> int:
         """Largest trial set (synapses ~21 bytes each, external spikes and targets, and the kernel's
-        per-trial tables: 5 bytes per synapse, 8 per plastic one) plus what the blocks that run at
-        once hold (per thread: at most 8 candidates x 8 bytes per plastic synapse, neuron state)."""
+        per-trial tables: 5 bytes per synapse, 8 per plastic one, 16 per neuron) plus what the blocks
+        that run at once hold (per thread: at most 8 candidates x 8 bytes per plastic synapse, neuron
+        state)."""
         c = config.task
         T = c.train_s + c.score_s
         n_syn = c.n_synapses()
         n_plastic = c.n_synapses(tuple(config.rule.plastic))
         per_trial = (n_syn * 26 + n_plastic * 8 + c.n_ext * (c.n_exc + c.n_inh) * c.p_ext * 8
-                     + c.n_ext * c.ext_rate_range[1] * T * 24 + c.n_steps() * 8)
+                     + c.n_ext * c.ext_rate_range[1] * T * 24 + c.n_steps() * 8 + (c.n_exc + c.n_inh) * 16)
         trials = max(c.n_trials, c.heldout_trials, c.theory_trials)
         threads = max(1, min(popsize // kern.BLOCK + 1, 64)) * c.n_trials
         block = n_plastic * kern.BLOCK * 8 + (c.n_exc + c.n_inh) * kern.BLOCK * 8 * 14
