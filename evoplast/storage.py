@@ -51,14 +51,42 @@ RESULT_KEYS = ("task", "family", "coefficients", "normalized", "eta", "formula_p
 DEFAULT_ROOT = Path("runs") / "out"
 
 
-def git_revision() -> str | None:
-    """Git revision of the evoplast source tree (or, for an installed copy, of the working
-    directory when it is an evoplast checkout); None when neither is a git checkout."""
-    here = Path(__file__).resolve().parent
+def git_revision(package_dir: Path | None = None, cwd: Path | None = None) -> str | None:
+    """Git revision of the evoplast source tree that runs (``package_dir``, default this package's
+    directory); for an installed copy, that of the working directory (``cwd``) when it is an
+    evoplast checkout whose ``evoplast/`` holds the same Python sources. When they differ (an older
+    install run from a newer checkout: ``python analysis/x.py`` imports the installed copy), None,
+    with a warning: the checkout's revision would name code that did not run."""
+    here = package_dir or Path(__file__).resolve().parent
     rev = _git_revision(here)
-    if rev is None and (Path.cwd() / "evoplast" / "__init__.py").is_file():
-        rev = _git_revision(Path.cwd())
+    cwd = cwd or Path.cwd()
+    if rev is None and (cwd / "evoplast" / "__init__.py").is_file():
+        if _same_sources(here, cwd / "evoplast"):
+            rev = _git_revision(cwd)
+        else:
+            _warn_installed_differs(str(here), str(cwd))
     return rev
+
+
+def _same_sources(a: Path, b: Path) -> bool:
+    """The two package directories hold the same ``*.py`` files, byte for byte."""
+    files = sorted(p.relative_to(a) for p in a.rglob("*.py"))
+    if files != sorted(p.relative_to(b) for p in b.rglob("*.py")):
+        return False
+    return all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_installed_differs(here: str, cwd: str) -> None:
+    import warnings
+
+    if (here, cwd) not in _WARNED:
+        _WARNED.add((here, cwd))
+        warnings.warn(f"evoplast runs from {here}, whose sources differ from the checkout in {cwd}: no git "
+                      "revision is recorded; to run the checkout's code, set PYTHONPATH to the checkout or "
+                      "install it with `pip install -e .`", stacklevel=3)
 
 
 def _git_revision(here: Path) -> str | None:
