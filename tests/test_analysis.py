@@ -746,3 +746,45 @@ def test_first_difference_names_the_first_unequal_field_nan_equal_to_nan():
     assert first_difference(a, Out(np.array([1.0, np.nan]), np.array([1, 2]))) is None
     assert first_difference(a, Out(np.array([1.0, np.nan]), np.array([1, 3]))) == "y"
     assert first_difference(a, Out(np.array([1.0, 0.0]), np.array([1, 3]))) == "x"
+
+
+def test_ei_protocols_rescores_under_each_protocol_and_reuses_rows(tmp_path):
+    """``analysis/ei_protocols.py`` on a tiny finished E-I run: a row per protocol whose counts are
+    ``evoplast evaluate``'s (the rows appended to ``generalisation.csv``); a second call reuses those
+    rows (same table, nothing appended), ``--recompute`` simulates again to the same numbers."""
+    import json
+
+    import pandas as pd
+
+    from evoplast import run
+    from evoplast.config import from_dict
+
+    from .test_ei_network import small_config
+
+    cfg = small_config(plausibility_weight=0.1, n_trials=1, heldout_trials=2, train_s=0.2, score_s=1.0)
+    cfg = from_dict({**cfg.to_dict(), "cmaes": {"popsize": 4, "generations": 1, "sigma0": 0.3},
+                     "run": {"seed": 3, "n_jobs": 1}})
+    run(cfg, tmp_path / "r")
+    module = _script("ei_protocols")
+    out = tmp_path / "p.csv"
+    protocols = ["--protocol", "task.train_s=0.2", "--protocol", "task.train_s=0.6 task.score_s=1.2"]
+    assert module.main([str(tmp_path / "r"), *protocols, "--trials", "2", "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    gen = pd.read_csv(tmp_path / "r" / "generalisation.csv")
+    assert list(t.overrides) == ["task.train_s=0.2", "task.train_s=0.6 task.score_s=1.2"]
+    assert list(gen.overrides) == list(t.overrides)
+    for i in range(2):
+        per = json.loads(gen.per_trial[i])
+        assert len(per) == t.n_trials[i] == 2
+        assert json.loads(t.w_creep_per_trial[i]) == [round(p["w_creep"], 3) for p in per]
+        assert t.plausible[i] == sum(p["plausible"] for p in per) == gen.plausible[i]
+        assert t.within_10_percent[i] == gen.within_10_percent[i]
+        assert set(t.implausible.fillna("")[i].split()) == {m for p in per for m in p["implausible"]}
+    assert t.w_creep_per_trial[0] != t.w_creep_per_trial[1]  # the protocols differ
+    assert module.main([str(tmp_path / "r"), *protocols, "--trials", "2", "--csv", str(out)]) == 0
+    assert len(pd.read_csv(tmp_path / "r" / "generalisation.csv")) == 2  # reused, nothing appended
+    pd.testing.assert_frame_equal(pd.read_csv(out), t)
+    assert module.main([str(tmp_path / "r"), *protocols[:2], "--trials", "2", "--recompute",
+                        "--csv", str(out)]) == 0
+    assert len(pd.read_csv(tmp_path / "r" / "generalisation.csv")) == 3
+    pd.testing.assert_frame_equal(pd.read_csv(out), t.iloc[:1])
