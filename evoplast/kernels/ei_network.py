@@ -80,7 +80,8 @@ class Net(NamedTuple):
 
     ``out_ptr`` (N+1), ``syn_post``, ``syn_pre``, ``syn_type`` (int8 index into TYPES), ``w0``: the
     synapses, sorted by presynaptic neuron (CSR of outgoing synapses); ``in_ptr`` (N+1), ``in_syn``:
-    each neuron's incoming *plastic* synapses (ids into the synapse arrays), in ascending id;
+    each neuron's incoming *plastic* synapses (ids into the synapse arrays), in ascending id (so
+    those from E neurons first);
     ``x_ptr`` (n_steps+1), ``x_src``: the external sources spiking at each step; ``s_ptr``
     (n_ext+1), ``s_post``: each source's target neurons; ``w_max`` (4,): each type's weight bound
     in this trial."""
@@ -211,7 +212,7 @@ def _run_block(NE, out_ptr, syn_post, w0, in_ptr, x_ptr, x_src, s_ptr, s_post, w
     ref = np.zeros((B, N))
     n_words = 8 * ((N + 63) // 64)
     fired = np.zeros(8 * n_words, dtype=np.bool_)  # padded to whole 64-byte groups (the padding stays 0)
-    fired_words = fired.view(np.uint64)  # scanned a word at a time: spikes are rare in a step
+    fired_words = fired.view(np.uint64)  # scanned 8 words at a time: spikes are rare in a step
     gx = np.zeros(N)
     nmda_ratio, tau_nmda = nmda[0], nmda[1]
     use_nmda = nmda_ratio > 0.0
