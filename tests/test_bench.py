@@ -53,7 +53,8 @@ def test_brian2_python_is_found_only_where_brian2_imports(tmp_path):
 
 def test_bench_network_rows(monkeypatch):
     """The network bench's rows (tiny networks stand in for the two sizes): every K, positive
-    times and synapse counts, and the row against Auryn quotes the one-thread K = 8 row."""
+    times and synapse counts, and the row against Auryn quotes the one-thread K = 8 row and the
+    slowest one-thread row (the least favourable ratio)."""
     import evoplast.bench_network as bn
 
     small = ["task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.1"]
@@ -65,3 +66,7 @@ def test_bench_network_rows(monkeypatch):
     (vs,) = [r for r in rows if r["bench"] == "network_vs_auryn"]
     (k8,) = [r for r in net if r["size"] == "spikes_10000" and r["K"] == 8 and r["threads"] == 1]
     assert vs["evoplast_s_per_simulated_s_per_candidate"] == k8["s_per_simulated_s_per_candidate"]
+    one = {r["K"]: r["s_per_simulated_s_per_candidate"] for r in net
+           if r["size"] == "spikes_10000" and r["threads"] == 1}
+    assert vs["least_favourable_K"] == max(one, key=one.get)
+    assert vs["least_favourable_ratio"] == bn.AURYN_S_PER_S / max(one.values()) <= vs["auryn_over_evoplast"]
