@@ -45,7 +45,6 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
     duration = 1.0
     repeats = 1 if quick else 2
     all_threads = numba.config.NUMBA_NUM_THREADS
-    per_k8_one_thread = {}
     one_thread: dict[str, dict[int, float]] = {}  # size -> K -> s per simulated s per candidate
     for size, sets in SIZES.items():
         config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={duration}",
@@ -71,8 +70,6 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
                 per = wall / (K * duration)
                 if threads == 1:
                     one_thread.setdefault(size, {})[K] = per
-                    if K == 8:
-                        per_k8_one_thread[size] = per
                 yield {"bench": "network", "size": size, "neurons": task.cfg.n_exc + task.cfg.n_inh,
                        "synapses": int(trials.nets[0].syn_post.size), "K": K, "threads": threads,
                        "s_per_simulated_s_per_candidate": per, "simulated_s": duration,
@@ -83,16 +80,16 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
     brian2_rows = list(_brian2_rows(quick, brian2_python))
     yield from brian2_rows
     b2 = [r for r in brian2_rows if "s_per_simulated_s" in r]
-    if b2 and "ei_ie_1000" in per_k8_one_thread:
+    if b2 and "ei_ie_1000" in one_thread:
         best = min(b2, key=lambda r: r["s_per_simulated_s"])
-        ours = per_k8_one_thread["ei_ie_1000"]
+        ours = one_thread["ei_ie_1000"][8]
         yield {"bench": "network_vs_brian2", "size": "ei_ie_1000", "K": 8, "threads": 1,
                "evoplast_s_per_simulated_s_per_candidate": ours, "brian2_target": best["target"],
                "brian2_s_per_simulated_s": best["s_per_simulated_s"],
                "brian2_over_evoplast": best["s_per_simulated_s"] / ours,
                **_least_favourable(one_thread["ei_ie_1000"], best["s_per_simulated_s"])}
-    if "spikes_10000" in per_k8_one_thread:
-        ours = per_k8_one_thread["spikes_10000"]
+    if "spikes_10000" in one_thread:
+        ours = one_thread["spikes_10000"][8]
         yield {"bench": "network_vs_auryn", "size": "spikes_10000", "K": 8, "threads": 1,
                "evoplast_s_per_simulated_s_per_candidate": ours, "auryn_s_per_simulated_s": AURYN_S_PER_S,
                "auryn_over_evoplast": AURYN_S_PER_S / ours,

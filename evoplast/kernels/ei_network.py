@@ -133,10 +133,10 @@ def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, plast
     n_pl = 0
     w_bits = w0.view(np.int64)
     first = np.full(4, -1, dtype=np.int64)  # each static type's first synapse
-    uniform = np.ones(4, dtype=np.bool_)
     for ty in range(4):
         n_type[ty] = 0.0
         static_sum[ty] = 0.0
+        w_const[ty] = np.nan
     for e in range(syn_post.shape[0]):
         ty = syn_type[e]
         n_type[ty] += 1.0
@@ -149,10 +149,9 @@ def _prepare(NE, out_ptr, syn_post, syn_pre, syn_type, w0, in_ptr, in_syn, plast
             static_sum[ty] += w0[e]
             if first[ty] < 0:
                 first[ty] = e
+                w_const[ty] = w0[e]
             elif w_bits[e] != w_bits[first[ty]]:
-                uniform[ty] = False
-    for ty in range(4):
-        w_const[ty] = w0[first[ty]] if first[ty] >= 0 and uniform[ty] else np.nan
+                w_const[ty] = np.nan  # weights differ: read them
     for q in range(in_syn.shape[0]):
         e = in_syn[q]
         in_cp[q, 0] = pidx[e]
