@@ -66,3 +66,35 @@ def test_brian2_and_the_network_kernel_agree_on_rates_and_weights():
     assert abs(b["rate_i_hz"] - rate_i) <= 0.1 * rate_i, (b["rate_i_hz"], rate_i)
     assert abs(b["mean_w_final"]["ie"] - w_ie) <= 0.05 * w_ie, (b["mean_w_final"]["ie"], w_ie)
     assert w_ie > 0.15  # the weights moved from 0.1
+
+
+@pytest.mark.timeout(900)
+def test_bench_network_times_brian2_interleaved_with_evoplast(monkeypatch):
+    """``evoplast bench network``'s Brian2 side for real, on a small network: long-lived processes
+    (numpy target, and cpp_standalone with the run time its binary records) answer one run per
+    round, and the rows compare them with evoplast's runs of the same rounds."""
+    import sys
+
+    import evoplast.bench_network as bn
+    from evoplast import seeding
+    from evoplast.config import load_config
+    from evoplast.tasks import make_task
+
+    small = ["task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.3"]  # E ~18 Hz in evoplast
+    monkeypatch.setattr(bn, "SIZES", {"small": small})
+    monkeypatch.setattr(bn, "BRIAN2_RUNS", (("small", "numpy"), ("small", "cpp_standalone")))
+    task = make_task(load_config("runs/ei_ie.toml", [*small, "task.train_s=0.0", "task.score_s=1.0"]))
+    trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
+    V = np.repeat(task.known_rule().to_vector()[None], 8, axis=0)
+    rows = list(bn._brian2_interleaved({"small": (task, trials, V)}, 2, "runs/ei_ie.toml", sys.executable))
+    b2 = {r["target"]: r for r in rows if r["bench"] == "network_brian2"}
+    assert set(b2) == {"numpy", "cpp_standalone"}, rows
+    for r in b2.values():
+        assert r["runs"] == r["rounds"] == 2
+        assert 0 < r["s_per_simulated_s"] <= r["s_per_simulated_s_median"]
+        assert r["rate_e_hz"] > 5  # the network ran, not silent
+    cpp = b2["cpp_standalone"]
+    assert 0 < cpp["self_recorded_s_per_simulated_s"] <= cpp["s_per_simulated_s"]  # without start and I/O
+    (vs,) = [r for r in rows if r["bench"] == "network_vs_brian2"]
+    assert 0 < vs["least_favourable_ratio"] <= min(vs["brian2_over_evoplast"],
+                                                   vs["brian2_over_evoplast_median"])

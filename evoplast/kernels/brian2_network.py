@@ -24,6 +24,7 @@ presynaptic trace then, the kernel one step later, at delivery.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -124,12 +125,24 @@ def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.nda
             "counts_e": np.histogram(t[e], n_bins, (0.0, T))[0]}
 
 
-def time_network(sets: list[str], duration: float, target: str,
-                 config_path: str = "runs/ei_ie.toml") -> dict:
-    """Wall seconds per simulated second of the network of ``load_config(config_path, sets)``
-    (trial 0 of the training stream, Vogels' rule on I -> E) in Brian2 on one thread, the network
-    already built: cython, a second ``Network.run`` after a first (code generation and
-    compilation); cpp_standalone, the compiled binary run again. Call in a fresh process."""
+def serve(sets: list[str], duration: float, target: str, rounds: int,
+          config_path: str = "runs/ei_ie.toml", stdin: Any = None, stdout: Any = None) -> None:
+    """Time the network of ``load_config(config_path, sets)`` (trial 0 of the training stream,
+    Vogels' rule on I -> E) in Brian2 on one thread, the network already built, when asked, so that a
+    caller can interleave these runs with its own (``evoplast bench network``). Call in a fresh
+    process. Line protocol (JSON, one object per line on ``stdout``):
+
+    - build, then one untimed run of ``duration`` (cython, numpy: code generation and compilation;
+      cpp_standalone: the binary's build and first run), then ``{"ready": true, "build_s": ...}``;
+    - for each line ``run`` on ``stdin`` (at most ``rounds``): one more run of ``duration``, then
+      ``{"run_s": wall s, "internal_s": ...}`` -- cython and numpy: a further ``Network.run``, which
+      continues the simulation (the source spikes cover ``rounds + 1`` runs); cpp_standalone: the
+      compiled binary run again (its process start, reading the network from disk and writing the
+      results included in ``run_s``; ``internal_s`` is the run time the binary itself records, None
+      for the other targets);
+    - at the end of ``stdin``: ``{"bench": "network_brian2", ...}`` with the E rate over the
+      monitored time, the build time and Brian2's version."""
+    import sys
     import tempfile
 
     import brian2 as b2
@@ -138,8 +151,15 @@ def time_network(sets: list[str], duration: float, target: str,
     from ..config import load_config
     from ..tasks import make_task
 
-    # input for the whole time Brian2 runs (cython: two runs of ``duration``)
-    total = duration if target == "cpp_standalone" else 2 * duration
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+
+    def say(obj: dict) -> None:
+        stdout.write(json.dumps(obj) + "\n")
+        stdout.flush()
+
+    standalone = target == "cpp_standalone"
+    total = duration if standalone else (rounds + 1) * duration  # source spikes for every run
     config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={total}",
                                        "task.record_neurons=0", "task.plausibility_weight=0.0"])
     task = make_task(config)
@@ -148,37 +168,42 @@ def time_network(sets: list[str], duration: float, target: str,
     args = (trial, c.n_exc, task.neuron.array(), task.known_rule().params(), task.plastic, c.w_ext,
             c.n_steps())
     t0 = time.perf_counter()
-    if target == "cpp_standalone":
+    if standalone:
         directory = tempfile.mkdtemp(prefix="evoplast-brian2-net-")
         b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0
         network, spikes, _ = build(b2, *args)
         network.run(duration * b2.second, report=None, namespace={})
         b2.device.build(directory=directory, compile=True, run=True)
-        build_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        b2.device.run(directory=directory, with_output=False)
-        run = time.perf_counter() - t0
-        monitored = duration
     else:
         b2.prefs.codegen.target = target
         b2.prefs.codegen.runtime.cython.multiprocess_safe = False
         network, spikes, _ = build(b2, *args)
         network.run(duration * b2.second, report=None, namespace={})
-        build_s = time.perf_counter() - t0
+    say({"ready": True, "build_s": time.perf_counter() - t0})
+    runs = 0
+    for line in stdin:
+        if line.strip() != "run":
+            break
+        if runs == rounds:
+            raise ValueError(f"asked for more than the {rounds} runs the source spikes cover")
         t0 = time.perf_counter()
-        network.run(duration * b2.second, report=None, namespace={})
-        run = time.perf_counter() - t0
-        monitored = 2 * duration
+        if standalone:
+            b2.device.run(directory=directory, with_output=False)
+        else:
+            network.run(duration * b2.second, report=None, namespace={})
+        run_s = time.perf_counter() - t0
+        runs += 1
+        say({"run_s": run_s, "internal_s": float(b2.device._last_run_time) if standalone else None})
+    monitored = duration if standalone else (runs + 1) * duration
     n_e = int((np.asarray(spikes.i[:]) < c.n_exc).sum())
-    return {"bench": "network_brian2", "target": target, "neurons": c.n_exc + c.n_inh,
-            "simulated_s": duration, "build_s": build_s, "run_s": run,
-            "s_per_simulated_s": run / duration, "rate_e_hz": n_e / (c.n_exc * monitored),
-            "threads": 1, "brian2_version": b2.__version__}
+    say({"bench": "network_brian2", "target": target, "neurons": c.n_exc + c.n_inh,
+         "synapses": int(trial.syn_post.size), "simulated_s": duration,
+         "runs": runs, "rate_e_hz": n_e / (c.n_exc * monitored), "threads": 1,
+         "brian2_version": b2.__version__})
 
 
-if __name__ == "__main__":  # python -m evoplast.kernels.brian2_network SETS_JSON DURATION TARGET
-    import json
+if __name__ == "__main__":  # python -m evoplast.kernels.brian2_network SETS DURATION TARGET ROUNDS [CONFIG]
     import sys
 
-    print(json.dumps(time_network(json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3])))
+    serve(json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
