@@ -165,6 +165,9 @@ class _Brian2:
                                f"{last[0] if last else 'no message'}")
         return json.loads(line)
 
+    def failed(self, err: Exception) -> dict:
+        return {"bench": "network_brian2", "size": self.size, "target": self.target, "error": str(err)}
+
     def run(self) -> None:
         self.proc.stdin.write("run\n")
         self.proc.stdin.flush()
@@ -205,11 +208,11 @@ def _brian2_interleaved(made: dict, rounds: int, config_path: str,
             b.ready = b.read()
             live.append(b)
         except RuntimeError as err:
-            b.proc.kill()
-            yield {"bench": "network_brian2", "size": b.size, "target": b.target, "error": str(err)}
+            yield b.failed(err)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     ours: dict[tuple[str, int], list[float]] = {}
+    failed: list[dict] = []
     try:
         for _ in range(rounds):
             for size, (task, trials, V) in made.items():
@@ -218,12 +221,17 @@ def _brian2_interleaved(made: dict, rounds: int, config_path: str,
                     task.simulate(V[:K], trials)
                     ours.setdefault((size, K), []).append((time.perf_counter() - t0) / K)
                 for b in [b for b in live if b.size == size]:
-                    b.run()
+                    try:
+                        b.run()
+                    except RuntimeError as err:  # the process ended: report it, go on without it
+                        live.remove(b)
+                        failed.append(b.failed(err))
     finally:
         numba.set_num_threads(threads)
         for b in live:
             if b.proc.poll() is None and len(b.runs) < rounds:
                 b.proc.kill()
+    yield from failed
     rows = [b.finish() for b in live]
     yield from rows
     for size in made:

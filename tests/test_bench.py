@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from evoplast.bench import bench_rate
 from evoplast.cli import main
 
@@ -137,12 +139,16 @@ def test_bench_network_interleaves_brian2_and_quotes_the_least_favourable_ratio(
                       / vs["spikes_10000"]["evoplast_s_per_simulated_s_per_candidate"])
 
 
-def test_bench_network_reports_a_failing_brian2_process(monkeypatch, tmp_path):
+@pytest.mark.parametrize("when", ["build", "run"])
+def test_bench_network_reports_a_failing_brian2_process(monkeypatch, tmp_path, when):
+    """A Brian2 process that ends before it is ready, or at its first run, gives a row with its exit
+    status and last message; the bench goes on without it (no ratio from it)."""
     import evoplast.bench as bench
     import evoplast.bench_network as bn
 
     fake = tmp_path / "brian2_python"
-    fake.write_text("#!/bin/sh\necho 'ImportError: no brian2 here' >&2\nexit 3\n")
+    ready = 'echo \'{"ready": true, "build_s": 1.0}\'\nread line\n' if when == "run" else ""
+    fake.write_text(f"#!/bin/sh\n{ready}echo 'ImportError: no brian2 here' >&2\nexit 3\n")
     fake.chmod(0o755)
     monkeypatch.setattr(bench, "_brian2_python", lambda explicit: str(fake))
     small = ["task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.1"]
