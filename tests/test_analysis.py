@@ -608,6 +608,23 @@ def test_ei_block_ab_times_each_block_size_on_identical_outputs(tmp_path):
         module.main(["--case", "runs/ei_ie.toml:123", "--csv", str(out)])
 
 
+def test_ei_cost_floor_times_the_network_without_synapses_and_without_input(tmp_path):
+    """``analysis/ei_cost_floor.py``: the three variants on one size, the variants really without
+    recurrent synapses (and silent without input), shares relative to the network's own time."""
+    import pandas as pd
+
+    module = _script("ei_cost_floor")
+    out = tmp_path / "f.csv"
+    assert module.main(["--neurons", "1000", "--candidates", "2", "--simulated-s", "1.0", "--repeats", "1",
+                        "--csv", str(out)]) == 0
+    t = pd.read_csv(out).set_index("variant")
+    assert list(t.index) == ["network", "no recurrent synapses", "silent"]
+    assert t.synapses["network"] > 100_000
+    assert t.synapses["no recurrent synapses"] == t.synapses["silent"] == 0
+    assert t.rate_e_hz["silent"] == 0 < t.rate_e_hz["network"] < t.rate_e_hz["no recurrent synapses"]
+    assert t.share_of_network_min["network"] == 1.0 and (t.min_s > 0).all()
+
+
 def test_ei_search_trajectory_summarises_windows_of_generations(tmp_path):
     """``analysis/ei_search_trajectory.py`` on a made-up run directory: per window, candidates,
     fraction ok, mean w_creep and plausible fraction of the ok ones, median relative rate error,
