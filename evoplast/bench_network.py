@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import numpy as np
 
@@ -145,11 +145,12 @@ class _Brian2:
 
         self.size, self.target = size, target
         self.log = tempfile.TemporaryFile(mode="w+")  # stderr to a file: a full pipe would block it
+        self.dir = tempfile.TemporaryDirectory(prefix="evoplast-brian2-net-")  # removed by close()
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
         self.proc = subprocess.Popen(
             [python, "-m", "evoplast.kernels.brian2_network", json.dumps(SIZES[size]), str(BRIAN2_S),
-             target, str(rounds), config_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.log, text=True, env=env)
+             target, str(rounds), config_path, self.dir.name], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         self.ready: dict | None = None
         self.runs: list[dict] = []
 
@@ -164,6 +165,14 @@ class _Brian2:
             raise RuntimeError(f"Brian2 {self.target} process ended (exit {self.proc.returncode}): "
                                f"{last[0] if last else 'no message'}")
         return json.loads(line)
+
+    def close(self) -> None:
+        """Stop the process if it still runs; remove its build directory and log."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.dir.cleanup()
+        self.log.close()
 
     def failed(self, err: Exception) -> dict:
         return {"bench": "network_brian2", "size": self.size, "target": self.target, "error": str(err)}
@@ -187,6 +196,38 @@ class _Brian2:
         return row
 
 
+def _rounds(made: dict, servers: list[_Brian2], rounds: int,
+            ours: dict[tuple[str, int], list[float]]) -> Generator[dict, None, list[dict]]:
+    """Wait for the Brian2 builds, then time the rounds (evoplast's times per candidate into
+    ``ours[size, K]``); yields the error rows and the rows of the Brian2 processes that ran every
+    round, and returns the latter."""
+    import numba
+
+    live = []
+    for b in servers:  # the builds run side by side; nothing is timed meanwhile
+        try:
+            b.ready = b.read()
+            live.append(b)
+        except RuntimeError as err:
+            yield b.failed(err)
+    numba.set_num_threads(1)
+    for _ in range(rounds):
+        for size, (task, trials, V) in made.items():
+            for K in (8, 1):
+                t0 = time.perf_counter()
+                task.simulate(V[:K], trials)
+                ours.setdefault((size, K), []).append((time.perf_counter() - t0) / K)
+            for b in [b for b in live if b.size == size]:
+                try:
+                    b.run()
+                except RuntimeError as err:  # the process ended: report it, go on without it
+                    live.remove(b)
+                    yield b.failed(err)
+    rows = [b.finish() for b in live]
+    yield from rows
+    return rows
+
+
 def _brian2_interleaved(made: dict, rounds: int, config_path: str,
                         brian2_python: str | None = None) -> Iterator[dict]:
     """Brian2's rows and the ratios (see the module), timed in ``rounds`` rounds interleaved with
@@ -202,38 +243,14 @@ def _brian2_interleaved(made: dict, rounds: int, config_path: str,
         return
     servers = [_Brian2(python, size, target, rounds, config_path)
                for size, target in BRIAN2_RUNS if size in made]
-    live = []
-    for b in servers:  # the builds run side by side; nothing is timed meanwhile
-        try:
-            b.ready = b.read()
-            live.append(b)
-        except RuntimeError as err:
-            yield b.failed(err)
     threads = numba.get_num_threads()
-    numba.set_num_threads(1)
     ours: dict[tuple[str, int], list[float]] = {}
-    failed: list[dict] = []
     try:
-        for _ in range(rounds):
-            for size, (task, trials, V) in made.items():
-                for K in (8, 1):
-                    t0 = time.perf_counter()
-                    task.simulate(V[:K], trials)
-                    ours.setdefault((size, K), []).append((time.perf_counter() - t0) / K)
-                for b in [b for b in live if b.size == size]:
-                    try:
-                        b.run()
-                    except RuntimeError as err:  # the process ended: report it, go on without it
-                        live.remove(b)
-                        failed.append(b.failed(err))
-    finally:
+        rows = yield from _rounds(made, servers, rounds, ours)
+    finally:  # also on an error or an interrupt: no process or build directory is left behind
         numba.set_num_threads(threads)
-        for b in live:
-            if b.proc.poll() is None and len(b.runs) < rounds:
-                b.proc.kill()
-    yield from failed
-    rows = [b.finish() for b in live]
-    yield from rows
+        for b in servers:
+            b.close()
     for size in made:
         here = [r for r in rows if r["size"] == size]
         if not here:

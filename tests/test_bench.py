@@ -109,7 +109,13 @@ def test_bench_network_interleaves_brian2_and_quotes_the_least_favourable_ratio(
     small = ["task.n_exc=80", "task.n_inh=20", "task.n_ext=500", "task.p_ext=0.1"]
     monkeypatch.setattr(bn, "SIZES", {"ei_ie_1000": small, "spikes_10000": small})
     monkeypatch.setattr(bn, "ROUNDS", 3)
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     rows = list(bn.bench_network(quick=False))
+    assert not list(scratch.iterdir())  # the Brian2 processes' build directories are removed
     b2 = {(r["size"], r["target"]): r for r in rows if r["bench"] == "network_brian2"}
     assert set(b2) == set(bn.BRIAN2_RUNS)
     for (_size, target), r in b2.items():

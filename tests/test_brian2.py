@@ -69,7 +69,7 @@ def test_brian2_and_the_network_kernel_agree_on_rates_and_weights():
 
 
 @pytest.mark.timeout(900)
-def test_bench_network_times_brian2_interleaved_with_evoplast(monkeypatch):
+def test_bench_network_times_brian2_interleaved_with_evoplast(monkeypatch, tmp_path):
     """``evoplast bench network``'s Brian2 side for real, on a small network: long-lived processes
     (numpy target, and cpp_standalone with the run time its binary records) answer one run per
     round, and the rows compare them with evoplast's runs of the same rounds."""
@@ -86,7 +86,13 @@ def test_bench_network_times_brian2_interleaved_with_evoplast(monkeypatch):
     task = make_task(load_config("runs/ei_ie.toml", [*small, "task.train_s=0.0", "task.score_s=1.0"]))
     trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
     V = np.repeat(task.known_rule().to_vector()[None], 8, axis=0)
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     rows = list(bn._brian2_interleaved({"small": (task, trials, V)}, 2, "runs/ei_ie.toml", sys.executable))
+    assert not list(scratch.iterdir())  # cpp_standalone's build directory is removed
     b2 = {r["target"]: r for r in rows if r["bench"] == "network_brian2"}
     assert set(b2) == {"numpy", "cpp_standalone"}, rows
     for r in b2.values():

@@ -126,7 +126,8 @@ def simulate_brian2(net: Net, n_exc: int, neuron_array: np.ndarray, rule: np.nda
 
 
 def serve(sets: list[str], duration: float, target: str, rounds: int,
-          config_path: str = "runs/ei_ie.toml", stdin: Any = None, stdout: Any = None) -> None:
+          config_path: str = "runs/ei_ie.toml", directory: str | None = None, stdin: Any = None,
+          stdout: Any = None) -> None:
     """Time the network of ``load_config(config_path, sets)`` (trial 0 of the training stream,
     Vogels' rule on I -> E) in Brian2 on one thread, the network already built, when asked, so that a
     caller can interleave these runs with its own (``evoplast bench network``). Call in a fresh
@@ -141,7 +142,10 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
       results included in ``run_s``; ``internal_s`` is the run time the binary itself records, None
       for the other targets);
     - at the end of ``stdin``: ``{"bench": "network_brian2", ...}`` with the E rate over the
-      monitored time, the build time and Brian2's version."""
+      monitored time, the runs and Brian2's version.
+
+    cpp_standalone builds in ``directory`` (the caller removes it: a killed process cannot), else in
+    a temporary directory removed at the end."""
     import sys
     import tempfile
 
@@ -158,8 +162,7 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
         stdout.write(json.dumps(obj) + "\n")
         stdout.flush()
 
-    standalone = target == "cpp_standalone"
-    total = duration if standalone else (rounds + 1) * duration  # source spikes for every run
+    total = duration if target == "cpp_standalone" else (rounds + 1) * duration  # source spikes for every run
     config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={total}",
                                        "task.record_neurons=0", "task.plausibility_weight=0.0"])
     task = make_task(config)
@@ -167,9 +170,20 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
     c = config.task
     args = (trial, c.n_exc, task.neuron.array(), task.known_rule().params(), task.plastic, c.w_ext,
             c.n_steps())
+    if directory is not None:
+        _serve(b2, args, duration, target, rounds, directory, stdin, say)
+        return
+    with tempfile.TemporaryDirectory(prefix="evoplast-brian2-net-") as tmp:  # removed after
+        _serve(b2, args, duration, target, rounds, tmp, stdin, say)
+
+
+def _serve(b2: Any, args: tuple, duration: float, target: str, rounds: int, directory: str, stdin: Any,
+           say: Any) -> None:
+    """:func:`serve`'s build, runs and final row (cpp_standalone builds in ``directory``)."""
+    net, n_exc = args[0], args[1]
+    standalone = target == "cpp_standalone"
     t0 = time.perf_counter()
     if standalone:
-        directory = tempfile.mkdtemp(prefix="evoplast-brian2-net-")
         b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
         b2.prefs.devices.cpp_standalone.openmp_threads = 0
         network, spikes, _ = build(b2, *args)
@@ -196,14 +210,13 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
         runs += 1
         say({"run_s": run_s, "internal_s": float(b2.device._last_run_time) if standalone else None})
     monitored = duration if standalone else (runs + 1) * duration
-    n_e = int((np.asarray(spikes.i[:]) < c.n_exc).sum())
-    say({"bench": "network_brian2", "target": target, "neurons": c.n_exc + c.n_inh,
-         "synapses": int(trial.syn_post.size), "simulated_s": duration,
-         "runs": runs, "rate_e_hz": n_e / (c.n_exc * monitored), "threads": 1,
-         "brian2_version": b2.__version__})
+    n_e = int((np.asarray(spikes.i[:]) < n_exc).sum())
+    say({"bench": "network_brian2", "target": target, "neurons": int(net.out_ptr.size - 1),
+         "synapses": int(net.syn_post.size), "simulated_s": duration, "runs": runs,
+         "rate_e_hz": n_e / (n_exc * monitored), "threads": 1, "brian2_version": b2.__version__})
 
 
-if __name__ == "__main__":  # python -m evoplast.kernels.brian2_network SETS DURATION TARGET ROUNDS [CONFIG]
+if __name__ == "__main__":  # python -m evoplast.kernels.brian2_network SETS S TARGET ROUNDS [CONFIG [DIR]]
     import sys
 
-    serve(json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
+    serve(json.loads(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:7])

@@ -209,30 +209,31 @@ def time_batched(K: int, duration: float, mode: str = "pathways", target: str = 
     rule = PrePostTraceRule(alpha=-0.2, beta=0.0, gamma=1.0, kappa=1.0, eta=1e-3).params()
     rules = np.repeat(rule[None], K, axis=0)
     rules[:, 2] *= np.linspace(0.8, 1.2, K)
-    t0 = time.perf_counter()
-    if target == "cpp_standalone":
-        directory = tempfile.mkdtemp(prefix="evoplast-brian2-")
-        b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
-        net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
-        net.run(duration * b2.second, report=None)
-        b2.device.build(directory=directory, compile=True, run=True)
-        build = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="evoplast-brian2-") as directory:  # removed after
         t0 = time.perf_counter()
-        b2.device.run(directory=directory, with_output=False)
-        run = time.perf_counter() - t0
-    else:
-        b2.prefs.codegen.target = target
-        net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
-        net.run(duration * b2.second, report=None)
-        build = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        net.run(duration * b2.second, report=None)
-        run = time.perf_counter() - t0
-    monitored = duration if target == "cpp_standalone" else 2 * duration  # cython: both runs
+        if target == "cpp_standalone":
+            b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+            net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
+            net.run(duration * b2.second, report=None)
+            b2.device.build(directory=directory, compile=True, run=True)
+            build = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            b2.device.run(directory=directory, with_output=False)
+            run = time.perf_counter() - t0
+        else:
+            b2.prefs.codegen.target = target
+            net, spikes = build_batched(b2, NeuronParams(), rules, mode, seed=seed)
+            net.run(duration * b2.second, report=None)
+            build = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            net.run(duration * b2.second, report=None)
+            run = time.perf_counter() - t0
+        monitored = duration if target == "cpp_standalone" else 2 * duration  # cython: both runs
+        n_spikes = int(spikes.num_spikes)  # read (cpp_standalone: from the directory) before it goes
     return {"target": target, "candidates": K, "mode": mode, "bio_s": duration, "build_s": build,
             "run_s": run, "s_per_bio_s_per_candidate": run / (K * duration),
-            "rate_hz": float(spikes.num_spikes / (K * monitored)), "threads": 1,
+            "rate_hz": float(n_spikes / (K * monitored)), "threads": 1,
             "brian2_version": b2.__version__}
 
 
