@@ -7,8 +7,10 @@ revisions' other modules must be compatible (the old module imports today's help
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,12 +37,15 @@ def absolute_imports(source: str, package: str) -> str:
 
 def module_at(rev: str, path: str) -> ModuleType:
     """The module file ``path`` (e.g. ``evoplast/kernels/pca.py``) at git revision ``rev``, imported
-    under the name ``<stem>_old`` (registered in ``sys.modules``)."""
+    under the name ``<stem>_old`` (registered in ``sys.modules``) from a temporary folder removed when
+    the process exits."""
     src = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout
     package = ".".join(Path(path).with_suffix("").parts[:-1])
     name = f"{Path(path).stem}_old"
-    file = Path(tempfile.mkdtemp()) / f"{name}.py"
+    folder = tempfile.mkdtemp(prefix="evoplast-rev-")
+    atexit.register(shutil.rmtree, folder, True)  # kept while the process runs: numba compiles from it
+    file = Path(folder) / f"{name}.py"
     file.write_text(absolute_imports(src, package))
     spec = importlib.util.spec_from_file_location(name, file)
     mod = importlib.util.module_from_spec(spec)
