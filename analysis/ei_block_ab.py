@@ -41,6 +41,7 @@ def main(argv=None) -> int:
 
     from evoplast import __version__, load_config, make_task, seeding
     from evoplast.analysis.revisions import first_difference, module_at
+    from evoplast.analysis.sweep import write_csv
     from evoplast.kernels import ei_network as kern
     from evoplast.storage import git_revision
 
@@ -116,9 +117,7 @@ def main(argv=None) -> int:
                   f"simulated s" + (f"; default/this {row['default_over_this_min']:.2f} (medians "
                                     f"{row['default_over_this_median']:.2f})" if base in times else ""),
                   flush=True)
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(rows, args.csv)
     return 0
 
 

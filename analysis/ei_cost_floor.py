@@ -28,9 +28,9 @@ VARIANTS = {"network": [], "no recurrent synapses": ["task.p={ee=0.0,ei=0.0,ie=0
 
 def main(argv=None) -> int:
     import numba
-    import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
+    from evoplast.analysis.sweep import write_csv
     from evoplast.storage import git_revision
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,9 +77,7 @@ def main(argv=None) -> int:
             print(f"{size} neurons, {name:>21}: E {rate:6.2f} Hz, min {r['min_s']:.4f} median "
                   f"{r['median_s']:.4f} s per candidate per simulated s; share of the network's "
                   f"{r['share_of_network_min']:.2f} (medians {r['share_of_network_median']:.2f})", flush=True)
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(rows, args.csv)
     return 0
 
 

@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
+    from evoplast.analysis.sweep import write_csv
     from evoplast.kernels.status import OK
     from evoplast.storage import git_revision
 
@@ -71,9 +72,7 @@ def main(argv=None) -> int:
     print(best[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"rules within 10% of {target:g} Hz on every trial: {int(table.within_10pct_everywhere.sum())}"
           f"/{len(table)}; best worst-case error {table.worst_relative_error.min():.3f}")
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(table, args.csv)
     return 0
 
 

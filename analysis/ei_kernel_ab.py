@@ -30,10 +30,10 @@ SIZES = {1000: [], 10000: ["task.n_exc=8000", "task.n_inh=2000", "task.p={ee=0.0
 
 def main(argv=None) -> int:
     import numba
-    import pandas as pd
 
     from evoplast import __version__, load_config, make_task, seeding
     from evoplast.analysis.revisions import first_difference, interleaved_ab, module_at
+    from evoplast.analysis.sweep import write_csv
     from evoplast.kernels import ei_network as new
     from evoplast.storage import git_revision
 
@@ -83,9 +83,7 @@ def main(argv=None) -> int:
         print(f"{size} neurons: old {row['old_min_s']:.4f} new {row['new_min_s']:.4f} s per candidate per "
               f"simulated s (min of {args.repeats}); old/new {row['ratio_of_minima']:.2f} "
               f"(medians {row['ratio_of_medians']:.2f})")
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(rows, args.csv)
     return 0
 
 

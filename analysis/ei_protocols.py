@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from evoplast.analysis.generalisation import rescore
+    from evoplast.analysis.sweep import write_csv
     from evoplast.storage import GENERALISATION
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -73,9 +74,7 @@ def main(argv=None) -> int:
             print(f"{run} [{key or 'as run'}]: within 10% {r['within_10_percent']}/{r['n_trials']}, "
                   f"plausible {r['plausible']}/{r['n_trials']}, both {r['plausible_and_within']}; w_creep "
                   f"{r['w_creep_per_trial']}; failed: {r['implausible'] or '-'}", flush=True)
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(rows, args.csv)
     return 0
 
 

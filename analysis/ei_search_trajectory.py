@@ -46,6 +46,8 @@ def trajectory(run_dir: Path, window: int):
 def main(argv=None) -> int:
     import pandas as pd
 
+    from evoplast.analysis.sweep import write_csv
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+")
     ap.add_argument("--window", type=int, default=25)
@@ -61,9 +63,7 @@ def main(argv=None) -> int:
         rows += trajectory(d, args.window)
     t = pd.DataFrame(rows)
     print(t.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    t.to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(t, args.csv)
     return 0
 
 

@@ -58,7 +58,6 @@ def rows_for(config_path: str, rate: float, trials: int, train_s: float, score_s
 
 
 def main(argv=None) -> int:
-    import pandas as pd
 
     from evoplast import __version__
     from evoplast.storage import git_revision
@@ -82,9 +81,9 @@ def main(argv=None) -> int:
                   f"E {r['rate_e_hz']:.2f} Hz ({r['status']}), E neurons < 9 Hz {r['frac_e_below_9hz']:.2f}, "
                   f"> 11 Hz {r['frac_e_above_11hz']:.2f}, I -> E mean w {r['ie_mean_w']:.3f} (at 0 "
                   f"{r['ie_frac_at_0']:.2f}, at w_max {r['ie_frac_at_w_max']:.2f})", flush=True)
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    from evoplast.analysis.sweep import write_csv
+
+    write_csv(rows, args.csv)
     return 0
 
 

@@ -77,7 +77,6 @@ def _best(fn, repeats: int) -> float:
 
 
 def main(argv=None) -> int:
-    import pandas as pd
 
     from evoplast import __version__
     from evoplast.kernels import lif
@@ -149,9 +148,9 @@ def main(argv=None) -> int:
                  repeats=args.repeats)
         print(", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
                         if k not in ("evoplast_version", "git_revision")))
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    from evoplast.analysis.sweep import write_csv
+
+    write_csv(rows, args.csv)
     return 0
 
 

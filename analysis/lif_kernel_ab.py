@@ -22,7 +22,6 @@ import numpy as np
 
 def main(argv=None) -> int:
     import numba
-    import pandas as pd
 
     from evoplast import __version__
     from evoplast.analysis.revisions import first_difference, interleaved_ab, module_at
@@ -77,9 +76,9 @@ def main(argv=None) -> int:
         print(f"{D} x {S:g} s: old {row['old_min_ms']:.4f} new {row['new_min_ms']:.4f} ms per candidate "
               f"per simulated s (min of {args.repeats}); old/new {row['ratio_of_minima']:.2f} "
               f"(medians {row['ratio_of_medians']:.2f})")
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    from evoplast.analysis.sweep import write_csv
+
+    write_csv(rows, args.csv)
     return 0
 
 

@@ -65,6 +65,8 @@ def success_table(runs):
 
 
 def main(argv=None) -> int:
+    from evoplast.analysis.sweep import write_csv
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[2, 5, 10, 20])
     p.add_argument("--dists", nargs="+", default=["gaussian", "laplace"])
@@ -95,9 +97,7 @@ def main(argv=None) -> int:
           f"success_abs {int(runs.success_abs.sum())}/{len(runs)}, "
           f"search mean {int(runs.success_search_mean.sum())}/{len(runs)}, "
           f"shape {int(runs['theory.is_oja'].sum())}/{len(runs)}")
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(runs, args.csv)
     return 0
 
 

@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 
 def main(argv=None) -> int:
@@ -29,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--csv", default=str(Path(__file__).parent / "results" / "vary_rate_bias.csv"))
     args = ap.parse_args(argv)
+    from evoplast.analysis.sweep import write_csv
     from evoplast.kernels import lif
     from evoplast.rules.pre_post_trace import PrePostTraceRule
     from evoplast.storage import git_revision
@@ -54,9 +54,7 @@ def main(argv=None) -> int:
             r = rows[-1]
             print(f"beta {beta:g}, input {rate:g} Hz: settled {r['late_rate_hz']:.3f} +- {r['sem_hz']:.3f} Hz"
                   f" (mean field {r['mean_field_hz']:.3f})")
-    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(args.csv, index=False)
-    print(f"wrote {args.csv}")
+    write_csv(rows, args.csv)
     return 0
 
 

@@ -87,7 +87,16 @@ def table_path(args: argparse.Namespace, seeds: range) -> Path:
 
 def write_table(table: pd.DataFrame, args: argparse.Namespace, seeds: range) -> Path:
     """Write a seed table (a pandas DataFrame) to :func:`table_path` and say where."""
-    path = table_path(args, seeds)
-    table.to_csv(path, index=False)
+    return write_csv(table, table_path(args, seeds))
+
+
+def write_csv(table: pd.DataFrame | list[dict], path: str | Path) -> Path:
+    """Write a table (a DataFrame, or rows as dicts) as CSV without the index, creating its folder,
+    and say where."""
+    import pandas as pd
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)).to_csv(path, index=False)
     print(f"wrote {path}")
     return path
