@@ -625,6 +625,19 @@ def test_ei_cost_floor_times_the_network_without_synapses_and_without_input(tmp_
     assert t.share_of_network_min["network"] == 1.0 and (t.min_s > 0).all()
 
 
+def test_node_fingerprint_is_stable_and_tells_configs_apart(capsys):
+    """``analysis/node_fingerprint.py``: the same line twice in one environment; another config
+    gives other trial and loss hashes."""
+    module = _script("node_fingerprint")
+    a = module.fingerprint("runs/oja.toml", 2)
+    assert a == module.fingerprint("runs/oja.toml", 2)
+    assert all(len(a[k]) == 16 for k in ("trials", "loss", "cmaes"))
+    b = module.fingerprint("runs/pca.toml", 2)
+    assert b["trials"] != a["trials"] and b["loss"] != a["loss"]
+    assert module.main(["--trials", "2"]) == 0
+    assert capsys.readouterr().out.startswith(f"config=runs/oja.toml trials={a['trials']} loss={a['loss']}")
+
+
 def test_ei_search_trajectory_summarises_windows_of_generations(tmp_path):
     """``analysis/ei_search_trajectory.py`` on a made-up run directory: per window, candidates,
     fraction ok, mean w_creep and plausible fraction of the ok ones, median relative rate error,
