@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = {1000: [], 10000: ["task.n_exc=8000", "task.n_inh=2000", "task.p={ee=0.02,ei=0.02,ie=0.02,ii=0.02}"]}
+from evoplast.bench_network import SIZES as BENCH_SIZES
+from evoplast.bench_network import timing_config
+
+SIZES = {1000: BENCH_SIZES["ei_ie_1000"], 10000: BENCH_SIZES["spikes_10000"]}  # the bench's two sizes
 VARIANTS = {"network": [], "no recurrent synapses": ["task.p={ee=0.0,ei=0.0,ie=0.0,ii=0.0}"],
             "silent": ["task.p={ee=0.0,ei=0.0,ie=0.0,ii=0.0}", "task.p_ext=0.0"]}
 
@@ -29,7 +32,7 @@ VARIANTS = {"network": [], "no recurrent synapses": ["task.p={ee=0.0,ei=0.0,ie=0
 def main(argv=None) -> int:
     import numba
 
-    from evoplast import __version__, load_config, make_task, seeding
+    from evoplast import __version__, make_task, seeding
     from evoplast.analysis.sweep import write_csv
     from evoplast.storage import git_revision
 
@@ -49,9 +52,8 @@ def main(argv=None) -> int:
     for size in args.neurons:
         made = {}
         for name, sets in VARIANTS.items():
-            task = make_task(load_config(args.config, [
-                *SIZES[size], *sets, "task.train_s=0.0", f"task.score_s={args.simulated_s}",
-                "task.record_neurons=0", "task.plausibility_weight=0.0", "task.rate_bounds=[0.0, 1e9]"]))
+            task = make_task(timing_config(args.config, [*SIZES[size], *sets, "task.rate_bounds=[0.0, 1e9]"],
+                                           args.simulated_s))
             trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
             rule = task.known_rule()
             spread = np.random.default_rng(0).uniform(0.95, 1.05, (args.candidates, rule.n_params))

@@ -36,8 +36,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .config import Config
 
 AURYN_S_PER_S = 0.34  # network-notes.md: Auryn, one core, SpikES-size Vogels network
 
@@ -50,12 +54,20 @@ BRIAN2_S = 2.0  # simulated seconds per Brian2 run
 ROUNDS = 4  # interleaved rounds of evoplast and Brian2 runs
 
 
+def timing_config(config_path: str, sets: list[str], seconds: float) -> Config:
+    """The config of a timing run: ``sets`` over ``config_path``, no training phase, ``seconds``
+    scored, no spikes recorded, no plausibility term."""
+    from .config import load_config
+
+    return load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={seconds}",
+                                     "task.record_neurons=0", "task.plausibility_weight=0.0"])
+
+
 def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
                   brian2_python: str | None = None) -> Iterator[dict]:
     import numba
 
     from . import seeding
-    from .config import load_config
     from .tasks import make_task
 
     duration = 1.0
@@ -64,9 +76,7 @@ def bench_network(quick: bool = False, config_path: str = "runs/ei_ie.toml",
     one_thread: dict[str, dict[int, float]] = {}  # size -> K -> s per simulated s per candidate
     made = {}  # size -> (task, trials, candidates (32, n))
     for size, sets in SIZES.items():
-        config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={duration}",
-                                           "task.record_neurons=0", "task.plausibility_weight=0.0"])
-        task = make_task(config)
+        task = make_task(timing_config(config_path, sets, duration))
         t0 = time.perf_counter()
         trials = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1))
         build_s = time.perf_counter() - t0

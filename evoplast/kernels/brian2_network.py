@@ -148,11 +148,12 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
     a temporary directory removed at the end."""
     import sys
     import tempfile
+    from contextlib import nullcontext
 
     import brian2 as b2
 
     from .. import seeding
-    from ..config import load_config
+    from ..bench_network import timing_config
     from ..tasks import make_task
 
     stdin = sys.stdin if stdin is None else stdin
@@ -162,55 +163,46 @@ def serve(sets: list[str], duration: float, target: str, rounds: int,
         stdout.write(json.dumps(obj) + "\n")
         stdout.flush()
 
-    total = duration if target == "cpp_standalone" else (rounds + 1) * duration  # source spikes for every run
-    config = load_config(config_path, [*sets, "task.train_s=0.0", f"task.score_s={total}",
-                                       "task.record_neurons=0", "task.plausibility_weight=0.0"])
-    task = make_task(config)
-    trial = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1)).nets[0]
-    c = config.task
-    args = (trial, c.n_exc, task.neuron.array(), task.known_rule().params(), task.plastic, c.w_ext,
-            c.n_steps())
-    if directory is not None:
-        _serve(b2, args, duration, target, rounds, directory, stdin, say)
-        return
-    with tempfile.TemporaryDirectory(prefix="evoplast-brian2-net-") as tmp:  # removed after
-        _serve(b2, args, duration, target, rounds, tmp, stdin, say)
-
-
-def _serve(b2: Any, args: tuple, duration: float, target: str, rounds: int, directory: str, stdin: Any,
-           say: Any) -> None:
-    """:func:`serve`'s build, runs and final row (cpp_standalone builds in ``directory``)."""
-    net, n_exc = args[0], args[1]
     standalone = target == "cpp_standalone"
-    t0 = time.perf_counter()
-    if standalone:
-        b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
-        network, spikes, _ = build(b2, *args)
-        network.run(duration * b2.second, report=None, namespace={})
-        b2.device.build(directory=directory, compile=True, run=True)
-    else:
-        b2.prefs.codegen.target = target
-        b2.prefs.codegen.runtime.cython.multiprocess_safe = False
-        network, spikes, _ = build(b2, *args)
-        network.run(duration * b2.second, report=None, namespace={})
-    say({"ready": True, "build_s": time.perf_counter() - t0})
-    runs = 0
-    for line in stdin:
-        if line.strip() != "run":
-            break
-        if runs == rounds:
-            raise ValueError(f"asked for more than the {rounds} runs the source spikes cover")
+    # cython, numpy: source spikes for every run of the continued simulation
+    config = timing_config(config_path, sets, duration if standalone else (rounds + 1) * duration)
+    task = make_task(config)
+    net = task.make_trials(seeding.trial_seeds(0, seeding.STREAM_TRAIN, 0, 1)).nets[0]
+    n_exc = config.task.n_exc
+    args = (net, n_exc, task.neuron.array(), task.known_rule().params(), task.plastic, config.task.w_ext,
+            config.task.n_steps())
+    place = nullcontext(directory) if directory is not None else tempfile.TemporaryDirectory(
+        prefix="evoplast-brian2-net-")  # a temporary one is removed at the end
+    with place as directory:
         t0 = time.perf_counter()
         if standalone:
-            b2.device.run(directory=directory, with_output=False)
-        else:
+            b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+            network, spikes, _ = build(b2, *args)
             network.run(duration * b2.second, report=None, namespace={})
-        run_s = time.perf_counter() - t0
-        runs += 1
-        say({"run_s": run_s, "internal_s": float(b2.device._last_run_time) if standalone else None})
-    monitored = duration if standalone else (runs + 1) * duration
-    n_e = int((np.asarray(spikes.i[:]) < n_exc).sum())
+            b2.device.build(directory=directory, compile=True, run=True)
+        else:
+            b2.prefs.codegen.target = target
+            b2.prefs.codegen.runtime.cython.multiprocess_safe = False
+            network, spikes, _ = build(b2, *args)
+            network.run(duration * b2.second, report=None, namespace={})
+        say({"ready": True, "build_s": time.perf_counter() - t0})
+        runs = 0
+        for line in stdin:
+            if line.strip() != "run":
+                break
+            if runs == rounds:
+                raise ValueError(f"asked for more than the {rounds} runs the source spikes cover")
+            t0 = time.perf_counter()
+            if standalone:
+                b2.device.run(directory=directory, with_output=False)
+            else:
+                network.run(duration * b2.second, report=None, namespace={})
+            run_s = time.perf_counter() - t0
+            runs += 1
+            say({"run_s": run_s, "internal_s": float(b2.device._last_run_time) if standalone else None})
+        monitored = duration if standalone else (runs + 1) * duration
+        n_e = int((np.asarray(spikes.i[:]) < n_exc).sum())  # read before a temporary directory goes
     say({"bench": "network_brian2", "target": target, "neurons": int(net.out_ptr.size - 1),
          "synapses": int(net.syn_post.size), "simulated_s": duration, "runs": runs,
          "rate_e_hz": n_e / (n_exc * monitored), "threads": 1, "brian2_version": b2.__version__})
